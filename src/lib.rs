@@ -1,0 +1,4 @@
+//! Lobby: a self-hosted Slack app server.
+pub mod emulator;
+pub mod slack;
+pub mod vault;

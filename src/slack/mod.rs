@@ -1,0 +1,3 @@
+//! Talking to Slack: the Web API client and request signatures.
+pub mod client;
+pub mod signature;
