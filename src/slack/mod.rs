@@ -1,3 +1,7 @@
-//! Talking to Slack: the Web API client and request signatures.
+//! Talking to Slack: the Web API client, OAuth, tokens, request signatures and the app manifest.
 pub mod client;
+pub mod manifest;
+pub mod methods;
+pub mod oauth;
 pub mod signature;
+pub mod tokens;

@@ -40,7 +40,10 @@ fn mac(secret: &SecretString, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
 
 /// The `X-Slack-Signature` value Slack would send for this body at this timestamp.
 pub fn sign(secret: &SecretString, timestamp: &str, body: &[u8]) -> String {
-    format!("v0={}", hex::encode(mac(secret, timestamp, body).finalize().into_bytes()))
+    format!(
+        "v0={}",
+        hex::encode(mac(secret, timestamp, body).finalize().into_bytes())
+    )
 }
 
 /// Verifies a request's signature headers against its raw body, at time `now` (Unix seconds).
@@ -53,7 +56,10 @@ pub fn verify(
 ) -> Result<(), SignatureError> {
     let timestamp = timestamp.ok_or(SignatureError::MissingTimestamp)?;
     let signature = signature.ok_or(SignatureError::MissingSignature)?;
-    let ts: i64 = timestamp.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
+    let ts: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| SignatureError::BadTimestamp)?;
     if (now - ts).abs() > MAX_SKEW_SECS {
         return Err(SignatureError::Stale);
     }
@@ -85,7 +91,10 @@ mod tests {
     #[test]
     fn the_sdk_vector_signs_and_verifies() {
         assert_eq!(sign(&secret(), TS, BODY.as_bytes()), EXPECTED);
-        assert_eq!(verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), NOW), Ok(()));
+        assert_eq!(
+            verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), NOW),
+            Ok(())
+        );
     }
 
     #[test]
@@ -100,7 +109,10 @@ mod tests {
     #[test]
     fn stale_and_future_timestamps_fail() {
         let body = BODY.as_bytes();
-        assert_eq!(verify(&secret(), Some(TS), Some(EXPECTED), body, NOW + 300), Ok(()));
+        assert_eq!(
+            verify(&secret(), Some(TS), Some(EXPECTED), body, NOW + 300),
+            Ok(())
+        );
         assert_eq!(
             verify(&secret(), Some(TS), Some(EXPECTED), body, NOW + 301),
             Err(SignatureError::Stale)

@@ -1,1 +1,7 @@
+//! Integration tests: one binary, each area in its own module.
+mod helpers;
 
+mod install_flow;
+mod keys;
+mod startup_checks;
+mod web_basics;

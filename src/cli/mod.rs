@@ -1,0 +1,107 @@
+//! The `lobby` command line: parse, load settings, dispatch. Every failure is one line on stderr.
+
+mod emulator;
+mod keys;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lobby",
+    version,
+    about = "A self-hosted Slack app server: Add to Slack, join forms, invites, slash commands and a posting API"
+)]
+pub struct Cli {
+    /// A lobby.toml with the same keys as the environment (default: ./lobby.toml when it exists)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default). Demo mode with the built-in Slack emulator when no credentials are set.
+    Serve,
+    /// Run the Slack emulator on its own, for trying Lobby or another Slack app without slack.com
+    Emulator {
+        #[arg(long, default_value = "127.0.0.1:3333")]
+        bind: SocketAddr,
+        /// Where the emulator delivers signed events and slash commands
+        #[arg(long, default_value = "http://127.0.0.1:8080/")]
+        app_url: url::Url,
+    },
+    /// Manage the master keys that seal tokens at rest
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// Print the Slack app manifest for this server (paste it at api.slack.com/apps → Create New App → From a manifest)
+    Manifest,
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Emulator { bind, app_url } = command {
+        return with_runtime(emulator::run(bind, app_url));
+    }
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("lobby: {error}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = crate::telemetry::init(&settings.log) {
+        eprintln!("lobby: {e}");
+        return ExitCode::from(2);
+    }
+    match command {
+        Command::Serve => with_runtime(serve(settings)),
+        Command::Keys { command } => with_runtime(keys::run(settings, command)),
+        Command::Manifest => {
+            println!("{}", crate::slack::manifest::render(&settings));
+            ExitCode::SUCCESS
+        }
+        Command::Emulator { .. } => unreachable!("handled above"),
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("lobby: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lobby: the server stopped: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn with_runtime(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(fut),
+        Err(e) => {
+            eprintln!("lobby: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

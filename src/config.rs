@@ -1,0 +1,517 @@
+//! Settings, read once at start from the environment and an optional `lobby.toml`.
+//!
+//! Every problem found is reported (one line each) instead of stopping at the first, so a
+//! self-hoster fixes their configuration in one go.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::vault::KeySource;
+
+/// The Slack scopes Lobby asks for when a workspace installs it (see `lobby manifest`).
+pub const DEFAULT_BOT_SCOPES: &[&str] = &[
+    "app_mentions:read",
+    "channels:join",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "files:write",
+    "groups:read",
+    "team:read",
+    "users:read",
+    "users:read.email",
+];
+
+/// User scopes: none by default; Enterprise Grid admins add `admin.users:write` for `admin_api` invites.
+pub const DEFAULT_USER_SCOPES: &[&str] = &[];
+
+/// Every setting Lobby reads, with the names a user writes in the environment or `lobby.toml`.
+pub const KNOWN_KEYS: &[&str] = &[
+    "LOBBY_BIND",
+    "LOBBY_PUBLIC_URL",
+    "LOBBY_DATA_DIR",
+    "LOBBY_DATABASE_URL",
+    "LOBBY_MASTER_KEY",
+    "LOBBY_MASTER_KEY_FILE",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "SLACK_OAUTH_AUTHORIZE_URL",
+    "SLACK_OPENID_AUTHORIZE_URL",
+    "SLACK_SCOPES",
+    "SLACK_USER_SCOPES",
+    "LOBBY_ALLOWED_TEAMS",
+    "LOBBY_TRUSTED_PROXIES",
+    "RUST_LOG",
+    "LOBBY_LOG_FORMAT",
+];
+
+#[derive(Debug)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub public_url: Url,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub master_key: KeySource,
+    pub slack: SlackSettings,
+    /// Team (or enterprise) ids allowed to install; `None` allows any.
+    pub allowed_teams: Option<Vec<String>>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub log: LogSettings,
+}
+
+#[derive(Debug)]
+pub struct SlackSettings {
+    /// `None` is demo mode: the built-in emulator stands in for Slack.
+    pub credentials: Option<SlackCredentials>,
+    pub api_url: Url,
+    pub oauth_authorize_url: Url,
+    pub openid_authorize_url: Url,
+    pub scopes: Vec<String>,
+    pub user_scopes: Vec<String>,
+}
+
+/// The Slack app's credentials (Bolt's names). `Debug` comes from `SecretString`, which redacts.
+#[derive(Debug, Clone)]
+pub struct SlackCredentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub signing_secret: SecretString,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// One configuration problem, printed as one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}", self.0)
+    }
+}
+
+impl Settings {
+    pub fn is_demo(&self) -> bool {
+        self.slack.credentials.is_none()
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// An absolute URL on this server, e.g. `url("/slack/oauth_redirect")`.
+    pub fn url(&self, path: &str) -> Url {
+        let mut url = self.public_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{path}"));
+        url
+    }
+
+    /// Reads the process environment and `lobby.toml` (from `config_file`, or `./lobby.toml` when it exists).
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, Vec<ConfigError>> {
+        let file = match config_file {
+            Some(path) => Some(read_toml(path).map_err(|e| vec![e])?),
+            None if Path::new("lobby.toml").exists() => {
+                Some(read_toml(Path::new("lobby.toml")).map_err(|e| vec![e])?)
+            }
+            None => None,
+        };
+        let env: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| KNOWN_KEYS.contains(&k.as_str()))
+            .collect();
+        Self::from_sources(&env, file.as_ref())
+    }
+
+    /// Builds settings from explicit values (the environment wins over the file). Tests use this too.
+    pub fn from_sources(
+        env: &HashMap<String, String>,
+        file: Option<&HashMap<String, String>>,
+    ) -> Result<Settings, Vec<ConfigError>> {
+        let source = Source { env, file };
+        let mut errors = Vec::new();
+        let mut fail = |msg: String| errors.push(ConfigError(msg));
+
+        let bind = match source.get("LOBBY_BIND") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                fail(format!(
+                    "LOBBY_BIND={v:?} is not an address and port like 127.0.0.1:8080"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }),
+        };
+
+        let public_url = parse_url(
+            &source,
+            "LOBBY_PUBLIC_URL",
+            "http://localhost:8080/",
+            &mut fail,
+        );
+        if public_url.query().is_some() || public_url.fragment().is_some() {
+            fail("LOBBY_PUBLIC_URL must not have a query or a fragment".into());
+        }
+
+        let data_dir = PathBuf::from(source.get("LOBBY_DATA_DIR").unwrap_or("./data"));
+        let database_url = match source.get("LOBBY_DATABASE_URL") {
+            Some(v) if v.starts_with("sqlite:") => v.to_owned(),
+            Some(v) => {
+                fail(format!(
+                    "LOBBY_DATABASE_URL={v:?} must be a sqlite: URL, e.g. sqlite:///var/lib/lobby/lobby.db"
+                ));
+                String::new()
+            }
+            None => format!("sqlite://{}", data_dir.join("lobby.db").display()),
+        };
+
+        let master_key = match (
+            source.get("LOBBY_MASTER_KEY"),
+            source.get("LOBBY_MASTER_KEY_FILE"),
+        ) {
+            (Some(_), Some(_)) => {
+                fail("set LOBBY_MASTER_KEY or LOBBY_MASTER_KEY_FILE, not both".into());
+                KeySource::Generated(data_dir.join("master.key"))
+            }
+            (Some(key), None) => KeySource::Inline(SecretString::from(key.to_owned())),
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                if let Err(e) = std::fs::metadata(&path) {
+                    fail(format!(
+                        "LOBBY_MASTER_KEY_FILE={}: cannot read it ({e})",
+                        path.display()
+                    ));
+                }
+                KeySource::File(path)
+            }
+            (None, None) => KeySource::Generated(data_dir.join("master.key")),
+        };
+
+        let credentials = {
+            let id = source.get("SLACK_CLIENT_ID");
+            let secret = source.get("SLACK_CLIENT_SECRET");
+            let signing = source.get("SLACK_SIGNING_SECRET");
+            match (id, secret, signing) {
+                (None, None, None) => None,
+                (Some(id), Some(secret), Some(signing)) => Some(SlackCredentials {
+                    client_id: id.to_owned(),
+                    client_secret: SecretString::from(secret.to_owned()),
+                    signing_secret: SecretString::from(signing.to_owned()),
+                }),
+                _ => {
+                    let missing: Vec<&str> = [
+                        ("SLACK_CLIENT_ID", id),
+                        ("SLACK_CLIENT_SECRET", secret),
+                        ("SLACK_SIGNING_SECRET", signing),
+                    ]
+                    .iter()
+                    .filter(|(_, v)| v.is_none())
+                    .map(|(k, _)| *k)
+                    .collect();
+                    fail(format!(
+                        "Slack credentials are half set: {} missing (set all three, or none for demo mode)",
+                        missing.join(" and ")
+                    ));
+                    None
+                }
+            }
+        };
+
+        let slack = SlackSettings {
+            credentials,
+            api_url: with_trailing_slash(parse_url(
+                &source,
+                "SLACK_API_URL",
+                "https://slack.com/api/",
+                &mut fail,
+            )),
+            oauth_authorize_url: parse_url(
+                &source,
+                "SLACK_OAUTH_AUTHORIZE_URL",
+                "https://slack.com/oauth/v2/authorize",
+                &mut fail,
+            ),
+            openid_authorize_url: parse_url(
+                &source,
+                "SLACK_OPENID_AUTHORIZE_URL",
+                "https://slack.com/openid/connect/authorize",
+                &mut fail,
+            ),
+            scopes: source
+                .get("SLACK_SCOPES")
+                .map(split_list)
+                .unwrap_or_else(|| DEFAULT_BOT_SCOPES.iter().map(|s| s.to_string()).collect()),
+            user_scopes: source
+                .get("SLACK_USER_SCOPES")
+                .map(split_list)
+                .unwrap_or_else(|| DEFAULT_USER_SCOPES.iter().map(|s| s.to_string()).collect()),
+        };
+
+        let allowed_teams = source
+            .get("LOBBY_ALLOWED_TEAMS")
+            .map(split_list)
+            .filter(|t| !t.is_empty());
+        if let Some(teams) = &allowed_teams {
+            for team in teams {
+                if !crate::domain::TeamId::is_valid(team) {
+                    fail(format!(
+                        "LOBBY_ALLOWED_TEAMS: {team:?} is not a Slack team or enterprise id (like T0123ABCD)"
+                    ));
+                }
+            }
+        }
+
+        let trusted_proxies = source
+            .get("LOBBY_TRUSTED_PROXIES")
+            .map(split_list)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| match parse_net(&p) {
+                Some(net) => Some(net),
+                None => {
+                    fail(format!(
+                        "LOBBY_TRUSTED_PROXIES: {p:?} is not an IP address or CIDR range"
+                    ));
+                    None
+                }
+            })
+            .collect();
+
+        let format = match source.get("LOBBY_LOG_FORMAT") {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                fail(format!("LOBBY_LOG_FORMAT={other:?} must be pretty or json"));
+                LogFormat::Pretty
+            }
+        };
+        let log = LogSettings {
+            filter: source.get("RUST_LOG").unwrap_or("info").to_owned(),
+            format,
+        };
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Settings {
+            bind,
+            public_url: with_trailing_slash(public_url),
+            data_dir,
+            database_url,
+            master_key,
+            slack,
+            allowed_teams,
+            trusted_proxies,
+            log,
+        })
+    }
+}
+
+struct Source<'a> {
+    env: &'a HashMap<String, String>,
+    file: Option<&'a HashMap<String, String>>,
+}
+
+impl Source<'_> {
+    /// The value of `key`; an empty value counts as unset, as it does for most Unix tools.
+    fn get(&self, key: &str) -> Option<&str> {
+        self.env
+            .get(key)
+            .or_else(|| self.file.and_then(|f| f.get(key)))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn parse_url(source: &Source<'_>, key: &str, default: &str, fail: &mut impl FnMut(String)) -> Url {
+    let fallback =
+        || Url::parse(default).unwrap_or_else(|_| unreachable!("defaults are valid URLs"));
+    match source.get(key) {
+        None => fallback(),
+        Some(v) => match Url::parse(v) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => url,
+            _ => {
+                fail(format!("{key}={v:?} is not an http(s) URL"));
+                fallback()
+            }
+        },
+    }
+}
+
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split([',', ' ', '\n', '\t'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse_net(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+}
+
+/// `lobby.toml` holds the same keys as the environment, as strings, numbers or booleans.
+fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        ConfigError(format!(
+            "{} is not valid TOML: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    let mut values = HashMap::new();
+    for (key, value) in table {
+        if !KNOWN_KEYS.contains(&key.as_str()) {
+            return Err(ConfigError(format!(
+                "{}: unknown setting {key:?}",
+                path.display()
+            )));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| i.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => {
+                return Err(ConfigError(format!(
+                    "{}: {key} must be a string, not {}",
+                    path.display(),
+                    other.type_str()
+                )));
+            }
+        };
+        values.insert(key, value);
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, Vec<ConfigError>> {
+        let env = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_sources(&env, None)
+    }
+
+    #[test]
+    fn defaults_are_demo_mode_on_localhost() {
+        let s = settings(&[]).unwrap();
+        assert!(s.is_demo());
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            s.url("/slack/oauth_redirect").as_str(),
+            "http://localhost:8080/slack/oauth_redirect"
+        );
+        assert_eq!(s.database_url, "sqlite://./data/lobby.db");
+    }
+
+    #[test]
+    fn a_bad_bind_address_is_one_error() {
+        let errors = settings(&[("LOBBY_BIND", "localhost:eighty")]).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].to_string().contains("LOBBY_BIND"));
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let errors = settings(&[
+            ("LOBBY_BIND", "nope"),
+            ("LOBBY_PUBLIC_URL", "ftp://example.com"),
+            ("SLACK_CLIENT_ID", "123.456"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[2]
+                .0
+                .contains("SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET missing")
+        );
+    }
+
+    #[test]
+    fn an_unreadable_key_file_is_refused() {
+        let errors =
+            settings(&[("LOBBY_MASTER_KEY_FILE", "/nonexistent/lobby/master.key")]).unwrap_err();
+        assert!(errors[0].0.contains("LOBBY_MASTER_KEY_FILE"));
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file() {
+        let env = HashMap::from([("LOBBY_BIND".to_string(), "127.0.0.1:9000".to_string())]);
+        let file = HashMap::from([
+            ("LOBBY_BIND".to_string(), "127.0.0.1:7000".to_string()),
+            (
+                "LOBBY_PUBLIC_URL".to_string(),
+                "https://lobby.example.org".to_string(),
+            ),
+        ]);
+        let s = Settings::from_sources(&env, Some(&file)).unwrap();
+        assert_eq!(s.bind.port(), 9000);
+        assert!(s.is_https());
+    }
+
+    #[test]
+    fn lists_and_proxies_parse() {
+        let s = settings(&[
+            ("LOBBY_ALLOWED_TEAMS", "T0123ABCD, E0456EFGH"),
+            ("LOBBY_TRUSTED_PROXIES", "10.0.0.0/8 ::1"),
+            ("SLACK_SCOPES", "chat:write,commands"),
+        ])
+        .unwrap();
+        assert_eq!(s.allowed_teams.unwrap(), vec!["T0123ABCD", "E0456EFGH"]);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.slack.scopes, vec!["chat:write", "commands"]);
+    }
+
+    #[test]
+    fn credentials_do_not_show_in_debug() {
+        let s = settings(&[
+            ("SLACK_CLIENT_ID", "1.2"),
+            ("SLACK_CLIENT_SECRET", "very-secret-client"),
+            ("SLACK_SIGNING_SECRET", "very-secret-signing"),
+        ])
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("very-secret"));
+    }
+}

@@ -1,0 +1,332 @@
+//! Workspace installations: one row per team (or per Enterprise Grid org), tokens sealed.
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::SqliteExecutor;
+
+use super::sealed::{
+    INSTALLATION_BOT_REFRESH, INSTALLATION_BOT_TOKEN, INSTALLATION_USER_REFRESH,
+    INSTALLATION_USER_TOKEN, SealedColumn,
+};
+use crate::vault::{Keyring, VaultError};
+
+/// An installation as the dashboard and the rest of the app see it: no token material.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Installation {
+    pub id: String,
+    pub team_id: Option<String>,
+    pub team_name: String,
+    pub team_domain: Option<String>,
+    pub team_icon: Option<String>,
+    pub enterprise_id: Option<String>,
+    pub enterprise_name: Option<String>,
+    pub is_enterprise_install: bool,
+    pub app_id: Option<String>,
+    pub bot_user_id: Option<String>,
+    pub bot_id: Option<String>,
+    pub bot_scopes: String,
+    pub bot_token_expires_at: Option<i64>,
+    pub installer_user_id: String,
+    pub user_scopes: String,
+    pub user_token_expires_at: Option<i64>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub installed_at: i64,
+    pub updated_at: i64,
+    pub has_bot_token: bool,
+    pub has_user_token: bool,
+}
+
+impl Installation {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+
+    pub fn has_user_scope(&self, scope: &str) -> bool {
+        self.has_user_token && self.user_scopes.split(',').any(|s| s.trim() == scope)
+    }
+}
+
+/// A token Slack granted, with its rotation data when token rotation is on.
+#[derive(Debug)]
+pub struct Grant {
+    pub token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: Option<i64>,
+    pub scopes: String,
+}
+
+/// What an OAuth exchange produced, ready to be stored.
+#[derive(Debug)]
+pub struct NewInstallation {
+    pub id: String,
+    pub team_id: Option<String>,
+    pub team_name: String,
+    pub team_domain: Option<String>,
+    pub team_icon: Option<String>,
+    pub enterprise_id: Option<String>,
+    pub enterprise_name: Option<String>,
+    pub is_enterprise_install: bool,
+    pub app_id: Option<String>,
+    pub bot_user_id: Option<String>,
+    pub bot_id: Option<String>,
+    pub installer_user_id: String,
+    pub bot: Option<Grant>,
+    pub user: Option<Grant>,
+}
+
+/// A stored token, opened for use.
+#[derive(Debug)]
+pub struct StoredToken {
+    pub token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    Bot,
+    User,
+}
+
+impl TokenKind {
+    fn columns(self) -> (SealedColumn, SealedColumn) {
+        match self {
+            TokenKind::Bot => (INSTALLATION_BOT_TOKEN, INSTALLATION_BOT_REFRESH),
+            TokenKind::User => (INSTALLATION_USER_TOKEN, INSTALLATION_USER_REFRESH),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("a sealed token does not open: {0}")]
+    Vault(#[from] VaultError),
+}
+
+const SELECT: &str = "SELECT id, team_id, team_name, team_domain, team_icon, enterprise_id, enterprise_name, \
+     is_enterprise_install, app_id, bot_user_id, bot_id, bot_scopes, bot_token_expires_at, installer_user_id, \
+     user_scopes, user_token_expires_at, status, status_reason, installed_at, updated_at, \
+     bot_token IS NOT NULL AS has_bot_token, user_token IS NOT NULL AS has_user_token FROM installations";
+
+fn seal(
+    keyring: &Keyring,
+    col: SealedColumn,
+    id: &str,
+    value: Option<&SecretString>,
+) -> Option<String> {
+    value.map(|v| keyring.seal_str(v.expose_secret(), &col.aad(id)))
+}
+
+/// Inserts the installation, or on reinstall replaces its tokens and scopes and makes it active again.
+pub async fn upsert(
+    db: impl SqliteExecutor<'_>,
+    keyring: &Keyring,
+    new: &NewInstallation,
+) -> Result<(), sqlx::Error> {
+    let id = new.id.as_str();
+    let now = super::now();
+    let bot = new.bot.as_ref();
+    let user = new.user.as_ref();
+    sqlx::query(
+        "INSERT INTO installations (id, team_id, team_name, team_domain, team_icon, enterprise_id, enterprise_name, \
+           is_enterprise_install, app_id, bot_user_id, bot_id, bot_scopes, bot_token, bot_refresh_token, \
+           bot_token_expires_at, installer_user_id, user_scopes, user_token, user_refresh_token, \
+           user_token_expires_at, status, status_reason, installed_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, team_name = excluded.team_name, \
+           team_domain = excluded.team_domain, team_icon = excluded.team_icon, \
+           enterprise_id = excluded.enterprise_id, enterprise_name = excluded.enterprise_name, \
+           is_enterprise_install = excluded.is_enterprise_install, app_id = excluded.app_id, \
+           bot_user_id = excluded.bot_user_id, bot_id = excluded.bot_id, bot_scopes = excluded.bot_scopes, \
+           bot_token = excluded.bot_token, bot_refresh_token = excluded.bot_refresh_token, \
+           bot_token_expires_at = excluded.bot_token_expires_at, installer_user_id = excluded.installer_user_id, \
+           user_scopes = excluded.user_scopes, user_token = excluded.user_token, \
+           user_refresh_token = excluded.user_refresh_token, user_token_expires_at = excluded.user_token_expires_at, \
+           status = 'active', status_reason = NULL, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(&new.team_id)
+    .bind(&new.team_name)
+    .bind(&new.team_domain)
+    .bind(&new.team_icon)
+    .bind(&new.enterprise_id)
+    .bind(&new.enterprise_name)
+    .bind(new.is_enterprise_install)
+    .bind(&new.app_id)
+    .bind(&new.bot_user_id)
+    .bind(&new.bot_id)
+    .bind(bot.map(|g| g.scopes.as_str()).unwrap_or(""))
+    .bind(seal(keyring, INSTALLATION_BOT_TOKEN, id, bot.map(|g| &g.token)))
+    .bind(seal(keyring, INSTALLATION_BOT_REFRESH, id, bot.and_then(|g| g.refresh_token.as_ref())))
+    .bind(bot.and_then(|g| g.expires_at))
+    .bind(&new.installer_user_id)
+    .bind(user.map(|g| g.scopes.as_str()).unwrap_or(""))
+    .bind(seal(keyring, INSTALLATION_USER_TOKEN, id, user.map(|g| &g.token)))
+    .bind(seal(keyring, INSTALLATION_USER_REFRESH, id, user.and_then(|g| g.refresh_token.as_ref())))
+    .bind(user.and_then(|g| g.expires_at))
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    db: impl SqliteExecutor<'_>,
+    id: &str,
+) -> Result<Option<Installation>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The installation that serves a workspace: its own, or its organisation's org-wide one.
+pub async fn for_team(
+    db: impl SqliteExecutor<'_>,
+    team_id: &str,
+    enterprise_id: Option<&str>,
+) -> Result<Option<Installation>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE id = ? OR (is_enterprise_install = 1 AND id = ?) ORDER BY is_enterprise_install LIMIT 1"
+    )))
+    .bind(team_id)
+    .bind(enterprise_id.unwrap_or(""))
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<Installation>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} ORDER BY team_name, id"
+    )))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn count_active(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM installations WHERE status = 'active'")
+        .fetch_one(db)
+        .await
+}
+
+/// The installation's token of that kind, opened — only while the installation is active.
+pub async fn token(
+    db: impl SqliteExecutor<'_>,
+    keyring: &Keyring,
+    id: &str,
+    kind: TokenKind,
+) -> Result<Option<StoredToken>, TokenError> {
+    let (token_col, refresh_col) = kind.columns();
+    let expires = match kind {
+        TokenKind::Bot => "bot_token_expires_at",
+        TokenKind::User => "user_token_expires_at",
+    };
+    let sql = format!(
+        "SELECT {t}, {r}, {expires} FROM installations WHERE id = ? AND status = 'active' AND {t} IS NOT NULL",
+        t = token_col.column,
+        r = refresh_col.column
+    );
+    let row: Option<(String, Option<String>, Option<i64>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    let Some((token, refresh, expires_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(StoredToken {
+        token: keyring.open_str(&token, &token_col.aad(id))?,
+        refresh_token: refresh
+            .map(|r| keyring.open_str(&r, &refresh_col.aad(id)))
+            .transpose()?,
+        expires_at,
+    }))
+}
+
+/// Stores a refreshed token pair in one statement, so readers see the old pair or the new one.
+pub async fn store_refreshed(
+    db: impl SqliteExecutor<'_>,
+    keyring: &Keyring,
+    id: &str,
+    kind: TokenKind,
+    token: &StoredToken,
+) -> Result<(), sqlx::Error> {
+    let (token_col, refresh_col) = kind.columns();
+    let expires = match kind {
+        TokenKind::Bot => "bot_token_expires_at",
+        TokenKind::User => "user_token_expires_at",
+    };
+    let sql = format!(
+        "UPDATE installations SET {t} = ?, {r} = ?, {expires} = ?, updated_at = ? WHERE id = ?",
+        t = token_col.column,
+        r = refresh_col.column
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(seal(keyring, token_col, id, Some(&token.token)))
+        .bind(seal(keyring, refresh_col, id, token.refresh_token.as_ref()))
+        .bind(token.expires_at)
+        .bind(super::now())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Stops using an installation Slack refused (`invalid_auth`, `account_inactive`, `token_revoked`).
+pub async fn mark_inactive(
+    db: impl SqliteExecutor<'_>,
+    id: &str,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE installations SET status = 'inactive', status_reason = ?, updated_at = ? \
+         WHERE id = ? AND status = 'active'",
+    )
+    .bind(reason)
+    .bind(super::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Forgets the tokens of that kind; idempotent. With no bot token left the installation is
+/// uninstalled.
+pub async fn delete_tokens(
+    db: impl SqliteExecutor<'_>,
+    id: &str,
+    kind: TokenKind,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let sql = match kind {
+        TokenKind::Bot => {
+            "UPDATE installations SET bot_token = NULL, bot_refresh_token = NULL, bot_token_expires_at = NULL, \
+               status = 'uninstalled', status_reason = ?, updated_at = ? WHERE id = ?"
+        }
+        TokenKind::User => {
+            "UPDATE installations SET user_token = NULL, user_refresh_token = NULL, user_token_expires_at = NULL, \
+               status = CASE WHEN bot_token IS NULL THEN 'uninstalled' ELSE status END, \
+               status_reason = CASE WHEN bot_token IS NULL THEN ? ELSE status_reason END, \
+               updated_at = ? WHERE id = ?"
+        }
+    };
+    sqlx::query(sql)
+        .bind(reason)
+        .bind(super::now())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes the installation (after its token was revoked at Slack).
+pub async fn delete(db: impl SqliteExecutor<'_>, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM installations WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

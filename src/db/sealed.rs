@@ -1,0 +1,106 @@
+//! The registry of sealed columns, so `lobby keys rotate` can re-seal every one of them.
+//!
+//! A sealed value's associated data is its table, column and row id: moved anywhere else, it
+//! no longer opens.
+
+use sqlx::AssertSqlSafe;
+
+use crate::vault::{Aad, Keyring, VaultError};
+
+/// A column that holds sealed strings, and the column naming its row.
+#[derive(Debug, Clone, Copy)]
+pub struct SealedColumn {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub row_key: &'static str,
+}
+
+impl SealedColumn {
+    pub const fn new(table: &'static str, column: &'static str, row_key: &'static str) -> Self {
+        Self {
+            table,
+            column,
+            row_key,
+        }
+    }
+
+    pub fn aad<'a>(&self, row: &'a str) -> Aad<'a> {
+        Aad {
+            table: self.table,
+            column: self.column,
+            row,
+        }
+    }
+}
+
+pub const INSTALLATION_BOT_TOKEN: SealedColumn =
+    SealedColumn::new("installations", "bot_token", "id");
+pub const INSTALLATION_BOT_REFRESH: SealedColumn =
+    SealedColumn::new("installations", "bot_refresh_token", "id");
+pub const INSTALLATION_USER_TOKEN: SealedColumn =
+    SealedColumn::new("installations", "user_token", "id");
+pub const INSTALLATION_USER_REFRESH: SealedColumn =
+    SealedColumn::new("installations", "user_refresh_token", "id");
+
+/// Every sealed column in the schema. A migration adding one adds it here.
+pub const SEALED_COLUMNS: &[SealedColumn] = &[
+    INSTALLATION_BOT_TOKEN,
+    INSTALLATION_BOT_REFRESH,
+    INSTALLATION_USER_TOKEN,
+    INSTALLATION_USER_REFRESH,
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{table}.{column} of row {row}: {source}")]
+    Vault {
+        table: &'static str,
+        column: &'static str,
+        row: String,
+        source: VaultError,
+    },
+}
+
+/// Re-seals every sealed value with the keyring's newest key; returns how many values it moved.
+/// Runs inside the caller's transaction, so a failure leaves every value as it was.
+pub async fn reseal_all(tx: &mut super::WriteTx, keyring: &Keyring) -> Result<u64, ResealError> {
+    let mut moved = 0;
+    for col in SEALED_COLUMNS {
+        // Identifiers come from the constant registry above, never from input.
+        let select = format!(
+            "SELECT {key}, {col} FROM {table} WHERE {col} IS NOT NULL",
+            key = col.row_key,
+            col = col.column,
+            table = col.table
+        );
+        let rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(select))
+            .fetch_all(&mut **tx)
+            .await?;
+        let update = format!(
+            "UPDATE {table} SET {col} = ? WHERE {key} = ?",
+            table = col.table,
+            col = col.column,
+            key = col.row_key
+        );
+        for (row, sealed) in rows {
+            let resealed =
+                keyring
+                    .reseal(&sealed, &col.aad(&row))
+                    .map_err(|source| ResealError::Vault {
+                        table: col.table,
+                        column: col.column,
+                        row: row.clone(),
+                        source,
+                    })?;
+            sqlx::query(AssertSqlSafe(update.as_str()))
+                .bind(resealed)
+                .bind(&row)
+                .execute(&mut **tx)
+                .await?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}

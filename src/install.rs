@@ -1,0 +1,281 @@
+//! Finishing an install: check the state, exchange the code, learn about the workspace, store the
+//! installation with its tokens sealed. Nothing is stored (and no code exchanged) on any refusal.
+
+use secrecy::SecretString;
+
+use crate::db::{self, installations::Grant, installations::NewInstallation};
+use crate::error::AppError;
+use crate::slack::client::SlackError;
+use crate::slack::methods::OAuthV2Access;
+use crate::slack::oauth::{self, Flow, StateRefusal};
+use crate::state::AppState;
+
+pub const REDIRECT_PATH: &str = "/slack/oauth_redirect";
+
+/// A finished install, for the success page.
+#[derive(Debug)]
+pub struct Installed {
+    pub id: String,
+    pub team_name: String,
+    pub team_domain: Option<String>,
+    pub team_icon: Option<String>,
+    /// The workspace in Slack (`https://<domain>.slack.com/`).
+    pub slack_url: Option<String>,
+    pub reinstall: bool,
+}
+
+#[derive(Debug)]
+pub enum InstallRefusal {
+    /// The person pressed Cancel on Slack's page (`error=access_denied`).
+    Cancelled,
+    /// Slack sent another `error`.
+    SlackSaid(String),
+    State(StateRefusal),
+    MissingCode,
+    /// `oauth.v2.access` refused the code (`invalid_code`, `bad_redirect_uri`, …).
+    CodeRefused(String),
+    SlackUnreachable,
+    TeamNotAllowed {
+        name: String,
+    },
+    NoBotToken,
+    Internal(AppError),
+}
+
+impl From<sqlx::Error> for InstallRefusal {
+    fn from(e: sqlx::Error) -> Self {
+        InstallRefusal::Internal(e.into())
+    }
+}
+
+fn slack_failure(error: SlackError) -> InstallRefusal {
+    match error {
+        SlackError::Api { code, .. } => InstallRefusal::CodeRefused(code),
+        other => {
+            tracing::warn!(error = %other, "Slack did not answer during an install");
+            InstallRefusal::SlackUnreachable
+        }
+    }
+}
+
+pub async fn finish(
+    state: &AppState,
+    error: Option<&str>,
+    oauth_state: Option<&str>,
+    code: Option<&str>,
+    cookie: Option<&str>,
+) -> Result<Installed, InstallRefusal> {
+    if let Some(error) = error {
+        // Burn the state so the same link cannot be replayed with a code later.
+        if let Some(s) = oauth_state {
+            oauth::burn(&state.db, s).await?;
+        }
+        return Err(match error {
+            "access_denied" => InstallRefusal::Cancelled,
+            other => InstallRefusal::SlackSaid(other.chars().take(64).collect()),
+        });
+    }
+    oauth::consume(&state.db, Flow::Install, oauth_state, cookie)
+        .await?
+        .map_err(InstallRefusal::State)?;
+    let code = code
+        .filter(|c| !c.is_empty())
+        .ok_or(InstallRefusal::MissingCode)?;
+
+    let redirect_uri = state.settings.url(REDIRECT_PATH);
+    let access = state
+        .slack
+        .oauth_v2_access(
+            &state.credentials.client_id,
+            &state.credentials.client_secret,
+            code,
+            redirect_uri.as_str(),
+        )
+        .await
+        .map_err(slack_failure)?;
+    install(state, access).await
+}
+
+async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, InstallRefusal> {
+    let now = db::now();
+    let grant_of = |token: Option<SecretString>,
+                    refresh: Option<SecretString>,
+                    expires_in: Option<i64>,
+                    scopes: String| {
+        token.map(|token| Grant {
+            token,
+            refresh_token: refresh,
+            expires_at: expires_in.map(|s| now + s),
+            scopes,
+        })
+    };
+    let user = grant_of(
+        access.authed_user.access_token.clone(),
+        access.authed_user.refresh_token.clone(),
+        access.authed_user.expires_in,
+        access.authed_user.scope.clone().unwrap_or_default(),
+    );
+    let bot = grant_of(
+        access.access_token.clone(),
+        access.refresh_token.clone(),
+        access.expires_in,
+        access.scope.clone(),
+    );
+
+    let (id, name) = match (&access.team, &access.enterprise) {
+        (_, Some(org)) if access.is_enterprise_install => (org.id.clone(), org.name.clone()),
+        (Some(team), _) => (team.id.clone(), team.name.clone()),
+        _ => {
+            revoke(state, &bot, &user).await;
+            return Err(InstallRefusal::CodeRefused("no_team".into()));
+        }
+    };
+
+    if let Some(allowed) = &state.settings.allowed_teams {
+        let enterprise_id = access.enterprise.as_ref().map(|e| e.id.as_str());
+        let permitted = allowed
+            .iter()
+            .any(|t| *t == id || Some(t.as_str()) == enterprise_id);
+        if !permitted {
+            tracing::warn!(team_id = %id, "refused an install from a team not in LOBBY_ALLOWED_TEAMS");
+            revoke(state, &bot, &user).await;
+            return Err(InstallRefusal::TeamNotAllowed { name });
+        }
+    }
+
+    let Some(bot_grant) = &bot else {
+        revoke(state, &bot, &user).await;
+        return Err(InstallRefusal::NoBotToken);
+    };
+    let auth = match state.slack.auth_test(&bot_grant.token).await {
+        Ok(auth) => auth,
+        Err(e) => {
+            revoke(state, &bot, &user).await;
+            return Err(slack_failure(e));
+        }
+    };
+    // An org-wide install has no single workspace to describe.
+    let team_info = if access.is_enterprise_install {
+        None
+    } else {
+        match state.slack.team_info(&bot_grant.token, Some(&id)).await {
+            Ok(info) => Some(info),
+            Err(e) => {
+                revoke(state, &bot, &user).await;
+                return Err(slack_failure(e));
+            }
+        }
+    };
+
+    let new = NewInstallation {
+        id: id.clone(),
+        team_id: access.team.as_ref().map(|t| t.id.clone()),
+        team_name: name.clone(),
+        team_domain: team_info
+            .as_ref()
+            .map(|t| t.domain.clone())
+            .filter(|d| !d.is_empty()),
+        team_icon: team_info.as_ref().and_then(|t| {
+            (!t.icon.image_default)
+                .then(|| t.icon.image_132.clone().or_else(|| t.icon.image_68.clone()))
+                .flatten()
+        }),
+        enterprise_id: access.enterprise.as_ref().map(|e| e.id.clone()),
+        enterprise_name: access.enterprise.as_ref().map(|e| e.name.clone()),
+        is_enterprise_install: access.is_enterprise_install,
+        app_id: Some(access.app_id.clone()).filter(|a| !a.is_empty()),
+        bot_user_id: access.bot_user_id.clone(),
+        bot_id: auth.bot_id.clone(),
+        installer_user_id: access.authed_user.id.clone(),
+        bot,
+        user,
+    };
+
+    let mut tx = db::begin_write(&state.db).await?;
+    let reinstall = db::installations::get(&mut *tx, &id).await?.is_some();
+    db::installations::upsert(&mut *tx, &state.keyring, &new).await?;
+    db::audit::record(
+        &mut *tx,
+        Some(&id),
+        &new.installer_user_id,
+        if reinstall {
+            "app.reinstalled"
+        } else {
+            "app.installed"
+        },
+        &format!(
+            "scopes: {}",
+            new.bot.as_ref().map(|g| g.scopes.as_str()).unwrap_or("")
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(team_id = %id, reinstall, "workspace installed");
+
+    Ok(Installed {
+        id,
+        team_name: name,
+        team_domain: new.team_domain,
+        team_icon: new.team_icon,
+        slack_url: Some(auth.url).filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        reinstall,
+    })
+}
+
+/// Gives back tokens we will not keep (best effort: a failure is logged, not shown).
+async fn revoke(state: &AppState, bot: &Option<Grant>, user: &Option<Grant>) {
+    for grant in [bot, user].into_iter().flatten() {
+        if let Err(e) = state.slack.auth_revoke(&grant.token).await {
+            tracing::warn!(error = %e, "could not revoke a token we refused to keep");
+        }
+    }
+}
+
+/// The installation an event belongs to: the org for org-wide installs, else the workspace.
+fn installation_id(envelope: &serde_json::Value) -> Option<String> {
+    let org_wide = envelope["is_enterprise_install"].as_bool().unwrap_or(false);
+    let key = if org_wide { "enterprise_id" } else { "team_id" };
+    envelope[key]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// `app_uninstalled` and `tokens_revoked`: forget the tokens Slack no longer honours. Idempotent,
+/// and either order leaves no token behind.
+pub async fn handle_lifecycle_event(
+    state: &AppState,
+    envelope: &serde_json::Value,
+) -> Result<(), AppError> {
+    use db::installations::TokenKind;
+    let event = &envelope["event"];
+    let Some(id) = installation_id(envelope) else {
+        return Ok(());
+    };
+    let listed = |kind: &str| {
+        event["tokens"][kind]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    };
+    let kinds: Vec<TokenKind> = match event["type"].as_str() {
+        Some("app_uninstalled") => vec![TokenKind::Bot, TokenKind::User],
+        // The event is about this app's tokens only; we hold one bot token and the installer's.
+        Some("tokens_revoked") => [
+            (listed("bot"), TokenKind::Bot),
+            (listed("oauth"), TokenKind::User),
+        ]
+        .into_iter()
+        .filter_map(|(hit, kind)| hit.then_some(kind))
+        .collect(),
+        _ => return Ok(()),
+    };
+    let reason = event["type"].as_str().unwrap_or_default();
+    let mut tx = db::begin_write(&state.db).await?;
+    for kind in kinds {
+        db::installations::delete_tokens(&mut *tx, &id, kind, reason).await?;
+    }
+    db::audit::record(&mut *tx, Some(&id), "slack", reason, "tokens deleted").await?;
+    tx.commit().await?;
+    tracing::info!(team_id = %id, event = reason, "deleted tokens Slack revoked");
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! Add to Slack: the install page that issues an OAuth state, and the callback that finishes it.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, REFERRER_POLICY};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use url::Url;
+
+use super::pages::{Chrome, render_with_status};
+use crate::domain::TeamId;
+use crate::error::AppError;
+use crate::install::{self, InstallRefusal, Installed};
+use crate::slack::oauth::{self, Flow, StateRefusal};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "install.html")]
+struct InstallPage {
+    chrome: Chrome,
+    authorize_url: String,
+    permissions: Vec<&'static str>,
+    user_permissions: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "installed.html")]
+struct InstalledPage {
+    chrome: Chrome,
+    installed: Installed,
+}
+
+#[derive(Template)]
+#[template(path = "install_refused.html")]
+struct RefusedPage {
+    chrome: Chrome,
+    title: &'static str,
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct InstallQuery {
+    team: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /slack/install`: says what the app will be allowed to do and links to Slack's consent page.
+pub async fn install_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let query: InstallQuery = serde_urlencoded::from_str(req.query_string())
+        .map_err(|_| AppError::bad_request("The address has a malformed query string."))?;
+    let team = query
+        .team
+        .as_deref()
+        .map(TeamId::parse)
+        .transpose()
+        .map_err(AppError::BadRequest)?;
+    let https = state.settings.is_https();
+    let issued = oauth::issue(&state.db, Flow::Install, https)
+        .await
+        .map_err(AppError::internal)?;
+    let page = InstallPage {
+        chrome: Chrome::for_request(&req),
+        authorize_url: authorize_url(&state, &issued.state, team.as_ref()).to_string(),
+        permissions: state
+            .settings
+            .slack
+            .scopes
+            .iter()
+            .filter_map(|s| describe_scope(s))
+            .collect(),
+        user_permissions: state
+            .settings
+            .slack
+            .user_scopes
+            .iter()
+            .filter_map(|s| describe_scope(s))
+            .collect(),
+    };
+    let mut res = render_with_status(StatusCode::OK, &page)?;
+    res.add_cookie(&issued.cookie).map_err(AppError::internal)?;
+    res.headers_mut().insert(
+        CACHE_CONTROL,
+        "no-store".parse().map_err(AppError::internal)?,
+    );
+    Ok(res)
+}
+
+fn authorize_url(state: &AppState, oauth_state: &str, team: Option<&TeamId>) -> Url {
+    let mut url = state.oauth_authorize_url.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("client_id", &state.credentials.client_id)
+            .append_pair("scope", &state.settings.slack.scopes.join(","))
+            .append_pair("user_scope", &state.settings.slack.user_scopes.join(","))
+            .append_pair(
+                "redirect_uri",
+                state.settings.url(install::REDIRECT_PATH).as_str(),
+            )
+            .append_pair("state", oauth_state);
+        if let Some(team) = team {
+            q.append_pair("team", team.as_str());
+        }
+    }
+    url
+}
+
+/// `GET /slack/oauth_redirect`: every outcome is a page, clears the flow's cookie, and keeps the
+/// code and state out of referrers and caches.
+pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let https = state.settings.is_https();
+    let query: CallbackQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let cookie = req.cookie(Flow::Install.cookie_name(https));
+    let outcome = install::finish(
+        &state,
+        query.error.as_deref(),
+        query.state.as_deref(),
+        query.code.as_deref(),
+        cookie.as_ref().map(|c| c.value()),
+    )
+    .await;
+    let chrome = Chrome::for_request(&req);
+    let rendered = match outcome {
+        Ok(installed) => render_with_status(StatusCode::OK, &InstalledPage { chrome, installed }),
+        Err(refusal) => {
+            let (status, title, message) = explain(&refusal);
+            render_with_status(
+                status,
+                &RefusedPage {
+                    chrome,
+                    title,
+                    message,
+                },
+            )
+        }
+    };
+    let mut res = rendered.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the install outcome page did not render");
+        HttpResponse::InternalServerError().body("Something went wrong on our side.")
+    });
+    if let Err(e) = res.add_cookie(&oauth::clear_cookie(Flow::Install, https)) {
+        tracing::error!(error = %e, "could not clear the install cookie");
+    }
+    let headers = res.headers_mut();
+    headers.insert(
+        REFERRER_POLICY,
+        actix_web::http::header::HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+fn explain(refusal: &InstallRefusal) -> (StatusCode, &'static str, String) {
+    use InstallRefusal::*;
+    match refusal {
+        Cancelled => (
+            StatusCode::FORBIDDEN,
+            "Installation cancelled",
+            "You cancelled on Slack's page, so nothing was installed. You can start again whenever you like.".into(),
+        ),
+        SlackSaid(code) => (
+            StatusCode::BAD_REQUEST,
+            "Slack did not approve the installation",
+            format!("Slack answered “{code}”. Nothing was installed."),
+        ),
+        State(StateRefusal::Missing) => (
+            StatusCode::BAD_REQUEST,
+            "This link is incomplete",
+            "The address is missing its state, so it cannot be checked. Please start the installation again.".into(),
+        ),
+        State(StateRefusal::Unknown) => (
+            StatusCode::BAD_REQUEST,
+            "This link has already been used",
+            "Each installation link works once, and this one is unknown or was already used. Please start again."
+                .into(),
+        ),
+        State(StateRefusal::Expired) => (
+            StatusCode::BAD_REQUEST,
+            "This link has expired",
+            "Installation links are valid for ten minutes. Please start again.".into(),
+        ),
+        State(StateRefusal::OtherBrowser) => (
+            StatusCode::FORBIDDEN,
+            "This installation was started elsewhere",
+            "The installation was started in another browser, so it cannot be finished here. Please start again in this browser."
+                .into(),
+        ),
+        State(StateRefusal::WrongFlow) => (
+            StatusCode::BAD_REQUEST,
+            "This link belongs to the sign-in",
+            "The address was issued for signing in to the dashboard, not for installing the app. Please start again."
+                .into(),
+        ),
+        MissingCode => (
+            StatusCode::BAD_REQUEST,
+            "Slack sent no code",
+            "The address came back from Slack without its code. Please start again.".into(),
+        ),
+        CodeRefused(code) => (
+            StatusCode::BAD_REQUEST,
+            "Slack refused the installation",
+            format!("Slack did not accept the code (“{code}”). Nothing was installed. Please start again."),
+        ),
+        SlackUnreachable => (
+            StatusCode::BAD_GATEWAY,
+            "Slack did not answer",
+            "Slack could not be reached to finish the installation. Nothing was installed. Please try again in a moment."
+                .into(),
+        ),
+        TeamNotAllowed { name } => (
+            StatusCode::FORBIDDEN,
+            "This workspace is not allowed here",
+            format!("This Lobby server serves only some workspaces, and {name} is not one of them. Nothing was stored."),
+        ),
+        NoBotToken => (
+            StatusCode::BAD_REQUEST,
+            "Slack granted no bot token",
+            "Lobby needs its bot scopes to work, and Slack granted none. Nothing was installed.".into(),
+        ),
+        Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Something went wrong on our side while finishing the installation. It has been logged; please try again."
+                .into(),
+        ),
+    }
+}
+
+/// What a bot scope lets Lobby do, in words an admin reads before approving.
+fn describe_scope(scope: &str) -> Option<&'static str> {
+    Some(match scope {
+        "app_mentions:read" => "See messages that mention @Lobby, to answer them",
+        "channels:join" => "Join public channels it posts to",
+        "channels:read" => "See the names of public channels, to post to them by name",
+        "chat:write" => "Send messages as @Lobby",
+        "commands" => "Add the /invite, /summarize and /lobby slash commands",
+        "files:write" => "Upload files that your scripts post through Lobby",
+        "groups:read" => "See the names of private channels it has been added to",
+        "team:read" => "See the workspace's name, address and icon, for the join page",
+        "users:read" => {
+            "See who is a member and who is an admin, for the member count and the dashboard"
+        }
+        "users:read.email" => {
+            "See members' email addresses, to know when an invited person has joined"
+        }
+        "admin.users:write" => "Invite people to the workspace by email (Enterprise Grid admins)",
+        _ => return None,
+    })
+}

@@ -1,0 +1,197 @@
+//! Building the application: storage, the Slack client, the routes, and the listener it serves.
+//!
+//! `Application::build` binds its own listener, so with port 0 every test gets its own server.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use url::Url;
+
+use crate::config::{Settings, SlackCredentials};
+use crate::emulator::{Emulator, EmulatorConfig};
+use crate::middleware;
+use crate::routes;
+use crate::slack::client::SlackClient;
+use crate::state::AppState;
+use crate::storage::{self, StorageError};
+
+/// Every Slack Web API call gives up after this long.
+pub const SLACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the emulator is mounted in demo mode.
+pub const EMULATOR_PATH: &str = "/_emulator/slack";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("the Slack client: {0}")]
+    Slack(String),
+    #[error("cannot start the server: {0}")]
+    Server(std::io::Error),
+}
+
+impl StartupError {
+    /// Configuration problems exit with 2, like the configuration errors found before start.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartupError::Bind { .. } | StartupError::Storage(_) => 2,
+            StartupError::Slack(_) | StartupError::Server(_) => 1,
+        }
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    /// Builds on a listener the caller already bound (tests bind first to learn the port).
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
+        let local = listener.local_addr().map_err(StartupError::Server)?;
+        let storage = storage::open(&settings).await?;
+        if let Some(path) = &storage.generated_key {
+            tracing::warn!(
+                path = %path.display(),
+                "generated a new master key; back it up apart from the database: without it the sealed tokens cannot be opened"
+            );
+        }
+
+        let (credentials, api_url, oauth_authorize_url, openid_authorize_url, emulator) =
+            match &settings.slack.credentials {
+                Some(credentials) => (
+                    credentials.clone(),
+                    settings.slack.api_url.clone(),
+                    settings.slack.oauth_authorize_url.clone(),
+                    settings.slack.openid_authorize_url.clone(),
+                    None,
+                ),
+                None => {
+                    let emulator = demo_emulator(&settings, local);
+                    let config = emulator.config();
+                    let credentials = SlackCredentials {
+                        client_id: config.client_id.clone(),
+                        client_secret: config.client_secret.clone(),
+                        signing_secret: config.signing_secret.clone(),
+                    };
+                    // The server calls its own emulator over loopback; browsers use the public URL.
+                    let api_url = loopback_url(local, &format!("{EMULATOR_PATH}/api/"));
+                    (
+                        credentials,
+                        api_url,
+                        emulator.authorize_url(),
+                        emulator.openid_authorize_url(),
+                        Some(emulator),
+                    )
+                }
+            };
+        if emulator.is_some() {
+            tracing::warn!(
+                emulator = %settings.url(&format!("{EMULATOR_PATH}/")),
+                "demo mode: no SLACK_CLIENT_ID is set, so Lobby talks to its built-in Slack emulator"
+            );
+        }
+
+        let slack = SlackClient::new(api_url, SLACK_TIMEOUT)
+            .map_err(|e| StartupError::Slack(e.to_string()))?;
+        let state = web::Data::new(AppState {
+            settings,
+            db: storage.db,
+            keyring: storage.keyring,
+            slack,
+            credentials,
+            oauth_authorize_url,
+            openid_authorize_url,
+            emulator,
+            refresh_locks: Default::default(),
+        });
+
+        let server_state = state.clone();
+        let server = HttpServer::new(move || {
+            let emulator = server_state.emulator.clone();
+            App::new()
+                .app_data(server_state.clone())
+                .wrap(from_fn(middleware::error_pages))
+                .wrap(from_fn(middleware::security_headers))
+                .wrap(from_fn(middleware::request_context))
+                .configure(routes::configure)
+                .configure(|cfg| {
+                    if let Some(emulator) = emulator {
+                        cfg.service(web::scope(EMULATOR_PATH).configure(|c| emulator.configure(c)));
+                    }
+                })
+                .default_service(web::to(middleware::not_found))
+        })
+        .listen(listener)
+        .map_err(StartupError::Server)?
+        .run();
+
+        tracing::info!(
+            address = %local,
+            public_url = %state.settings.public_url,
+            "Lobby is listening"
+        );
+        Ok(Application {
+            port: local.port(),
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &web::Data<AppState> {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn demo_emulator(settings: &Settings, local: SocketAddr) -> Emulator {
+    let emulator = Emulator::new(
+        EmulatorConfig::demo(),
+        settings.url(&format!("{EMULATOR_PATH}/")),
+    );
+    emulator.set_app_url(loopback_url(local, "/"));
+    emulator
+}
+
+/// A URL reaching this server from the same machine, whatever address it listens on.
+fn loopback_url(local: SocketAddr, path: &str) -> Url {
+    let ip = match local.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let host = match ip {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    Url::parse(&format!("http://{host}:{}{path}", local.port()))
+        .unwrap_or_else(|_| unreachable!("an IP, a port and a fixed path make a valid URL"))
+}

@@ -1,0 +1,29 @@
+//! What every handler can reach: settings, the database, the keyring and the Slack client.
+
+use crate::config::{Settings, SlackCredentials};
+use crate::db::Db;
+use crate::emulator::Emulator;
+use crate::slack::client::SlackClient;
+use crate::slack::tokens::RefreshLocks;
+use crate::vault::Keyring;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub keyring: Keyring,
+    pub slack: SlackClient,
+    /// The Slack app's credentials: the configured ones, or the built-in emulator's in demo mode.
+    pub credentials: SlackCredentials,
+    /// Where browsers are sent to grant the app (Slack's, or the emulator's in demo mode).
+    pub oauth_authorize_url: url::Url,
+    pub openid_authorize_url: url::Url,
+    /// The emulator mounted at `/_emulator/slack/`, in demo mode only.
+    pub emulator: Option<Emulator>,
+    pub refresh_locks: RefreshLocks,
+}
+
+impl AppState {
+    pub fn is_demo(&self) -> bool {
+        self.emulator.is_some()
+    }
+}

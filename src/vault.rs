@@ -1,1 +1,0 @@
-//! Sealing secrets at rest.

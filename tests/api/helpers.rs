@@ -1,0 +1,295 @@
+//! `spawn_app()`: a Lobby server on port 0 with its own SQLite file, talking to its own Slack
+//! emulator, and a browser-like client (cookie store, redirects off).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use actix_web::web;
+use lobby::config::{LogFormat, LogSettings, Settings};
+use lobby::emulator::{self, Emulator, EmulatorConfig, RunningEmulator};
+use lobby::startup::Application;
+use lobby::state::AppState;
+use secrecy::ExposeSecret;
+use tempfile::TempDir;
+use url::Url;
+
+/// Every log line any test server wrote, at every level, so tests can look for leaked secrets.
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = LogBuffer(buffer.clone());
+        let settings = LogSettings {
+            filter: "trace,actix_server=info,mio=info,h2=info".into(),
+            format: LogFormat::Pretty,
+        };
+        lobby::telemetry::init_with_writer(&settings, move || writer.clone(), false)
+            .expect("the test logger installs once");
+        buffer
+    })
+    .clone()
+}
+
+/// Everything logged so far by every test in this binary.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&init_logs().lock().unwrap()).into_owned()
+}
+
+pub struct TestApp {
+    pub address: String,
+    /// A browser: keeps cookies, does not follow redirects.
+    pub client: reqwest::Client,
+    pub emulator: Emulator,
+    pub state: web::Data<AppState>,
+    pub data_dir: PathBuf,
+    _emulator_server: RunningEmulator,
+    _tmp: TempDir,
+}
+
+pub struct AppOptions {
+    pub emulator: EmulatorConfig,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            emulator: EmulatorConfig::demo(),
+            env: Vec::new(),
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    init_logs();
+    let running = emulator::spawn(options.emulator, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("the emulator starts");
+    let emulator = running.emulator.clone();
+    let tmp = tempfile::tempdir().unwrap();
+
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
+    let config = emulator.config();
+    let mut env: HashMap<String, String> = [
+        ("LOBBY_BIND", "127.0.0.1:0".to_string()),
+        ("LOBBY_PUBLIC_URL", address.clone()),
+        ("LOBBY_DATA_DIR", tmp.path().display().to_string()),
+        ("SLACK_CLIENT_ID", config.client_id.clone()),
+        (
+            "SLACK_CLIENT_SECRET",
+            config.client_secret.expose_secret().to_string(),
+        ),
+        (
+            "SLACK_SIGNING_SECRET",
+            config.signing_secret.expose_secret().to_string(),
+        ),
+        ("SLACK_API_URL", emulator.api_url().to_string()),
+        (
+            "SLACK_OAUTH_AUTHORIZE_URL",
+            emulator.authorize_url().to_string(),
+        ),
+        (
+            "SLACK_OPENID_AUTHORIZE_URL",
+            emulator.openid_authorize_url().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in options.env {
+        env.insert(k.to_string(), v);
+    }
+    let settings = Settings::from_sources(&env, None).expect("test settings are valid");
+    let app = Application::build_with_listener(settings, listener)
+        .await
+        .expect("the app builds");
+    let state = app.state().clone();
+    emulator.set_app_url(Url::parse(&format!("{address}/")).unwrap());
+    tokio::spawn(app.run_until_stopped());
+
+    TestApp {
+        address,
+
+        client: browser(),
+        emulator,
+        state,
+        data_dir: tmp.path().to_path_buf(),
+        _emulator_server: running,
+        _tmp: tmp,
+    }
+}
+
+/// A fresh browser: its own cookie jar, redirects off.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub fn db(&self) -> &lobby::db::Db {
+        &self.state.db
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("lobby.db")
+    }
+}
+
+/// The value of `attr` on the first element in `html` whose markup contains `marker`.
+pub fn attr_after(html: &str, marker: &str, attr: &str) -> Option<String> {
+    let start = html.find(marker)?;
+    let tag_start = html[..start].rfind('<')?;
+    let tag_end = start + html[start..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let needle = format!("{attr}=\"");
+    let value_start = tag.find(&needle)? + needle.len();
+    let value_end = value_start + tag[value_start..].find('"')?;
+    Some(decode_entities(&tag[value_start..value_end]))
+}
+
+/// Undoes askama's escaping of attribute values.
+pub fn decode_entities(s: &str) -> String {
+    s.replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+}
+
+/// Every file of the SQLite database (main file, WAL, shared memory), concatenated.
+pub fn database_bytes(db_path: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", db_path.display()));
+        if let Ok(b) = std::fs::read(&path) {
+            bytes.extend(b);
+        }
+    }
+    bytes
+}
+
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The `lobby` binary, with a clean environment.
+pub fn lobby_command(data_dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lobby"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LOBBY_DATA_DIR", data_dir)
+        .env("LOBBY_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .current_dir(data_dir);
+    cmd
+}
+
+/// What a person does on Slack's consent page.
+pub enum Consent<'a> {
+    Allow { workspace: &'a str, user: &'a str },
+    Cancel,
+}
+
+impl TestApp {
+    /// Opens the install page in this browser and returns where its Add to Slack button leads.
+    pub async fn start_install(&self) -> Url {
+        self.start_install_in(&self.client).await
+    }
+
+    pub async fn start_install_in(&self, browser: &reqwest::Client) -> Url {
+        let res = browser
+            .get(self.url("/slack/install"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        let href =
+            attr_after(&html, "class=\"button slack\"", "href").expect("an Add to Slack button");
+        Url::parse(&href).unwrap()
+    }
+
+    /// Answers Slack's consent page the way a person would; returns where Slack sends the browser.
+    pub async fn consent(&self, authorize: &Url, consent: Consent<'_>) -> Url {
+        let page = self.client.get(authorize.clone()).send().await.unwrap();
+        assert_eq!(page.status(), 200, "the consent page shows");
+        let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+        match consent {
+            Consent::Allow { workspace, user } => {
+                form.push(("workspace".into(), workspace.into()));
+                form.push(("user".into(), user.into()));
+                form.push(("decision".into(), "allow".into()));
+            }
+            Consent::Cancel => form.push(("decision".into(), "cancel".into())),
+        }
+        let mut action = authorize.clone();
+        action.set_query(None);
+        let res = self.client.post(action).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), 302, "Slack redirects back to the app");
+        Url::parse(res.headers()["location"].to_str().unwrap()).unwrap()
+    }
+
+    /// The whole Add to Slack flow in this browser, as `user` of `workspace`; returns the callback's answer.
+    pub async fn install(&self, workspace: &str, user: &str) -> reqwest::Response {
+        let authorize = self.start_install().await;
+        let callback = self
+            .consent(&authorize, Consent::Allow { workspace, user })
+            .await;
+        self.client.get(callback).send().await.unwrap()
+    }
+
+    /// Installs the demo workspace as its admin and checks it worked.
+    pub async fn install_demo_workspace(&self) {
+        let res = self
+            .install(
+                lobby::emulator::seed::DEMO_TEAM,
+                lobby::emulator::seed::DEMO_ADMIN,
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            200,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+}

@@ -1,0 +1,516 @@
+//! Add to Slack, end to end against the emulator: the happy path, every refusal, reinstall,
+//! token rotation and uninstall.
+
+use lobby::db::installations::{self, TokenKind};
+use lobby::emulator::seed::{DEMO_ADMIN, DEMO_TEAM, ORG, ORG_ADMIN, OTHER_ADMIN, OTHER_TEAM};
+use lobby::emulator::{EmulatorConfig, Fault};
+use lobby::slack::oauth::{self, Flow};
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::helpers::{
+    AppOptions, Consent, browser, captured_logs, contains_bytes, database_bytes, spawn_app,
+    spawn_app_with,
+};
+
+fn exchanges(app: &crate::helpers::TestApp) -> usize {
+    app.emulator.calls_to("oauth.v2.access").len()
+}
+
+async fn installation_count(app: &crate::helpers::TestApp) -> usize {
+    installations::list(app.db()).await.unwrap().len()
+}
+
+fn cookie_cleared(res: &reqwest::Response) -> bool {
+    res.headers().get_all("set-cookie").iter().any(|c| {
+        c.to_str().unwrap().starts_with("lobby_install=")
+            && c.to_str().unwrap().contains("Max-Age=0")
+    })
+}
+
+#[tokio::test]
+async fn adding_to_slack_installs_the_workspace() {
+    let app = spawn_app().await;
+    let authorize = app.start_install().await;
+    let q: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], app.emulator.config().client_id);
+    assert!(q["scope"].contains("chat:write"));
+    let redirect_uri = format!("{}/slack/oauth_redirect", app.address);
+    assert_eq!(q["redirect_uri"], redirect_uri);
+    assert!(q["state"].len() >= 22, "at least 128 bits of state");
+
+    let callback = app
+        .consent(
+            &authorize,
+            Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_ADMIN,
+            },
+        )
+        .await;
+    let res = app.client.get(callback).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    assert!(cookie_cleared(&res));
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Demo Community"));
+    assert!(body.contains("href=\"/join/demo-community\""));
+    assert!(body.contains("href=\"/admin\""));
+
+    // Slack received the exchange with the app's credentials by Basic auth and the same redirect_uri.
+    let exchange = &app.emulator.calls_to("oauth.v2.access")[0];
+    assert_eq!(
+        exchange.basic_client_id.as_deref(),
+        Some(app.emulator.config().client_id.as_str())
+    );
+    assert_eq!(exchange.param("redirect_uri"), Some(redirect_uri.as_str()));
+    assert_eq!(app.emulator.calls_to("auth.test").len(), 1);
+    assert_eq!(app.emulator.calls_to("team.info").len(), 1);
+
+    let inst = installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .expect("a row");
+    assert!(inst.is_active());
+    assert_eq!(inst.team_domain.as_deref(), Some("demo-community"));
+    assert_eq!(inst.installer_user_id, DEMO_ADMIN);
+    assert!(inst.bot_id.is_some() && inst.bot_user_id.is_some());
+    let token = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        app.emulator
+            .issued_tokens()
+            .contains(&token.token.expose_secret().to_string())
+    );
+}
+
+#[tokio::test]
+async fn cancelling_on_slack_stores_nothing() {
+    let app = spawn_app().await;
+    let authorize = app.start_install().await;
+    let callback = app.consent(&authorize, Consent::Cancel).await;
+    assert!(callback.query().unwrap().contains("error=access_denied"));
+    let res = app.client.get(callback).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(cookie_cleared(&res));
+    let body = res.text().await.unwrap();
+    assert!(body.contains("cancelled"));
+    assert!(
+        body.contains("href=\"/slack/install\""),
+        "a start-again link"
+    );
+    assert_eq!(exchanges(&app), 0);
+    assert_eq!(installation_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_or_unknown_state_is_refused() {
+    let app = spawn_app().await;
+    app.start_install().await;
+    for query in ["code=abc", "code=abc&state=never-issued", "code=abc&state="] {
+        let res = app.get(&format!("/slack/oauth_redirect?{query}")).await;
+        assert_eq!(res.status(), 400, "{query}");
+        assert!(res.text().await.unwrap().contains("Start again"));
+    }
+    assert_eq!(exchanges(&app), 0);
+    assert_eq!(installation_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn an_expired_state_is_refused() {
+    let app = spawn_app().await;
+    let authorize = app.start_install().await;
+    let callback = app
+        .consent(
+            &authorize,
+            Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_ADMIN,
+            },
+        )
+        .await;
+    sqlx::query("UPDATE oauth_states SET expires_at = expires_at - 601")
+        .execute(app.db())
+        .await
+        .unwrap();
+    let res = app.client.get(callback).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("expired"));
+    assert_eq!(exchanges(&app), 0);
+    assert_eq!(installation_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused() {
+    let app = spawn_app().await;
+    let authorize = app.start_install().await;
+    let callback = app
+        .consent(
+            &authorize,
+            Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_ADMIN,
+            },
+        )
+        .await;
+    assert_eq!(
+        app.client
+            .get(callback.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let replay = app.client.get(callback).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+    assert!(replay.text().await.unwrap().contains("already been used"));
+    assert_eq!(exchanges(&app), 1, "the code is exchanged once");
+}
+
+#[tokio::test]
+async fn another_browser_cannot_finish_the_flow() {
+    let app = spawn_app().await;
+    let authorize = app.start_install().await;
+    let callback = app
+        .consent(
+            &authorize,
+            Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_ADMIN,
+            },
+        )
+        .await;
+    let attacker = browser();
+    let res = attacker.get(callback.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("another browser"));
+    assert_eq!(exchanges(&app), 0);
+    assert_eq!(installation_count(&app).await, 0);
+    // The state is spent: the victim starts again rather than finishing a tampered flow.
+    assert_eq!(app.client.get(callback).send().await.unwrap().status(), 400);
+}
+
+#[tokio::test]
+async fn a_login_state_is_refused_at_the_install_callback() {
+    let app = spawn_app().await;
+    let issued = oauth::issue(app.db(), Flow::Login, false).await.unwrap();
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/slack/oauth_redirect?code=abc&state={}",
+            issued.state
+        )))
+        .header("cookie", format!("lobby_install={}", issued.cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("signing in"));
+    assert_eq!(exchanges(&app), 0);
+}
+
+#[tokio::test]
+async fn a_callback_without_a_code_is_refused() {
+    let app = spawn_app().await;
+    let authorize = app.start_install().await;
+    let callback = app
+        .consent(
+            &authorize,
+            Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_ADMIN,
+            },
+        )
+        .await;
+    let mut without_code = callback.clone();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "code")
+        .collect();
+    without_code.query_pairs_mut().clear().extend_pairs(pairs);
+    let res = app.client.get(without_code).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(exchanges(&app), 0);
+    assert_eq!(installation_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_code_slack_refuses_stores_nothing() {
+    let app = spawn_app().await;
+    let authorize = app.start_install().await;
+    let callback = app
+        .consent(
+            &authorize,
+            Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_ADMIN,
+            },
+        )
+        .await;
+    let mut forged = callback.clone();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "code" {
+                (k, "forged-code".to_string())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let res = app.client.get(forged).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("invalid_code"));
+    assert_eq!(installation_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn slack_being_unreachable_is_a_502() {
+    let app = spawn_app().await;
+    app.emulator
+        .inject("oauth.v2.access", Fault::Status(503), 1);
+    let res = app.install(DEMO_TEAM, DEMO_ADMIN).await;
+    assert_eq!(res.status(), 502);
+    assert!(cookie_cleared(&res));
+    assert_eq!(installation_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn teams_outside_the_allow_list_are_refused_and_their_token_revoked() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![("LOBBY_ALLOWED_TEAMS", OTHER_TEAM.to_string())],
+        ..Default::default()
+    })
+    .await;
+    let res = app.install(DEMO_TEAM, DEMO_ADMIN).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("not one of them"));
+    assert_eq!(installation_count(&app).await, 0);
+    assert_eq!(app.emulator.calls_to("auth.revoke").len(), 1);
+
+    let res = app.install(OTHER_TEAM, OTHER_ADMIN).await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn reinstalling_updates_the_row_in_place() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let first = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
+        .await
+        .unwrap()
+        .unwrap();
+    installations::mark_inactive(app.db(), DEMO_TEAM, "invalid_auth")
+        .await
+        .unwrap();
+
+    let res = app.install(DEMO_TEAM, DEMO_ADMIN).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("updated"));
+    assert_eq!(installation_count(&app).await, 1);
+    let inst = installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(inst.is_active());
+    assert_eq!(inst.status_reason, None);
+    let second = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(first.token.expose_secret(), second.token.expose_secret());
+}
+
+#[tokio::test]
+async fn an_org_wide_install_is_keyed_by_the_enterprise() {
+    let app = spawn_app().await;
+    let res = app.install(ORG, ORG_ADMIN).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let inst = installations::get(app.db(), ORG)
+        .await
+        .unwrap()
+        .expect("keyed by enterprise id");
+    assert!(inst.is_enterprise_install);
+    assert_eq!(inst.team_id, None);
+}
+
+#[tokio::test]
+async fn no_issued_token_reaches_the_database_files_or_the_logs() {
+    let app = spawn_app().await;
+    let authorize = app.start_install().await;
+    let state = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let callback = app
+        .consent(
+            &authorize,
+            Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_ADMIN,
+            },
+        )
+        .await;
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(app.client.get(callback).send().await.unwrap().status(), 200);
+
+    let tokens = app.emulator.issued_tokens();
+    assert!(!tokens.is_empty());
+    let bytes = database_bytes(&app.db_path());
+    let logs = captured_logs();
+    assert!(
+        logs.contains("workspace installed"),
+        "the logs were captured"
+    );
+    for token in &tokens {
+        assert!(
+            !contains_bytes(&bytes, token.as_bytes()),
+            "a token is in the database files in plaintext"
+        );
+        assert!(!logs.contains(token.as_str()), "a token is in the logs");
+    }
+    assert!(!logs.contains(&code), "the OAuth code is in the logs");
+    assert!(!logs.contains(&state), "the OAuth state is in the logs");
+    assert!(!logs.contains(app.emulator.config().client_secret.expose_secret()));
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_an_expiring_token_refresh_it_once() {
+    let mut config = EmulatorConfig::demo();
+    config.token_rotation = true;
+    let app = spawn_app_with(AppOptions {
+        emulator: config,
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    let before = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(before.refresh_token.is_some());
+    assert!(
+        before.expires_at.unwrap() > lobby::db::now() + 11 * 3600,
+        "Slack's 12-hour tokens"
+    );
+    // Ten hours on, the token is inside the two-hour margin.
+    sqlx::query("UPDATE installations SET bot_token_expires_at = ?")
+        .bind(lobby::db::now() + 3600)
+        .execute(app.db())
+        .await
+        .unwrap();
+
+    let state = app.state.clone();
+    let mut uses = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let state = state.clone();
+        uses.spawn(async move { lobby::slack::tokens::bot_token(&state, DEMO_TEAM).await });
+    }
+    let tokens: Vec<String> = uses
+        .join_all()
+        .await
+        .into_iter()
+        .map(|r| r.expect("a usable token").expose_secret().to_string())
+        .collect();
+
+    let refreshes = app
+        .emulator
+        .calls_to("oauth.v2.access")
+        .into_iter()
+        .filter(|c| c.param("grant_type") == Some("refresh_token"))
+        .count();
+    assert_eq!(refreshes, 1, "exactly one refresh for 20 concurrent uses");
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0]),
+        "everyone got the refreshed token"
+    );
+    assert_ne!(tokens[0], before.token.expose_secret());
+    let after = installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.bot_token_expires_at.unwrap() > lobby::db::now() + 11 * 3600);
+}
+
+async fn assert_no_tokens(app: &crate::helpers::TestApp) {
+    for kind in [TokenKind::Bot, TokenKind::User] {
+        assert!(
+            installations::token(app.db(), &app.state.keyring, DEMO_TEAM, kind)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    let inst = installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!inst.has_bot_token && !inst.has_user_token);
+    assert_eq!(inst.status, "uninstalled");
+}
+
+#[tokio::test]
+async fn uninstall_events_in_either_order_leave_no_token() {
+    let uninstalled = json!({"type": "app_uninstalled"});
+    let revoked =
+        json!({"type": "tokens_revoked", "tokens": {"oauth": [DEMO_ADMIN], "bot": ["U0BOTUSR01"]}});
+    for order in [[&uninstalled, &revoked], [&revoked, &uninstalled]] {
+        let app = spawn_app().await;
+        app.install_demo_workspace().await;
+        for event in order {
+            let (_, res) = app
+                .emulator
+                .send_event(DEMO_TEAM, event.clone())
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+        }
+        assert_no_tokens(&app).await;
+        // Delivered again (a Slack retry), nothing changes and nothing fails.
+        let (_, res) = app
+            .emulator
+            .send_event(DEMO_TEAM, uninstalled.clone())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_no_tokens(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn slack_refusing_a_token_marks_the_installation_inactive() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let token = lobby::slack::tokens::bot_token(&app.state, DEMO_TEAM)
+        .await
+        .unwrap();
+    app.emulator
+        .inject("auth.test", Fault::Error("invalid_auth".into()), 1);
+    let err = app.state.slack.auth_test(&token).await.unwrap_err();
+    lobby::slack::tokens::note_failure(&app.state, DEMO_TEAM, &err).await;
+    let inst = installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inst.status, "inactive");
+    assert_eq!(inst.status_reason.as_deref(), Some("invalid_auth"));
+    assert!(
+        lobby::slack::tokens::bot_token(&app.state, DEMO_TEAM)
+            .await
+            .is_err(),
+        "no longer used"
+    );
+}
