@@ -1,6 +1,7 @@
 //! Opening what Lobby keeps on disk: the master keyring and the database, checked against each
 //! other so a wrong key is refused before anything is sealed with it.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 use crate::config::Settings;
@@ -38,10 +39,15 @@ pub struct Storage {
 
 /// Loads the keyring, opens and migrates the database, and checks the key against the canaries.
 pub async fn open(settings: &Settings) -> Result<Storage, StorageError> {
-    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StorageError::DataDir {
-        path: settings.data_dir.clone(),
-        source,
-    })?;
+    // The directory holds the master key and the database: only this user may look inside.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&settings.data_dir)
+        .map_err(|source| StorageError::DataDir {
+            path: settings.data_dir.clone(),
+            source,
+        })?;
     let loaded = vault::load_keyring(&settings.master_key)?;
     let db = db::connect(&settings.database_url)
         .await

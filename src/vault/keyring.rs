@@ -105,6 +105,11 @@ impl Keyring {
         Ok(self.seal(&plaintext, aad))
     }
 
+    /// A 32-byte key for `purpose` derived from the sealing key (rotating the key rotates it too).
+    pub fn derive_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        self.sealing_key().derive(purpose)
+    }
+
     pub(super) fn key(&self, key_id: &str) -> Option<&MasterKey> {
         self.keys.iter().find(|key| key.id() == key_id)
     }
@@ -157,6 +162,14 @@ mod tests {
         let mut payload = STANDARD.decode(body).unwrap();
         change(&mut payload);
         format!("{head}:{}", STANDARD.encode(payload))
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_from_the_key() {
+        let ring = ring();
+        let a = ring.derive_key("form-token");
+        assert_eq!(*a, *ring.derive_key("form-token"));
+        assert_ne!(*a, *ring.derive_key("csrf"));
     }
 
     #[test]

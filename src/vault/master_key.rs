@@ -27,6 +27,9 @@ const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// Domain separation for keys derived from a master key.
+const DERIVE_LABEL: &[u8] = b"lobby.vault.derive.v1\0";
+
 /// A 256-bit master key. The bytes live on the heap and are zeroized on drop; `Debug` shows the id only.
 pub struct MasterKey {
     bytes: SecretBox<[u8; KEY_LEN]>,
@@ -57,6 +60,19 @@ impl MasterKey {
     /// 8 lowercase hex characters naming this key; the same key always has the same id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// A key for another `purpose` (e.g. signing form tokens), derived with HMAC-SHA256 so the
+    /// sealing key itself is never used for anything but sealing.
+    pub(super) fn derive(&self, purpose: &str) -> Zeroizing<[u8; KEY_LEN]> {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.bytes.expose_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(DERIVE_LABEL);
+        mac.update(purpose.as_bytes());
+        let mut out = Zeroizing::new([0u8; KEY_LEN]);
+        out.copy_from_slice(&mac.finalize().into_bytes());
+        out
     }
 
     pub(super) fn cipher(&self) -> XChaCha20Poly1305 {
