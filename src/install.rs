@@ -3,12 +3,16 @@
 
 use secrecy::SecretString;
 
+use crate::db::communities::CommunitySettings;
 use crate::db::{self, installations::Grant, installations::NewInstallation};
+use crate::domain::{InviteMode, Slug};
 use crate::error::AppError;
+use crate::jobs::{self, NewJob};
 use crate::slack::client::SlackError;
 use crate::slack::methods::OAuthV2Access;
 use crate::slack::oauth::{self, Flow, StateRefusal};
 use crate::state::AppState;
+use crate::{invites, members};
 
 pub const REDIRECT_PATH: &str = "/slack/oauth_redirect";
 
@@ -167,6 +171,11 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         }
     };
 
+    let general = match &team_info {
+        Some(_) => general_channel(state, &bot_grant.token).await,
+        None => None,
+    };
+
     let new = NewInstallation {
         id: id.clone(),
         team_id: access.team.as_ref().map(|t| t.id.clone()),
@@ -194,6 +203,15 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     let mut tx = db::begin_write(&state.db).await?;
     let reinstall = db::installations::get(&mut *tx, &id).await?.is_some();
     db::installations::upsert(&mut *tx, &state.keyring, &new).await?;
+    if let (false, Some(team_id), Some(domain)) = (reinstall, &new.team_id, &new.team_domain) {
+        create_default_community(&mut tx, &new, team_id, domain, general.as_deref()).await?;
+    }
+    let count_members = NewJob::new(
+        members::REFRESH_JOB,
+        serde_json::json!({ "installation_id": id }),
+    )
+    .max_attempts(3);
+    jobs::Queue::enqueue_in(&mut *tx, count_members).await?;
     db::audit::record(
         &mut *tx,
         Some(&id),
@@ -210,6 +228,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     )
     .await?;
     tx.commit().await?;
+    state.queue.wake();
     tracing::info!(team_id = %id, reinstall, "workspace installed");
 
     Ok(Installed {
@@ -220,6 +239,79 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         slack_url: Some(auth.url).filter(|u| u.starts_with("https://") || u.starts_with("http://")),
         reinstall,
     })
+}
+
+/// The workspace's #general (Slack's `is_general` channel), the default channel for invites.
+async fn general_channel(state: &AppState, token: &SecretString) -> Option<String> {
+    let mut cursor: Option<String> = None;
+    // A workspace has thousands of channels at most; stop after a bounded number of pages.
+    for _ in 0..20 {
+        let page = match state
+            .slack
+            .conversations_list_page(token, cursor.as_deref(), 200, "public_channel")
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list channels to find #general");
+                return None;
+            }
+        };
+        if let Some(general) = page.items.iter().find(|c| c.is_general) {
+            return Some(general.id.clone());
+        }
+        cursor = Some(page.next_cursor?);
+    }
+    None
+}
+
+/// A workspace's first install gets a community at once, so `/join/{domain}` works right away.
+async fn create_default_community(
+    tx: &mut db::WriteTx,
+    new: &NewInstallation,
+    team_id: &str,
+    domain: &str,
+    general: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    if !db::communities::for_installation(&mut **tx, &new.id)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let Ok(base) = Slug::from_domain(domain) else {
+        return Ok(());
+    };
+    let mut slug = base.as_str().to_owned();
+    let mut n = 2;
+    while db::communities::slug_taken(&mut **tx, &slug).await? {
+        slug = format!("{}-{n}", base.as_str());
+        n += 1;
+    }
+    let can_invite = new.user.as_ref().is_some_and(|g| {
+        g.scopes
+            .split(',')
+            .any(|s| s.trim() == invites::ADMIN_SCOPE)
+    });
+    let settings = CommunitySettings {
+        title: new.team_name.clone(),
+        description: String::new(),
+        invite_mode: if can_invite {
+            InviteMode::AdminApi
+        } else {
+            InviteMode::Approval
+        },
+        default_channels: general.unwrap_or_default().to_owned(),
+        coc_url: None,
+        coc_required: false,
+        allowed_domains: String::new(),
+        denied_domains: String::new(),
+        captcha_provider: None,
+        captcha_site_key: None,
+        admin_channel: None,
+    };
+    db::communities::create(&mut **tx, &slug, &new.id, team_id, &settings).await?;
+    Ok(())
 }
 
 /// Gives back tokens we will not keep (best effort: a failure is logged, not shown).

@@ -1,4 +1,6 @@
 //! Lobby: a self-hosted Slack app server. See DESIGN.md for the shape of it.
+pub mod abuse;
+pub mod api_keys;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -6,6 +8,9 @@ pub mod domain;
 pub mod emulator;
 pub mod error;
 pub mod install;
+pub mod invites;
+pub mod jobs;
+pub mod members;
 pub mod middleware;
 pub mod routes;
 pub mod slack;

@@ -78,6 +78,13 @@ pub async fn security_headers(
                  object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
             ),
         );
+    }
+    // Older browsers ignore frame-ancestors; tell them too, unless the page may be framed.
+    let unframeable = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| csp.contains("frame-ancestors 'none'"));
+    if unframeable {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     headers.insert(

@@ -17,9 +17,13 @@ use crate::routes;
 use crate::slack::client::SlackClient;
 use crate::state::AppState;
 use crate::storage::{self, StorageError};
+use crate::{abuse, invites, jobs, members};
 
 /// Every Slack Web API call gives up after this long.
 pub const SLACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long running jobs may take to finish when the server stops.
+const JOB_GRACE: Duration = Duration::from_secs(20);
 
 /// Where the emulator is mounted in demo mode.
 pub const EMULATOR_PATH: &str = "/_emulator/slack";
@@ -53,6 +57,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    workers: jobs::Workers,
 }
 
 impl Application {
@@ -70,62 +75,20 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let local = listener.local_addr().map_err(StartupError::Server)?;
-        let storage = storage::open(&settings).await?;
-        if let Some(path) = &storage.generated_key {
-            tracing::warn!(
-                path = %path.display(),
-                "generated a new master key; back it up apart from the database: without it the sealed tokens cannot be opened"
-            );
-        }
-
-        let (credentials, api_url, oauth_authorize_url, openid_authorize_url, emulator) =
-            match &settings.slack.credentials {
-                Some(credentials) => (
-                    credentials.clone(),
-                    settings.slack.api_url.clone(),
-                    settings.slack.oauth_authorize_url.clone(),
-                    settings.slack.openid_authorize_url.clone(),
-                    None,
-                ),
-                None => {
-                    let emulator = demo_emulator(&settings, local);
-                    let config = emulator.config();
-                    let credentials = SlackCredentials {
-                        client_id: config.client_id.clone(),
-                        client_secret: config.client_secret.clone(),
-                        signing_secret: config.signing_secret.clone(),
-                    };
-                    // The server calls its own emulator over loopback; browsers use the public URL.
-                    let api_url = loopback_url(local, &format!("{EMULATOR_PATH}/api/"));
-                    (
-                        credentials,
-                        api_url,
-                        emulator.authorize_url(),
-                        emulator.openid_authorize_url(),
-                        Some(emulator),
-                    )
-                }
-            };
-        if emulator.is_some() {
-            tracing::warn!(
-                emulator = %settings.url(&format!("{EMULATOR_PATH}/")),
-                "demo mode: no SLACK_CLIENT_ID is set, so Lobby talks to its built-in Slack emulator"
-            );
-        }
-
-        let slack = SlackClient::new(api_url, SLACK_TIMEOUT)
-            .map_err(|e| StartupError::Slack(e.to_string()))?;
-        let state = web::Data::new(AppState {
-            settings,
-            db: storage.db,
-            keyring: storage.keyring,
-            slack,
-            credentials,
-            oauth_authorize_url,
-            openid_authorize_url,
-            emulator,
-            refresh_locks: Default::default(),
-        });
+        let state = web::Data::new(build_state(settings, local).await?);
+        let workers = jobs::Workers::start(
+            &state.queue,
+            handlers(state.clone()),
+            jobs::WorkerConfig::default(),
+        )
+        .await
+        .map_err(|e| {
+            StartupError::Storage(StorageError::Database {
+                url: state.settings.database_url.clone(),
+                source: e,
+            })
+        })?;
+        members::spawn_refresher(state.clone());
 
         let server_state = state.clone();
         let server = HttpServer::new(move || {
@@ -156,6 +119,7 @@ impl Application {
             port: local.port(),
             server,
             state,
+            workers,
         })
     }
 
@@ -167,9 +131,90 @@ impl Application {
         &self.state
     }
 
+    /// Serves until the server stops (SIGTERM, Ctrl-C), then lets running jobs finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.workers.shutdown(JOB_GRACE).await;
+        served
     }
+}
+
+/// The state every handler and command shares: storage opened and checked, the Slack client, and
+/// in demo mode the emulator standing in for Slack. `local` is where this process serves HTTP.
+pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppState, StartupError> {
+    let storage = storage::open(&settings).await?;
+    if let Some(path) = &storage.generated_key {
+        tracing::warn!(
+            path = %path.display(),
+            "generated a new master key; back it up apart from the database: without it the sealed tokens cannot be opened"
+        );
+    }
+
+    let (credentials, api_url, oauth_authorize_url, openid_authorize_url, emulator) =
+        match &settings.slack.credentials {
+            Some(credentials) => (
+                credentials.clone(),
+                settings.slack.api_url.clone(),
+                settings.slack.oauth_authorize_url.clone(),
+                settings.slack.openid_authorize_url.clone(),
+                None,
+            ),
+            None => {
+                let emulator = demo_emulator(&settings, local);
+                let config = emulator.config();
+                let credentials = SlackCredentials {
+                    client_id: config.client_id.clone(),
+                    client_secret: config.client_secret.clone(),
+                    signing_secret: config.signing_secret.clone(),
+                };
+                // The server calls its own emulator over loopback; browsers use the public URL.
+                let api_url = loopback_url(local, &format!("{EMULATOR_PATH}/api/"));
+                (
+                    credentials,
+                    api_url,
+                    emulator.authorize_url(),
+                    emulator.openid_authorize_url(),
+                    Some(emulator),
+                )
+            }
+        };
+    if emulator.is_some() {
+        tracing::warn!(
+            emulator = %settings.url(&format!("{EMULATOR_PATH}/")),
+            "demo mode: no SLACK_CLIENT_ID is set, so Lobby talks to its built-in Slack emulator"
+        );
+    }
+
+    let slack =
+        SlackClient::new(api_url, SLACK_TIMEOUT).map_err(|e| StartupError::Slack(e.to_string()))?;
+    Ok(AppState {
+        queue: jobs::Queue::new(storage.db.clone()),
+        join_limiter: abuse::RateLimiter::join_form(),
+        settings,
+        db: storage.db,
+        keyring: storage.keyring,
+        slack,
+        credentials,
+        oauth_authorize_url,
+        openid_authorize_url,
+        emulator,
+        refresh_locks: Default::default(),
+    })
+}
+
+/// Which code runs each kind of job.
+fn handlers(state: web::Data<AppState>) -> jobs::Registry {
+    let mut registry = jobs::Registry::new();
+    let deliver_state = state.clone();
+    registry.register(invites::DELIVER_JOB, move |job| {
+        let state = deliver_state.clone();
+        async move { invites::deliver::run(&state, job).await }
+    });
+    registry.register(members::REFRESH_JOB, move |job| {
+        let state = state.clone();
+        async move { members::run(&state, job).await }
+    });
+    registry
 }
 
 fn demo_emulator(settings: &Settings, local: SocketAddr) -> Emulator {

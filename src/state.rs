@@ -1,8 +1,10 @@
 //! What every handler can reach: settings, the database, the keyring and the Slack client.
 
+use crate::abuse::RateLimiter;
 use crate::config::{Settings, SlackCredentials};
 use crate::db::Db;
 use crate::emulator::Emulator;
+use crate::jobs::Queue;
 use crate::slack::client::SlackClient;
 use crate::slack::tokens::RefreshLocks;
 use crate::vault::Keyring;
@@ -20,6 +22,10 @@ pub struct AppState {
     /// The emulator mounted at `/_emulator/slack/`, in demo mode only.
     pub emulator: Option<Emulator>,
     pub refresh_locks: RefreshLocks,
+    /// The durable job queue every Slack call and slow task goes through.
+    pub queue: Queue,
+    /// Per-client-IP limits on join-form submissions.
+    pub join_limiter: RateLimiter,
 }
 
 impl AppState {

@@ -1,6 +1,9 @@
 //! The `lobby` command line: parse, load settings, dispatch. Every failure is one line on stderr.
 
+mod api_keys;
+mod community;
 mod emulator;
+mod invites;
 mod keys;
 
 use std::net::SocketAddr;
@@ -11,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::startup::Application;
+use crate::state::AppState;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +47,21 @@ pub enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Create, list and change communities (their join forms)
+    Community {
+        #[command(subcommand)]
+        command: Box<community::CommunityCommand>,
+    },
+    /// List and decide invite requests
+    Invites {
+        #[command(subcommand)]
+        command: invites::InvitesCommand,
+    },
+    /// Keys for other systems to call the API
+    ApiKeys {
+        #[command(subcommand)]
+        command: api_keys::ApiKeysCommand,
+    },
     /// Print the Slack app manifest for this server (paste it at api.slack.com/apps → Create New App → From a manifest)
     Manifest,
 }
@@ -72,6 +91,15 @@ pub fn run(cli: Cli) -> ExitCode {
             println!("{}", crate::slack::manifest::render(&settings));
             ExitCode::SUCCESS
         }
+        Command::Community { command } => with_runtime(with_state(settings, |state| {
+            Box::pin(async move { community::run(&state, *command).await })
+        })),
+        Command::Invites { command } => with_runtime(with_state(settings, |state| {
+            Box::pin(async move { invites::run(&state, command).await })
+        })),
+        Command::ApiKeys { command } => with_runtime(with_state(settings, |state| {
+            Box::pin(async move { api_keys::run(&state, command).await })
+        })),
         Command::Emulator { .. } => unreachable!("handled above"),
     }
 }
@@ -88,6 +116,33 @@ async fn serve(settings: Settings) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lobby: the server stopped: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CommandFuture = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<String>>>>;
+
+/// Runs a command that works on the app's state (database, keyring, queue), printing its answer.
+async fn with_state(
+    settings: Settings,
+    command: impl FnOnce(AppState) -> CommandFuture,
+) -> ExitCode {
+    let local = settings.bind;
+    let state = match crate::startup::build_state(settings, local).await {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("lobby: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match command(state).await {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lobby: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -3,8 +3,12 @@
 //! Each submodule holds the queries for one table group as free functions taking an executor,
 //! so a caller composes them inside one transaction when it has to.
 
+pub mod api_keys;
 pub mod audit;
+pub mod communities;
 pub mod installations;
+pub mod invite_requests;
+pub mod jobs;
 pub mod oauth_states;
 pub mod sealed;
 pub mod vault_canaries;

@@ -42,12 +42,22 @@ pub const INSTALLATION_USER_TOKEN: SealedColumn =
 pub const INSTALLATION_USER_REFRESH: SealedColumn =
     SealedColumn::new("installations", "user_refresh_token", "id");
 
+pub const COMMUNITY_INVITE_LINK: SealedColumn =
+    SealedColumn::new("communities", "invite_link", "id");
+pub const COMMUNITY_LEGACY_TOKEN: SealedColumn =
+    SealedColumn::new("communities", "legacy_token", "id");
+pub const COMMUNITY_CAPTCHA_SECRET: SealedColumn =
+    SealedColumn::new("communities", "captcha_secret", "id");
+
 /// Every sealed column in the schema. A migration adding one adds it here.
 pub const SEALED_COLUMNS: &[SealedColumn] = &[
     INSTALLATION_BOT_TOKEN,
     INSTALLATION_BOT_REFRESH,
     INSTALLATION_USER_TOKEN,
     INSTALLATION_USER_REFRESH,
+    COMMUNITY_INVITE_LINK,
+    COMMUNITY_LEGACY_TOKEN,
+    COMMUNITY_CAPTCHA_SECRET,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +80,7 @@ pub async fn reseal_all(tx: &mut super::WriteTx, keyring: &Keyring) -> Result<u6
     for col in SEALED_COLUMNS {
         // Identifiers come from the constant registry above, never from input.
         let select = format!(
-            "SELECT {key}, {col} FROM {table} WHERE {col} IS NOT NULL",
+            "SELECT CAST({key} AS TEXT), {col} FROM {table} WHERE {col} IS NOT NULL",
             key = col.row_key,
             col = col.column,
             table = col.table

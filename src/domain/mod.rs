@@ -1,4 +1,11 @@
 //! Parsed types: once a value is one of these, the rest of the code trusts it.
+mod email;
+mod invites;
 mod slack_ids;
+mod slug;
 
+pub(crate) use email::is_domain_label;
+pub use email::{Email, EmailError};
+pub use invites::{InviteMode, InviteStatus};
 pub use slack_ids::{TeamId, UserId};
+pub use slug::{Slug, SlugError};

@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::pages::{Chrome, render};
 use crate::db;
-use crate::db::installations::Installation;
+use crate::db::communities::Community;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -13,20 +13,19 @@ use crate::state::AppState;
 #[template(path = "home.html")]
 struct Landing {
     chrome: Chrome,
-    workspaces: Vec<Installation>,
+    installed: bool,
+    communities: Vec<Community>,
 }
 
 pub async fn landing(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let workspaces = db::installations::list(&state.db)
-        .await?
-        .into_iter()
-        .filter(Installation::is_active)
-        .collect();
+    let installed = db::installations::count_active(&state.db).await? > 0;
+    let communities = db::communities::list_public(&state.db).await?;
     render(&Landing {
         chrome: Chrome::for_request(&req),
-        workspaces,
+        installed,
+        communities,
     })
 }

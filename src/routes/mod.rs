@@ -1,9 +1,11 @@
 //! HTTP routes. Each page's template struct lives beside its handler.
 
+pub mod api;
 pub mod assets;
 pub mod health;
 pub mod home;
 pub mod install;
+pub mod join;
 pub mod pages;
 pub mod slack_events;
 
@@ -11,6 +13,9 @@ use actix_web::web;
 
 /// Slack's requests are small; anything larger is not from Slack.
 const SLACK_BODY_LIMIT: usize = 256 * 1024;
+
+/// JSON bodies of the API (files have their own limit).
+const API_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::landing))
@@ -21,6 +26,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/slack/oauth_redirect",
             web::get().to(install::oauth_redirect),
+        )
+        .service(
+            web::resource("/join/{slug}")
+                .route(web::get().to(join::form))
+                .route(web::post().to(join::submit)),
+        )
+        .route("/join/{slug}/embed", web::get().to(join::embed))
+        .route("/join/{slug}/badge.svg", web::get().to(join::badge))
+        .service(
+            web::scope("/api/v1")
+                .app_data(web::JsonConfig::default().limit(API_BODY_LIMIT))
+                .route("/invites", web::post().to(api::create_invite)),
         )
         .service(
             web::resource("/slack/events")

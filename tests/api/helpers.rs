@@ -229,52 +229,62 @@ pub enum Consent<'a> {
     Cancel,
 }
 
-impl TestApp {
-    /// Opens the install page in this browser and returns where its Add to Slack button leads.
-    pub async fn start_install(&self) -> Url {
-        self.start_install_in(&self.client).await
-    }
+/// Opens a Lobby server's install page in `browser`; returns where its Add to Slack button leads.
+pub async fn start_install_at(address: &str, browser: &reqwest::Client) -> Url {
+    let res = browser
+        .get(format!("{address}/slack/install"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let href = attr_after(&html, "class=\"button slack\"", "href").expect("an Add to Slack button");
+    Url::parse(&href).unwrap()
+}
 
-    pub async fn start_install_in(&self, browser: &reqwest::Client) -> Url {
-        let res = browser
-            .get(self.url("/slack/install"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let html = res.text().await.unwrap();
-        let href =
-            attr_after(&html, "class=\"button slack\"", "href").expect("an Add to Slack button");
-        Url::parse(&href).unwrap()
-    }
-
-    /// Answers Slack's consent page the way a person would; returns where Slack sends the browser.
-    pub async fn consent(&self, authorize: &Url, consent: Consent<'_>) -> Url {
-        let page = self.client.get(authorize.clone()).send().await.unwrap();
-        assert_eq!(page.status(), 200, "the consent page shows");
-        let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-        match consent {
-            Consent::Allow { workspace, user } => {
-                form.push(("workspace".into(), workspace.into()));
-                form.push(("user".into(), user.into()));
-                form.push(("decision".into(), "allow".into()));
-            }
-            Consent::Cancel => form.push(("decision".into(), "cancel".into())),
+/// Answers Slack's consent page the way a person would; returns where Slack sends the browser.
+pub async fn consent_in(browser: &reqwest::Client, authorize: &Url, consent: Consent<'_>) -> Url {
+    let page = browser.get(authorize.clone()).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the consent page shows");
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    match consent {
+        Consent::Allow { workspace, user } => {
+            form.push(("workspace".into(), workspace.into()));
+            form.push(("user".into(), user.into()));
+            form.push(("decision".into(), "allow".into()));
         }
-        let mut action = authorize.clone();
-        action.set_query(None);
-        let res = self.client.post(action).form(&form).send().await.unwrap();
-        assert_eq!(res.status(), 302, "Slack redirects back to the app");
-        Url::parse(res.headers()["location"].to_str().unwrap()).unwrap()
+        Consent::Cancel => form.push(("decision".into(), "cancel".into())),
+    }
+    let mut action = authorize.clone();
+    action.set_query(None);
+    let res = browser.post(action).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 302, "Slack redirects back to the app");
+    Url::parse(res.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// The whole Add to Slack flow against the server at `address`, as `user` of `workspace`.
+pub async fn install_at(
+    address: &str,
+    browser: &reqwest::Client,
+    workspace: &str,
+    user: &str,
+) -> reqwest::Response {
+    let authorize = start_install_at(address, browser).await;
+    let callback = consent_in(browser, &authorize, Consent::Allow { workspace, user }).await;
+    browser.get(callback).send().await.unwrap()
+}
+
+impl TestApp {
+    pub async fn start_install(&self) -> Url {
+        start_install_at(&self.address, &self.client).await
     }
 
-    /// The whole Add to Slack flow in this browser, as `user` of `workspace`; returns the callback's answer.
+    pub async fn consent(&self, authorize: &Url, consent: Consent<'_>) -> Url {
+        consent_in(&self.client, authorize, consent).await
+    }
+
     pub async fn install(&self, workspace: &str, user: &str) -> reqwest::Response {
-        let authorize = self.start_install().await;
-        let callback = self
-            .consent(&authorize, Consent::Allow { workspace, user })
-            .await;
-        self.client.get(callback).send().await.unwrap()
+        install_at(&self.address, &self.client, workspace, user).await
     }
 
     /// Installs the demo workspace as its admin and checks it worked.

@@ -53,9 +53,11 @@ async fn rotation_reseals_every_secret_and_everything_still_opens() {
     let old_id = vault::key_id_of(&before).unwrap().to_owned();
     assert_eq!(old_id, app.state.keyring.sealing_key_id());
 
-    let output = lobby_command(&app.data_dir)
+    // Async, so the server in this process keeps running (and finishing its transactions) meanwhile.
+    let output = tokio::process::Command::from(lobby_command(&app.data_dir))
         .args(["keys", "rotate"])
         .output()
+        .await
         .unwrap();
     assert!(
         output.status.success(),
@@ -91,9 +93,11 @@ async fn rotation_reseals_every_secret_and_everything_still_opens() {
     );
 
     // A server started now, with both keys in the file, accepts the database.
-    let output = lobby_command(&app.data_dir)
+    // Async, so the server in this process keeps running (and finishing its transactions) meanwhile.
+    let output = tokio::process::Command::from(lobby_command(&app.data_dir))
         .args(["keys", "reseal"])
         .output()
+        .await
         .unwrap();
     assert!(
         output.status.success(),

@@ -2,6 +2,8 @@
 mod helpers;
 
 mod install_flow;
+mod join;
 mod keys;
+mod restart;
 mod startup_checks;
 mod web_basics;

@@ -1,0 +1,309 @@
+//! `lobby community add|list|set`: editing communities from the command line.
+
+use std::io::Read;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Subcommand};
+use secrecy::SecretString;
+
+use crate::db::{
+    self, communities::CommunitySecret, communities::CommunitySettings, communities::SecretChange,
+};
+use crate::domain::{InviteMode, Slug};
+use crate::state::AppState;
+
+#[derive(Debug, Subcommand)]
+pub enum CommunityCommand {
+    /// Create a community for an installed workspace
+    Add {
+        /// The installation (team id, or enterprise id for org-wide installs)
+        #[arg(long)]
+        team: String,
+        /// The workspace invites go to, when it differs from --team (org-wide installs)
+        #[arg(long)]
+        workspace: Option<String>,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        title: String,
+        #[command(flatten)]
+        settings: SettingArgs,
+    },
+    /// List every community
+    List,
+    /// Change a community's settings
+    Set {
+        slug: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        settings: SettingArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SettingArgs {
+    #[arg(long)]
+    description: Option<String>,
+    /// admin_api, legacy, approval or link
+    #[arg(long)]
+    mode: Option<String>,
+    /// Default channel ids, comma-separated
+    #[arg(long)]
+    channels: Option<String>,
+    #[arg(long)]
+    coc_url: Option<String>,
+    #[arg(long)]
+    coc_required: Option<bool>,
+    /// Only these email domains may ask (comma-separated; empty for any)
+    #[arg(long)]
+    allowed_domains: Option<String>,
+    #[arg(long)]
+    denied_domains: Option<String>,
+    /// Channel id where approval requests are posted
+    #[arg(long)]
+    admin_channel: Option<String>,
+    /// The shared invite link ("" clears it)
+    #[arg(long)]
+    invite_link: Option<String>,
+    /// Read a legacy token for users.admin.invite from stdin (never from the command line)
+    #[arg(long)]
+    legacy_token_stdin: bool,
+    /// turnstile, hcaptcha or none
+    #[arg(long)]
+    captcha: Option<String>,
+    #[arg(long)]
+    captcha_site_key: Option<String>,
+    /// Read the captcha secret from stdin
+    #[arg(long)]
+    captcha_secret_stdin: bool,
+}
+
+pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<String> {
+    match command {
+        CommunityCommand::List => list(state).await,
+        CommunityCommand::Add {
+            team,
+            workspace,
+            slug,
+            title,
+            settings,
+        } => {
+            let installation =
+                db::installations::get(&state.db, &team)
+                    .await?
+                    .ok_or_else(|| {
+                        anyhow!("no installation {team}; install Lobby in that workspace first")
+                    })?;
+            let slug = Slug::parse(&slug).map_err(|e| anyhow!("{e}"))?;
+            if db::communities::slug_taken(&state.db, slug.as_str()).await? {
+                bail!("the slug {slug} is taken", slug = slug.as_str());
+            }
+            let team_id = workspace.or(installation.team_id.clone()).ok_or_else(|| {
+                anyhow!("an org-wide installation needs --workspace T… for its invites")
+            })?;
+            let can_invite = installation.has_user_scope(crate::invites::ADMIN_SCOPE);
+            let base = CommunitySettings {
+                title,
+                description: String::new(),
+                invite_mode: if can_invite {
+                    InviteMode::AdminApi
+                } else {
+                    InviteMode::Approval
+                },
+                default_channels: String::new(),
+                coc_url: None,
+                coc_required: false,
+                allowed_domains: String::new(),
+                denied_domains: String::new(),
+                captcha_provider: None,
+                captcha_site_key: None,
+                admin_channel: None,
+            };
+            let merged = settings.apply(base)?;
+            let id = db::communities::create(
+                &state.db,
+                slug.as_str(),
+                &installation.id,
+                &team_id,
+                &merged,
+            )
+            .await?;
+            settings.store_secrets(state, id).await?;
+            db::audit::record(
+                &state.db,
+                Some(&installation.id),
+                "cli",
+                "community.created",
+                slug.as_str(),
+            )
+            .await?;
+            Ok(format!(
+                "created community {} ({}), join page /join/{}",
+                slug.as_str(),
+                merged.invite_mode,
+                slug.as_str()
+            ))
+        }
+        CommunityCommand::Set {
+            slug,
+            title,
+            settings,
+        } => {
+            let community = db::communities::by_slug(&state.db, &slug)
+                .await?
+                .ok_or_else(|| anyhow!("no community {slug}"))?;
+            let current = CommunitySettings {
+                title: title.unwrap_or(community.title.clone()),
+                description: community.description.clone(),
+                invite_mode: community.invite_mode,
+                default_channels: community.default_channels.clone(),
+                coc_url: community.coc_url.clone(),
+                coc_required: community.coc_required,
+                allowed_domains: community.allowed_domains.clone(),
+                denied_domains: community.denied_domains.clone(),
+                captcha_provider: community.captcha_provider.clone(),
+                captcha_site_key: community.captcha_site_key.clone(),
+                admin_channel: community.admin_channel.clone(),
+            };
+            let merged = settings.apply(current)?;
+            db::communities::update(&state.db, community.id, &merged).await?;
+            settings.store_secrets(state, community.id).await?;
+            db::audit::record(
+                &state.db,
+                Some(&community.installation_id),
+                "cli",
+                "community.updated",
+                &slug,
+            )
+            .await?;
+            Ok(format!("updated community {slug}"))
+        }
+    }
+}
+
+impl SettingArgs {
+    fn apply(&self, mut s: CommunitySettings) -> anyhow::Result<CommunitySettings> {
+        let non_empty = |v: &String| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        if let Some(v) = &self.description {
+            s.description = v.trim().to_owned();
+        }
+        if let Some(v) = &self.mode {
+            s.invite_mode = InviteMode::parse(v).map_err(|e| anyhow!(e))?;
+        }
+        if let Some(v) = &self.channels {
+            s.default_channels = v
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+                .join(",");
+        }
+        if let Some(v) = &self.coc_url {
+            s.coc_url = non_empty(v);
+            if let Some(url) = &s.coc_url {
+                url::Url::parse(url).with_context(|| format!("--coc-url {url:?} is not a URL"))?;
+            }
+        }
+        if let Some(v) = self.coc_required {
+            s.coc_required = v;
+        }
+        if let Some(v) = &self.allowed_domains {
+            s.allowed_domains = v.trim().to_lowercase();
+        }
+        if let Some(v) = &self.denied_domains {
+            s.denied_domains = v.trim().to_lowercase();
+        }
+        if let Some(v) = &self.admin_channel {
+            s.admin_channel = non_empty(v);
+        }
+        match self.captcha.as_deref() {
+            None => {}
+            Some("none") => {
+                s.captcha_provider = None;
+                s.captcha_site_key = None;
+            }
+            Some(p @ ("turnstile" | "hcaptcha")) => s.captcha_provider = Some(p.to_owned()),
+            Some(other) => bail!("--captcha {other:?}: use turnstile, hcaptcha or none"),
+        }
+        if let Some(v) = &self.captcha_site_key {
+            s.captcha_site_key = non_empty(v);
+        }
+        if s.captcha_provider.is_some() && s.captcha_site_key.is_none() {
+            bail!("a captcha needs --captcha-site-key (and --captcha-secret-stdin)");
+        }
+        Ok(s)
+    }
+
+    async fn store_secrets(&self, state: &AppState, id: i64) -> anyhow::Result<()> {
+        if let Some(link) = &self.invite_link {
+            let change = if link.trim().is_empty() {
+                SecretChange::Clear
+            } else {
+                let url =
+                    url::Url::parse(link.trim()).with_context(|| "--invite-link is not a URL")?;
+                if url.scheme() != "https" {
+                    bail!("--invite-link must be an https link (https://join.slack.com/t/…)");
+                }
+                SecretChange::Set(SecretString::from(url.to_string()))
+            };
+            db::communities::set_secret(
+                &state.db,
+                &state.keyring,
+                id,
+                CommunitySecret::InviteLink,
+                &change,
+            )
+            .await?;
+        }
+        for (wanted, which) in [
+            (self.legacy_token_stdin, CommunitySecret::LegacyToken),
+            (self.captcha_secret_stdin, CommunitySecret::CaptchaSecret),
+        ] {
+            if wanted {
+                let secret = read_stdin_secret()?;
+                let change = SecretChange::Set(secret);
+                db::communities::set_secret(&state.db, &state.keyring, id, which, &change).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_stdin_secret() -> anyhow::Result<SecretString> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read the secret from stdin")?;
+    let text = text.trim();
+    if text.is_empty() {
+        bail!("stdin was empty; pipe the secret in");
+    }
+    Ok(SecretString::from(text.to_owned()))
+}
+
+async fn list(state: &AppState) -> anyhow::Result<String> {
+    let communities = db::communities::list(&state.db).await?;
+    if communities.is_empty() {
+        return Ok("no communities yet".into());
+    }
+    let mut out = format!(
+        "{:<24} {:<12} {:<11} {:<9} {}\n",
+        "SLUG", "TEAM", "MODE", "MEMBERS", "TITLE"
+    );
+    for c in communities {
+        let members = c
+            .member_count
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "{:<24} {:<12} {:<11} {:<9} {}",
+            c.slug, c.team_id, c.invite_mode, members, c.title
+        ));
+        if let Some(problem) = &c.config_error {
+            out.push_str(&format!("\n    needs attention: {problem}"));
+        }
+        out.push('\n');
+    }
+    Ok(out.trim_end().to_owned())
+}

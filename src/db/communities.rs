@@ -1,0 +1,292 @@
+//! Communities: a join form each, tied to the installation whose workspace it fills.
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::SqliteExecutor;
+
+use super::sealed::{
+    COMMUNITY_CAPTCHA_SECRET, COMMUNITY_INVITE_LINK, COMMUNITY_LEGACY_TOKEN, SealedColumn,
+};
+use crate::domain::InviteMode;
+use crate::vault::{Keyring, VaultError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Community {
+    pub id: i64,
+    pub slug: String,
+    pub installation_id: String,
+    pub team_id: String,
+    pub title: String,
+    pub description: String,
+    #[sqlx(try_from = "String")]
+    pub invite_mode: InviteMode,
+    pub default_channels: String,
+    pub coc_url: Option<String>,
+    pub coc_required: bool,
+    pub allowed_domains: String,
+    pub denied_domains: String,
+    pub captcha_provider: Option<String>,
+    pub captcha_site_key: Option<String>,
+    pub admin_channel: Option<String>,
+    pub member_count: Option<i64>,
+    pub member_count_at: Option<i64>,
+    pub config_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub has_invite_link: bool,
+    pub has_legacy_token: bool,
+    pub has_captcha_secret: bool,
+}
+
+impl Community {
+    pub fn channels(&self) -> Vec<&str> {
+        self.default_channels
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect()
+    }
+}
+
+/// Everything an admin sets on a community (the CLI and the dashboard both write through this).
+#[derive(Debug, Clone)]
+pub struct CommunitySettings {
+    pub title: String,
+    pub description: String,
+    pub invite_mode: InviteMode,
+    pub default_channels: String,
+    pub coc_url: Option<String>,
+    pub coc_required: bool,
+    pub allowed_domains: String,
+    pub denied_domains: String,
+    pub captcha_provider: Option<String>,
+    pub captcha_site_key: Option<String>,
+    pub admin_channel: Option<String>,
+}
+
+/// A sealed setting: leave it, replace it, or clear it.
+#[derive(Debug)]
+pub enum SecretChange {
+    Keep,
+    Set(SecretString),
+    Clear,
+}
+
+const SELECT: &str = "SELECT id, slug, installation_id, team_id, title, description, invite_mode, default_channels, \
+     coc_url, coc_required, allowed_domains, denied_domains, captcha_provider, captcha_site_key, admin_channel, \
+     member_count, member_count_at, config_error, created_at, updated_at, \
+     invite_link IS NOT NULL AS has_invite_link, legacy_token IS NOT NULL AS has_legacy_token, \
+     captcha_secret IS NOT NULL AS has_captcha_secret FROM communities";
+
+pub async fn create(
+    db: impl SqliteExecutor<'_>,
+    slug: &str,
+    installation_id: &str,
+    team_id: &str,
+    settings: &CommunitySettings,
+) -> Result<i64, sqlx::Error> {
+    let now = super::now();
+    sqlx::query_scalar(
+        "INSERT INTO communities (slug, installation_id, team_id, title, description, invite_mode, default_channels, \
+           coc_url, coc_required, allowed_domains, denied_domains, captcha_provider, captcha_site_key, admin_channel, \
+           created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(slug)
+    .bind(installation_id)
+    .bind(team_id)
+    .bind(&settings.title)
+    .bind(&settings.description)
+    .bind(settings.invite_mode.as_str())
+    .bind(&settings.default_channels)
+    .bind(&settings.coc_url)
+    .bind(settings.coc_required)
+    .bind(&settings.allowed_domains)
+    .bind(&settings.denied_domains)
+    .bind(&settings.captcha_provider)
+    .bind(&settings.captcha_site_key)
+    .bind(&settings.admin_channel)
+    .bind(now)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn update(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    settings: &CommunitySettings,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE communities SET title = ?, description = ?, invite_mode = ?, default_channels = ?, coc_url = ?, \
+           coc_required = ?, allowed_domains = ?, denied_domains = ?, captcha_provider = ?, captcha_site_key = ?, \
+           admin_channel = ?, config_error = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(&settings.title)
+    .bind(&settings.description)
+    .bind(settings.invite_mode.as_str())
+    .bind(&settings.default_channels)
+    .bind(&settings.coc_url)
+    .bind(settings.coc_required)
+    .bind(&settings.allowed_domains)
+    .bind(&settings.denied_domains)
+    .bind(&settings.captcha_provider)
+    .bind(&settings.captcha_site_key)
+    .bind(&settings.admin_channel)
+    .bind(super::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Which sealed setting of a community.
+#[derive(Debug, Clone, Copy)]
+pub enum CommunitySecret {
+    InviteLink,
+    LegacyToken,
+    CaptchaSecret,
+}
+
+impl CommunitySecret {
+    fn column(self) -> SealedColumn {
+        match self {
+            Self::InviteLink => COMMUNITY_INVITE_LINK,
+            Self::LegacyToken => COMMUNITY_LEGACY_TOKEN,
+            Self::CaptchaSecret => COMMUNITY_CAPTCHA_SECRET,
+        }
+    }
+}
+
+pub async fn set_secret(
+    db: impl SqliteExecutor<'_>,
+    keyring: &Keyring,
+    id: i64,
+    which: CommunitySecret,
+    change: &SecretChange,
+) -> Result<(), sqlx::Error> {
+    let col = which.column();
+    let value = match change {
+        SecretChange::Keep => return Ok(()),
+        SecretChange::Set(secret) => {
+            Some(keyring.seal_str(secret.expose_secret(), &col.aad(&id.to_string())))
+        }
+        SecretChange::Clear => None,
+    };
+    let sql = format!(
+        "UPDATE communities SET {} = ?, updated_at = ? WHERE id = ?",
+        col.column
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(value)
+        .bind(super::now())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("a sealed setting does not open: {0}")]
+    Vault(#[from] VaultError),
+}
+
+pub async fn secret(
+    db: impl SqliteExecutor<'_>,
+    keyring: &Keyring,
+    id: i64,
+    which: CommunitySecret,
+) -> Result<Option<SecretString>, SecretError> {
+    let col = which.column();
+    let sql = format!("SELECT {} FROM communities WHERE id = ?", col.column);
+    let sealed: Option<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    match sealed.flatten() {
+        Some(sealed) => Ok(Some(keyring.open_str(&sealed, &col.aad(&id.to_string()))?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Community>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn by_slug(
+    db: impl SqliteExecutor<'_>,
+    slug: &str,
+) -> Result<Option<Community>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE slug = ?")))
+        .bind(slug)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn slug_taken(db: impl SqliteExecutor<'_>, slug: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM communities WHERE slug = ?)")
+        .bind(slug)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<Community>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY title, id")))
+        .fetch_all(db)
+        .await
+}
+
+/// The communities people can join: those whose installation is active.
+pub async fn list_public(db: impl SqliteExecutor<'_>) -> Result<Vec<Community>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE installation_id IN (SELECT id FROM installations WHERE status = 'active') ORDER BY title, id"
+    )))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn for_installation(
+    db: impl SqliteExecutor<'_>,
+    installation_id: &str,
+) -> Result<Vec<Community>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE installation_id = ? ORDER BY title, id"
+    )))
+    .bind(installation_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn set_member_count(
+    db: impl SqliteExecutor<'_>,
+    installation_id: &str,
+    count: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE communities SET member_count = ?, member_count_at = ? WHERE installation_id = ?",
+    )
+    .bind(count)
+    .bind(super::now())
+    .bind(installation_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Flags (or, with `None`, clears) a configuration problem for the community's admins.
+pub async fn set_config_error(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE communities SET config_error = ? WHERE id = ?")
+        .bind(error)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

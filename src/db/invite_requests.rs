@@ -1,0 +1,160 @@
+//! Invite requests: one row per person asking to join a community, and where it stands.
+
+use sqlx::SqliteExecutor;
+
+use crate::domain::InviteStatus;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InviteRequest {
+    pub id: i64,
+    pub community_id: i64,
+    pub email: String,
+    pub name: String,
+    pub source: String,
+    pub requested_by: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub status: InviteStatus,
+    pub status_message: String,
+    pub slack_error: Option<String>,
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub struct NewRequest<'a> {
+    pub community_id: i64,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub source: &'a str,
+    pub requested_by: Option<&'a str>,
+    pub status: InviteStatus,
+    pub status_message: &'a str,
+}
+
+const SELECT: &str = "SELECT id, community_id, email, name, source, requested_by, status, status_message, slack_error, \
+     decided_by, created_at, updated_at FROM invite_requests";
+
+/// Inserts the request; `None` when the email already has an open request in that community.
+pub async fn insert(
+    db: impl SqliteExecutor<'_>,
+    new: &NewRequest<'_>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let now = super::now();
+    let result = sqlx::query_scalar(
+        "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
+           created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(new.community_id)
+    .bind(new.email)
+    .bind(new.name)
+    .bind(new.source)
+    .bind(new.requested_by)
+    .bind(new.status.as_str())
+    .bind(new.status_message)
+    .bind(now)
+    .bind(now)
+    .fetch_one(db)
+    .await;
+    match result {
+        Ok(id) => Ok(Some(id)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn get(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+) -> Result<Option<InviteRequest>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Moves a request to `status`, but only from one of `from` (so a decision is taken once).
+pub async fn transition(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    from: &[InviteStatus],
+    to: InviteStatus,
+    message: &str,
+    slack_error: Option<&str>,
+    decided_by: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    // At most a handful of statuses; a fixed list of placeholders keeps the SQL static.
+    let mut from_names = [""; 4];
+    for (slot, status) in from_names.iter_mut().zip(from) {
+        *slot = status.as_str();
+    }
+    let done = sqlx::query(
+        "UPDATE invite_requests SET status = ?, status_message = ?, slack_error = ?, \
+           decided_by = COALESCE(?, decided_by), updated_at = ? \
+         WHERE id = ? AND status IN (?, ?, ?, ?)",
+    )
+    .bind(to.as_str())
+    .bind(message)
+    .bind(slack_error)
+    .bind(decided_by)
+    .bind(super::now())
+    .bind(id)
+    .bind(from_names[0])
+    .bind(from_names[1])
+    .bind(from_names[2])
+    .bind(from_names[3])
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Requests of a community, newest first, optionally of one status; keyset pagination by id.
+pub async fn list(
+    db: impl SqliteExecutor<'_>,
+    community_id: i64,
+    status: Option<InviteStatus>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<InviteRequest>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE community_id = ? AND (? IS NULL OR status = ?) AND id < ? ORDER BY id DESC LIMIT ?"
+    )))
+    .bind(community_id)
+    .bind(status.map(|s| s.as_str()))
+    .bind(status.map(|s| s.as_str()))
+    .bind(before_id.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The requests of one team's communities for this email still waiting for Slack to say they joined.
+pub async fn mark_joined(
+    db: impl SqliteExecutor<'_>,
+    team_id: &str,
+    email: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE invite_requests SET status = 'joined', status_message = 'Joined the workspace.', updated_at = ? \
+         WHERE email = ? AND status IN ('invited', 'already_invited', 'link_shown', 'pending', 'queued') \
+           AND community_id IN (SELECT id FROM communities WHERE team_id = ?)",
+    )
+    .bind(super::now())
+    .bind(email)
+    .bind(team_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// How many requests of a community are in each status.
+pub async fn counts(
+    db: impl SqliteExecutor<'_>,
+    community_id: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status, COUNT(*) FROM invite_requests WHERE community_id = ? GROUP BY status",
+    )
+    .bind(community_id)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,505 @@
+//! The durable job queue: `jobs` and the record of every attempt in `job_attempts`.
+//!
+//! A job moves `ready → running → done | ready (retry) | failed`. Every transition out of
+//! `running` names the claim it ends (job, worker, attempt), so a job is never finished twice and
+//! a worker that lost its claim changes nothing. Transitions that also touch `job_attempts` take the
+//! pool and run in one short `BEGIN IMMEDIATE` transaction, so no caller can split them.
+
+use sqlx::SqliteExecutor;
+
+use super::{Db, begin_write};
+
+/// A job as `claim` hands it to a worker: `attempt` is the number of this run, from 1.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub attempt: i64,
+    pub max_attempts: i64,
+}
+
+/// The claim a worker holds on a running job; finishing a job needs all three to match.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub job_id: i64,
+    pub worker_id: &'a str,
+    pub attempt: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub status: String,
+    pub run_at: i64,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub claimed_by: Option<String>,
+    pub claimed_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Attempt {
+    pub attempt: i64,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// `done`, `retry`, `failed` or `released`; `None` while the attempt runs.
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Stats {
+    pub ready: i64,
+    pub running: i64,
+    pub failed: i64,
+    /// How long the job that has been due the longest has waited for a worker (0 when none is due).
+    pub oldest_ready_age_secs: i64,
+}
+
+pub async fn enqueue(
+    db: impl SqliteExecutor<'_>,
+    kind: &str,
+    payload: &serde_json::Value,
+    run_at: i64,
+    max_attempts: i64,
+) -> Result<i64, sqlx::Error> {
+    let now = super::now();
+    sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(kind)
+    .bind(payload.to_string())
+    .bind(run_at)
+    .bind(max_attempts)
+    .bind(now)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// Takes the next due job for `worker_id` and opens its attempt record; `None` when nothing is due.
+pub async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let job: Option<ClaimedJob> = sqlx::query_as(
+        "UPDATE jobs
+         SET status = 'running', claimed_by = ?, claimed_at = ?, attempts = attempts + 1, updated_at = ?
+         WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= ? ORDER BY run_at, id LIMIT 1)
+         RETURNING id, kind, payload, attempts AS attempt, max_attempts",
+    )
+    .bind(worker_id)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(job) = &job {
+        sqlx::query("INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?, ?, ?)")
+            .bind(job.id)
+            .bind(job.attempt)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// Marks the job done; false when the claim no longer holds (nothing changed).
+pub async fn complete(db: &Db, claim: Claim<'_>) -> Result<bool, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let now = super::now();
+    let applied = sqlx::query(
+        "UPDATE jobs SET status = 'done', claimed_by = NULL, claimed_at = NULL, updated_at = ?
+         WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?",
+    )
+    .bind(now)
+    .bind(claim.job_id)
+    .bind(claim.worker_id)
+    .bind(claim.attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    finish_attempt(tx, applied, claim, "done", None, now).await
+}
+
+/// Puts the job back to run again at `run_at`, keeping `error`; false when the claim no longer holds.
+pub async fn retry(
+    db: &Db,
+    claim: Claim<'_>,
+    run_at: i64,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let now = super::now();
+    let applied = sqlx::query(
+        "UPDATE jobs SET status = 'ready', run_at = ?, last_error = ?, claimed_by = NULL, claimed_at = NULL,
+             updated_at = ?
+         WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?",
+    )
+    .bind(run_at)
+    .bind(error)
+    .bind(now)
+    .bind(claim.job_id)
+    .bind(claim.worker_id)
+    .bind(claim.attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    finish_attempt(tx, applied, claim, "retry", Some(error), now).await
+}
+
+/// Gives the job up for good, keeping `error`; false when the claim no longer holds.
+pub async fn fail(db: &Db, claim: Claim<'_>, error: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let now = super::now();
+    let applied = sqlx::query(
+        "UPDATE jobs SET status = 'failed', last_error = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ?
+         WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?",
+    )
+    .bind(error)
+    .bind(now)
+    .bind(claim.job_id)
+    .bind(claim.worker_id)
+    .bind(claim.attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    finish_attempt(tx, applied, claim, "failed", Some(error), now).await
+}
+
+/// Closes the attempt record and commits when the job's own update applied.
+async fn finish_attempt(
+    mut tx: super::WriteTx,
+    applied: bool,
+    claim: Claim<'_>,
+    outcome: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    if !applied {
+        // Nothing was written: dropping the transaction rolls it back and frees the write lock.
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE job_attempts SET finished_at = ?, outcome = ?, error = ? WHERE job_id = ? AND attempt = ?",
+    )
+    .bind(now)
+    .bind(outcome)
+    .bind(error)
+    .bind(claim.job_id)
+    .bind(claim.attempt)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Hands back every running job: at start, those a dead process held. See `release`.
+/// Returns how many jobs it touched.
+pub async fn release_claimed(db: &Db, reason: &str) -> Result<u64, sqlx::Error> {
+    release(db, None, reason).await
+}
+
+/// Hands back the running jobs `worker_id` holds: at shutdown, those that did not finish in time.
+pub async fn release_claimed_by(
+    db: &Db,
+    worker_id: &str,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    release(db, Some(worker_id), reason).await
+}
+
+/// Running jobs go back to `ready`, and their open attempt is closed as `released` with `reason`.
+/// The interrupted attempt counts, so a job that keeps killing its process stops at
+/// `max_attempts` (it is marked `failed`) instead of crashing every restart.
+async fn release(db: &Db, worker_id: Option<&str>, reason: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    let now = super::now();
+    sqlx::query(
+        "UPDATE job_attempts SET finished_at = ?1, outcome = 'released', error = ?2
+         WHERE finished_at IS NULL AND (job_id, attempt) IN (
+             SELECT id, attempts FROM jobs WHERE status = 'running' AND (?3 IS NULL OR claimed_by = ?3))",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(worker_id)
+    .execute(&mut *tx)
+    .await?;
+    let released = sqlx::query(
+        "UPDATE jobs
+         SET status = CASE WHEN attempts < max_attempts THEN 'ready' ELSE 'failed' END,
+             last_error = ?1, claimed_by = NULL, claimed_at = NULL, updated_at = ?2
+         WHERE status = 'running' AND (?3 IS NULL OR claimed_by = ?3)",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(worker_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(released)
+}
+
+/// When the next ready job falls due (it may already be due), or `None` when none is waiting.
+pub async fn next_run_at(db: impl SqliteExecutor<'_>) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE status = 'ready'")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn stats(db: impl SqliteExecutor<'_>, now: i64) -> Result<Stats, sqlx::Error> {
+    // Separate counts so each one is answered from the `jobs_ready` index, not a scan of done jobs.
+    sqlx::query_as(
+        "SELECT
+             (SELECT COUNT(*) FROM jobs WHERE status = 'ready') AS ready,
+             (SELECT COUNT(*) FROM jobs WHERE status = 'running') AS running,
+             (SELECT COUNT(*) FROM jobs WHERE status = 'failed') AS failed,
+             COALESCE(?1 - (SELECT MIN(run_at) FROM jobs WHERE status = 'ready' AND run_at <= ?1), 0)
+                 AS oldest_ready_age_secs",
+    )
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn attempts(
+    db: impl SqliteExecutor<'_>,
+    job_id: i64,
+) -> Result<Vec<Attempt>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT attempt, started_at, finished_at, outcome, error FROM job_attempts
+         WHERE job_id = ? ORDER BY attempt, id",
+    )
+    .bind(job_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<JobRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, kind, payload, status, run_at, attempts, max_attempts, claimed_by, claimed_at,
+             last_error, created_at, updated_at
+         FROM jobs WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A fresh database in a temporary directory, for the queue's tests.
+#[cfg(test)]
+pub(crate) async fn temp_db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = super::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .unwrap();
+    (dir, db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    async fn enqueue_now(db: &Db, max_attempts: i64) -> i64 {
+        enqueue(db, "test", &json!({"n": 1}), crate::db::now(), max_attempts)
+            .await
+            .unwrap()
+    }
+
+    fn claim_of(job: &ClaimedJob, worker_id: &'static str) -> Claim<'static> {
+        Claim {
+            job_id: job.id,
+            worker_id,
+            attempt: job.attempt,
+        }
+    }
+
+    #[tokio::test]
+    async fn claim_takes_due_jobs_in_order_and_records_the_attempt() {
+        let (_dir, db) = temp_db().await;
+        let now = crate::db::now();
+        let later = enqueue(&db, "test", &json!(1), now + 60, 3).await.unwrap();
+        let second = enqueue(&db, "test", &json!(2), now, 3).await.unwrap();
+        let first = enqueue(&db, "test", &json!(3), now - 5, 3).await.unwrap();
+
+        let a = claim(&db, "w", now).await.unwrap().unwrap();
+        let b = claim(&db, "w", now).await.unwrap().unwrap();
+        assert_eq!((a.id, b.id), (first, second));
+        assert_eq!((a.attempt, a.payload.as_str()), (1, "3"));
+        assert!(
+            claim(&db, "w", now).await.unwrap().is_none(),
+            "job {later} is not due"
+        );
+
+        let row = get(&db, first).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.claimed_by.as_deref()),
+            ("running", Some("w"))
+        );
+        let recorded = attempts(&db, first).await.unwrap();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(
+            (recorded[0].attempt, recorded[0].outcome.as_deref()),
+            (1, None)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_is_never_completed_twice() {
+        let (_dir, db) = temp_db().await;
+        let id = enqueue_now(&db, 3).await;
+        let job = claim(&db, "w", crate::db::now()).await.unwrap().unwrap();
+        let claim = claim_of(&job, "w");
+
+        assert!(complete(&db, claim).await.unwrap());
+        assert!(!complete(&db, claim).await.unwrap());
+        assert!(!retry(&db, claim, 0, "late").await.unwrap());
+        assert!(!fail(&db, claim, "late").await.unwrap());
+
+        let row = get(&db, id).await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.last_error), ("done", None));
+        let recorded = attempts(&db, id).await.unwrap();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].outcome.as_deref(), Some("done"));
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_lost_its_claim_changes_nothing() {
+        let (_dir, db) = temp_db().await;
+        let id = enqueue_now(&db, 3).await;
+        let now = crate::db::now();
+        let stale = claim(&db, "old", now).await.unwrap().unwrap();
+        assert_eq!(release_claimed(&db, "restart").await.unwrap(), 1);
+        let current = claim(&db, "new", now).await.unwrap().unwrap();
+        assert_eq!(current.attempt, 2);
+
+        assert!(!complete(&db, claim_of(&stale, "old")).await.unwrap());
+        assert!(!fail(&db, claim_of(&stale, "old"), "stale").await.unwrap());
+        // Same worker id, earlier attempt: still refused.
+        let stale_attempt = Claim {
+            attempt: 1,
+            ..claim_of(&current, "new")
+        };
+        assert!(!complete(&db, stale_attempt).await.unwrap());
+
+        let row = get(&db, id).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.claimed_by.as_deref()),
+            ("running", Some("new"))
+        );
+        assert!(complete(&db, claim_of(&current, "new")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn retry_schedules_the_job_again_and_keeps_the_error() {
+        let (_dir, db) = temp_db().await;
+        let id = enqueue_now(&db, 3).await;
+        let now = crate::db::now();
+        let job = claim(&db, "w", now).await.unwrap().unwrap();
+        assert!(
+            retry(&db, claim_of(&job, "w"), now + 30, "slack said no")
+                .await
+                .unwrap()
+        );
+
+        let row = get(&db, id).await.unwrap().unwrap();
+        assert_eq!(row.status, "ready");
+        assert_eq!(row.run_at, now + 30);
+        assert_eq!(row.last_error.as_deref(), Some("slack said no"));
+        assert_eq!(row.claimed_by, None);
+        assert!(claim(&db, "w", now).await.unwrap().is_none());
+        let recorded = attempts(&db, id).await.unwrap();
+        assert_eq!(recorded[0].outcome.as_deref(), Some("retry"));
+        assert_eq!(recorded[0].error.as_deref(), Some("slack said no"));
+        assert!(recorded[0].finished_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn release_claimed_hands_running_jobs_back_and_closes_their_attempts() {
+        let (_dir, db) = temp_db().await;
+        let id = enqueue_now(&db, 3).await;
+        let now = crate::db::now();
+        claim(&db, "dead", now).await.unwrap().unwrap();
+
+        assert_eq!(release_claimed(&db, "process died").await.unwrap(), 1);
+        let row = get(&db, id).await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.attempts), ("ready", 1));
+        let recorded = attempts(&db, id).await.unwrap();
+        assert_eq!(recorded[0].outcome.as_deref(), Some("released"));
+        assert_eq!(recorded[0].error.as_deref(), Some("process died"));
+        assert_eq!(release_claimed(&db, "again").await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn release_fails_a_job_whose_last_attempt_was_interrupted() {
+        let (_dir, db) = temp_db().await;
+        let id = enqueue_now(&db, 1).await;
+        claim(&db, "dead", crate::db::now()).await.unwrap().unwrap();
+
+        release_claimed(&db, "process died").await.unwrap();
+        let row = get(&db, id).await.unwrap().unwrap();
+        assert_eq!(row.status, "failed");
+        assert_eq!(row.last_error.as_deref(), Some("process died"));
+    }
+
+    #[tokio::test]
+    async fn release_claimed_by_leaves_other_workers_jobs_alone() {
+        let (_dir, db) = temp_db().await;
+        let mine = enqueue_now(&db, 3).await;
+        let theirs = enqueue_now(&db, 3).await;
+        let now = crate::db::now();
+        claim(&db, "me", now).await.unwrap().unwrap();
+        claim(&db, "them", now).await.unwrap().unwrap();
+
+        assert_eq!(release_claimed_by(&db, "me", "shutdown").await.unwrap(), 1);
+        assert_eq!(get(&db, mine).await.unwrap().unwrap().status, "ready");
+        assert_eq!(get(&db, theirs).await.unwrap().unwrap().status, "running");
+        let theirs_attempts = attempts(&db, theirs).await.unwrap();
+        assert_eq!(theirs_attempts[0].outcome, None);
+    }
+
+    #[tokio::test]
+    async fn stats_count_jobs_by_status_and_measure_the_wait_of_the_oldest_due_job() {
+        let (_dir, db) = temp_db().await;
+        let now = crate::db::now();
+        enqueue(&db, "test", &json!(1), now - 40, 1).await.unwrap();
+        enqueue(&db, "test", &json!(2), now - 10, 1).await.unwrap();
+        enqueue(&db, "test", &json!(3), now + 100, 1).await.unwrap();
+        enqueue(&db, "test", &json!(4), now - 5, 1).await.unwrap();
+        let job = claim(&db, "w", now).await.unwrap().unwrap();
+        assert_eq!(stats(&db, now).await.unwrap().oldest_ready_age_secs, 10);
+        fail(&db, claim_of(&job, "w"), "no").await.unwrap();
+        claim(&db, "w", now).await.unwrap().unwrap();
+
+        let stats = stats(&db, now).await.unwrap();
+        assert_eq!(
+            stats,
+            Stats {
+                ready: 2,
+                running: 1,
+                failed: 1,
+                oldest_ready_age_secs: 5,
+            }
+        );
+        assert_eq!(next_run_at(&db).await.unwrap(), Some(now - 5));
+    }
+
+    #[tokio::test]
+    async fn an_empty_queue_has_no_next_job_and_no_wait() {
+        let (_dir, db) = temp_db().await;
+        assert_eq!(next_run_at(&db).await.unwrap(), None);
+        assert_eq!(stats(&db, 0).await.unwrap().oldest_ready_age_secs, 0);
+    }
+}

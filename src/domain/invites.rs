@@ -1,0 +1,145 @@
+//! How a community turns requests into Slack invitations, and where a request stands.
+
+use std::fmt;
+
+/// A community's way of inviting people (DESIGN.md, "Invites").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteMode {
+    /// `admin.users.invite` with a user token holding `admin.users:write` (Enterprise Grid).
+    AdminApi,
+    /// `users.admin.invite` with a legacy token an admin pasted in.
+    Legacy,
+    /// Admins approve each request; approval delivers by `admin_api`/`legacy` or hands out the shared link.
+    Approval,
+    /// After the checks, the person is sent on to the shared invite link.
+    Link,
+}
+
+impl InviteMode {
+    pub const ALL: [InviteMode; 4] = [Self::AdminApi, Self::Legacy, Self::Approval, Self::Link];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AdminApi => "admin_api",
+            Self::Legacy => "legacy",
+            Self::Approval => "approval",
+            Self::Link => "link",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                format!("{s:?} is not an invite mode (admin_api, legacy, approval or link)")
+            })
+    }
+}
+
+impl TryFrom<String> for InviteMode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl fmt::Display for InviteMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an invite request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InviteStatus {
+    /// Waiting for an admin (approval mode, or a configuration problem to fix).
+    Pending,
+    /// Approved or automatic: a job will deliver it.
+    Queued,
+    Invited,
+    AlreadyInTeam,
+    AlreadyInvited,
+    Joined,
+    Denied,
+    Failed,
+    /// The person was given the shared invite link.
+    LinkShown,
+}
+
+impl InviteStatus {
+    pub const ALL: [InviteStatus; 9] = [
+        Self::Pending,
+        Self::Queued,
+        Self::Invited,
+        Self::AlreadyInTeam,
+        Self::AlreadyInvited,
+        Self::Joined,
+        Self::Denied,
+        Self::Failed,
+        Self::LinkShown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Queued => "queued",
+            Self::Invited => "invited",
+            Self::AlreadyInTeam => "already_in_team",
+            Self::AlreadyInvited => "already_invited",
+            Self::Joined => "joined",
+            Self::Denied => "denied",
+            Self::Failed => "failed",
+            Self::LinkShown => "link_shown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not an invite request status"))
+    }
+
+    /// Still waiting for something: at most one open request per email per community.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::Queued)
+    }
+
+    /// Slack already knows this person: never send again.
+    pub fn reached_slack(self) -> bool {
+        matches!(
+            self,
+            Self::Invited | Self::AlreadyInTeam | Self::AlreadyInvited | Self::Joined
+        )
+    }
+}
+
+impl TryFrom<String> for InviteStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl fmt::Display for InviteStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_and_statuses_round_trip() {
+        for mode in InviteMode::ALL {
+            assert_eq!(InviteMode::parse(mode.as_str()), Ok(mode));
+        }
+        for status in InviteStatus::ALL {
+            assert_eq!(InviteStatus::parse(status.as_str()), Ok(status));
+        }
+        assert!(InviteMode::parse("magic").is_err());
+    }
+}

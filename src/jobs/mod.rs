@@ -1,0 +1,197 @@
+//! The durable job queue: every Slack call and all slow work run from here, never on a request.
+//!
+//! A caller enqueues a job (in its own transaction when the job belongs to a write, then calls
+//! [`Queue::wake`] after the commit); [`Workers`] claim due jobs, run the [`Handler`] registered for
+//! the job's kind, and record the [`Outcome`]. Jobs survive restarts, every attempt is recorded,
+//! and retries back off exponentially with jitter, never sooner than Slack's `Retry-After`.
+
+mod backoff;
+mod registry;
+mod workers;
+
+use std::time::Duration;
+
+use sqlx::SqliteExecutor;
+use tokio::sync::Notify;
+
+use crate::db::{self, Db};
+
+pub use backoff::{Backoff, backoff};
+pub use registry::{Handler, HandlerFuture, Registry};
+pub use workers::{WorkerConfig, Workers};
+
+/// How many times a job runs before it is failed, unless its enqueuer says otherwise.
+pub const DEFAULT_MAX_ATTEMPTS: i64 = 12;
+
+/// A job as a handler sees it. `attempt` counts from 1.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub attempt: i64,
+}
+
+/// What a handler reports; the worker turns it into the job's next state.
+/// Errors are stored with the job and logged: they must name the problem, never quote the payload
+/// (it may hold email addresses) or a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Run again after the worker's backoff, and never before `retry_after` (Slack's `Retry-After`).
+    /// Once the job has used all its attempts it fails with `error` instead.
+    Retry {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Give up for good: retrying cannot help (bad input, a configuration error).
+    Fail {
+        error: String,
+    },
+}
+
+impl Outcome {
+    pub fn retry(error: impl Into<String>) -> Self {
+        Outcome::Retry {
+            error: error.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn retry_after(error: impl Into<String>, after: Duration) -> Self {
+        Outcome::Retry {
+            error: error.into(),
+            retry_after: Some(after),
+        }
+    }
+
+    pub fn fail(error: impl Into<String>) -> Self {
+        Outcome::Fail {
+            error: error.into(),
+        }
+    }
+}
+
+/// A job to enqueue: due now with [`DEFAULT_MAX_ATTEMPTS`] unless told otherwise.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    kind: &'a str,
+    payload: serde_json::Value,
+    run_at: i64,
+    max_attempts: i64,
+}
+
+impl<'a> NewJob<'a> {
+    pub fn new(kind: &'a str, payload: serde_json::Value) -> Self {
+        NewJob {
+            kind,
+            payload,
+            run_at: db::now(),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// Not before this time (Unix seconds).
+    pub fn run_at(mut self, run_at: i64) -> Self {
+        self.run_at = run_at;
+        self
+    }
+
+    pub fn max_attempts(mut self, max_attempts: i64) -> Self {
+        self.max_attempts = max_attempts.max(1);
+        self
+    }
+}
+
+/// The handle the app enqueues through; cheap to clone, shares its wake-up signal with the workers.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    db: Db,
+    notify: std::sync::Arc<Notify>,
+}
+
+impl Queue {
+    pub fn new(db: Db) -> Self {
+        Queue {
+            db,
+            notify: Default::default(),
+        }
+    }
+
+    /// Enqueues on its own and wakes a worker.
+    pub async fn enqueue(&self, job: NewJob<'_>) -> Result<i64, sqlx::Error> {
+        let id = Self::enqueue_in(&self.db, job).await?;
+        self.wake();
+        Ok(id)
+    }
+
+    /// Enqueues inside the caller's transaction, so a request and its job commit together.
+    /// Call [`Queue::wake`] after the commit: a worker woken earlier would not see the job yet.
+    pub async fn enqueue_in(
+        db: impl SqliteExecutor<'_>,
+        job: NewJob<'_>,
+    ) -> Result<i64, sqlx::Error> {
+        db::jobs::enqueue(db, job.kind, &job.payload, job.run_at, job.max_attempts).await
+    }
+
+    /// Tells an idle worker to look for due jobs now rather than at its next poll.
+    pub fn wake(&self) {
+        // `notify_one` keeps a permit when no worker is waiting, so a wake-up is never lost.
+        self.notify.notify_one();
+    }
+
+    fn db(&self) -> &Db {
+        &self.db
+    }
+
+    fn notify(&self) -> &std::sync::Arc<Notify> {
+        &self.notify
+    }
+}
+
+/// The first whole second at or after `now + delay`, so a job is never claimed early
+/// (claims compare against the current second, rounded down). Saturates instead of overflowing.
+fn due_at(now_nanos: i128, delay: Duration) -> i64 {
+    const NANOS: i128 = 1_000_000_000;
+    if delay.is_zero() {
+        return i64::try_from(now_nanos.div_euclid(NANOS)).unwrap_or(i64::MAX);
+    }
+    let delay = i128::try_from(delay.as_nanos()).unwrap_or(i128::MAX);
+    let due = now_nanos.saturating_add(delay);
+    let secs = due.div_euclid(NANOS) + i128::from(due.rem_euclid(NANOS) != 0);
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+fn now_nanos() -> i128 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: i128 = 1_000_000_000;
+
+    #[test]
+    fn due_at_rounds_up_to_the_next_whole_second() {
+        assert_eq!(due_at(10 * SEC + 1, Duration::from_millis(1)), 11);
+        assert_eq!(due_at(10 * SEC, Duration::from_secs(2)), 12);
+        assert_eq!(due_at(10 * SEC + 999_999_999, Duration::from_secs(1)), 12);
+    }
+
+    #[test]
+    fn due_at_with_no_delay_is_now() {
+        assert_eq!(due_at(10 * SEC + 500_000_000, Duration::ZERO), 10);
+    }
+
+    #[test]
+    fn due_at_saturates_on_absurd_delays() {
+        assert_eq!(due_at(10 * SEC, Duration::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn max_attempts_is_at_least_one() {
+        let job = NewJob::new("k", serde_json::Value::Null).max_attempts(0);
+        assert_eq!(job.max_attempts, 1);
+    }
+}

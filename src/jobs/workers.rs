@@ -1,0 +1,763 @@
+//! The workers: claim due jobs, run their handlers, record what happened.
+//!
+//! Each handler runs on its own task, so a panic costs one attempt, not a worker. When nothing is
+//! due a worker sleeps until the next job falls due, a [`Queue::wake`], or its poll interval.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
+
+use super::{Backoff, Job, Outcome, Queue, Registry, due_at, now_nanos};
+use crate::db::jobs::{Claim, ClaimedJob};
+use crate::db::{self, Db};
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// How many jobs run at once.
+    pub concurrency: usize,
+    pub backoff: Backoff,
+    /// The longest an idle worker sleeps before looking again (jobs enqueued without a wake-up).
+    pub poll_interval: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 4,
+            backoff: Backoff::DEFAULT,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The running workers of this process. Dropping them aborts every job at once (they are
+/// released at the next start); [`Workers::shutdown`] lets running jobs finish first.
+pub struct Workers {
+    worker: Arc<Worker>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Workers {
+    /// Releases the jobs a stopped process left claimed, then starts `config.concurrency` workers.
+    /// Only one process may run workers on a database: its start takes back every claim.
+    pub async fn start(
+        queue: &Queue,
+        registry: Registry,
+        config: WorkerConfig,
+    ) -> Result<Workers, sqlx::Error> {
+        let released =
+            db::jobs::release_claimed(queue.db(), "the process running it stopped").await?;
+        if released > 0 {
+            tracing::warn!(released, "took back jobs a stopped process had claimed");
+        }
+        let worker = Arc::new(Worker {
+            id: uuid::Uuid::new_v4().to_string(),
+            db: queue.db().clone(),
+            registry,
+            notify: queue.notify().clone(),
+            backoff: config.backoff,
+            poll_interval: config.poll_interval,
+        });
+        let concurrency = config.concurrency.max(1);
+        let (stop, _) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for _ in 0..concurrency {
+            tasks.spawn(worker.clone().run(stop.subscribe()));
+        }
+        tracing::info!(worker_id = %worker.id, concurrency, "job workers started");
+        Ok(Workers {
+            worker,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The id this process's claims carry (`jobs.claimed_by`).
+    pub fn id(&self) -> &str {
+        &self.worker.id
+    }
+
+    /// Stops claiming, waits up to `grace` for running jobs, then aborts the rest and hands
+    /// them back to the queue, so they run again at the next start.
+    pub async fn shutdown(mut self, grace: Duration) {
+        self.stop.send_replace(true);
+        let drain = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            // Aborting a worker drops its handler's `AbortOnDrop`, which aborts the handler too.
+            self.tasks.shutdown().await;
+        }
+        let worker = &self.worker;
+        match db::jobs::release_claimed_by(&worker.db, &worker.id, "shut down before it finished")
+            .await
+        {
+            Ok(0) => {}
+            Ok(released) => tracing::warn!(released, "released jobs still running at shutdown"),
+            Err(error) => tracing::error!(
+                %error,
+                "cannot release the jobs still running at shutdown; the next start will"
+            ),
+        }
+        tracing::info!(worker_id = %worker.id, "job workers stopped");
+    }
+}
+
+/// What every worker task of one [`Workers`] shares.
+struct Worker {
+    id: String,
+    db: Db,
+    registry: Registry,
+    notify: Arc<Notify>,
+    backoff: Backoff,
+    poll_interval: Duration,
+}
+
+impl Worker {
+    async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut was_idle = false;
+        while !stopping(&stop) {
+            match db::jobs::claim(&self.db, &self.id, db::now()).await {
+                Ok(Some(job)) => {
+                    if was_idle {
+                        // One wake-up may announce a whole batch: pass it on, so every idle
+                        // worker joins in within a few claims instead of at its next poll.
+                        self.notify.notify_one();
+                        was_idle = false;
+                    }
+                    self.process(job).await;
+                }
+                Ok(None) => {
+                    self.idle(&mut stop).await;
+                    was_idle = true;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot claim a job");
+                    self.sleep(self.poll_interval, &mut stop).await;
+                }
+            }
+        }
+    }
+
+    /// Sleeps until the next job is due, a wake-up, a stop, or the poll interval.
+    async fn idle(&self, stop: &mut watch::Receiver<bool>) {
+        let wait = match db::jobs::next_run_at(&self.db).await {
+            Ok(Some(run_at)) => time_until(run_at).min(self.poll_interval),
+            Ok(None) => self.poll_interval,
+            Err(error) => {
+                tracing::error!(%error, "cannot look up the next due job");
+                self.poll_interval
+            }
+        };
+        tokio::select! {
+            () = self.notify.notified() => {}
+            () = self.sleep(wait, stop) => {}
+        }
+    }
+
+    async fn sleep(&self, wait: Duration, stop: &mut watch::Receiver<bool>) {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            // An error means the `Workers` are gone: stop waiting either way.
+            _ = stop.changed() => {}
+        }
+    }
+
+    async fn process(&self, job: ClaimedJob) {
+        // Never the payload: it may hold email addresses.
+        let span =
+            tracing::info_span!("job", job_id = job.id, kind = %job.kind, attempt = job.attempt);
+        async {
+            let claim = Claim {
+                job_id: job.id,
+                worker_id: &self.id,
+                attempt: job.attempt,
+            };
+            let outcome = self.execute(&job).await;
+            self.record(claim, job.max_attempts, outcome).await;
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn execute(&self, claimed: &ClaimedJob) -> Outcome {
+        let Some(handler) = self.registry.get(&claimed.kind) else {
+            return Outcome::fail(format!(
+                "no handler is registered for job kind `{}`",
+                claimed.kind
+            ));
+        };
+        let payload = match serde_json::from_str(&claimed.payload) {
+            Ok(payload) => payload,
+            Err(error) => return Outcome::fail(format!("the payload is not valid JSON: {error}")),
+        };
+        let job = Job {
+            id: claimed.id,
+            kind: claimed.kind.clone(),
+            payload,
+            attempt: claimed.attempt,
+        };
+        // `run` is called inside the task too, so even a handler that panics before returning
+        // its future is caught.
+        let task = tokio::spawn(async move { handler.run(job).await }.in_current_span());
+        match AbortOnDrop(task).join().await {
+            Ok(outcome) => outcome,
+            // The panic message is not kept: it may quote the payload.
+            Err(error) if error.is_panic() => Outcome::retry("the handler panicked"),
+            Err(_) => Outcome::retry("the handler was cancelled"),
+        }
+    }
+
+    async fn record(&self, claim: Claim<'_>, max_attempts: i64, outcome: Outcome) {
+        let recorded = match outcome {
+            Outcome::Done => {
+                tracing::debug!("job done");
+                db::jobs::complete(&self.db, claim).await
+            }
+            Outcome::Retry { error, retry_after } if claim.attempt < max_attempts => {
+                let delay = self.backoff.delay(claim.attempt, retry_after);
+                tracing::warn!(%error, retry_in = ?delay, "job will be retried");
+                let run_at = due_at(now_nanos(), delay);
+                db::jobs::retry(&self.db, claim, run_at, &error).await
+            }
+            Outcome::Retry { error, .. } => {
+                tracing::error!(%error, max_attempts, "job failed on its last attempt");
+                db::jobs::fail(&self.db, claim, &error).await
+            }
+            Outcome::Fail { error } => {
+                tracing::error!(%error, "job failed");
+                db::jobs::fail(&self.db, claim, &error).await
+            }
+        };
+        match recorded {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("the job was taken back from this worker; its outcome is dropped")
+            }
+            Err(error) => tracing::error!(
+                %error,
+                "cannot record the job's outcome; it is released at shutdown or the next start"
+            ),
+        }
+    }
+}
+
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+/// The wait until `run_at` (Unix seconds), zero when it has passed.
+fn time_until(run_at: i64) -> Duration {
+    let nanos = i128::from(run_at) * 1_000_000_000 - now_nanos();
+    u64::try_from(nanos).map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// A handler's task, aborted when its worker is: a stopped worker leaves no handler behind.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::db::jobs::{JobRow, temp_db};
+    use crate::jobs::NewJob;
+
+    /// Retries at once, so tests about attempts do not wait on the clock.
+    fn no_backoff(concurrency: usize) -> WorkerConfig {
+        WorkerConfig {
+            concurrency,
+            backoff: Backoff {
+                base: Duration::ZERO,
+                cap: Duration::ZERO,
+            },
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+
+    /// Polls until the job reaches `status`, failing the test after a few seconds.
+    async fn wait_for_status(db: &Db, id: i64, status: &str) -> JobRow {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let row = db::jobs::get(db, id).await.unwrap().unwrap();
+            if row.status == status {
+                return row;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} is {} not {status}",
+                row.status
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn counting(registry: &mut Registry, kind: &str) -> Arc<AtomicUsize> {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = runs.clone();
+        registry.register(kind, move |_job: Job| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Outcome::Done }
+        });
+        runs
+    }
+
+    #[tokio::test]
+    async fn an_enqueued_job_runs_once_and_is_done() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let mut registry = Registry::new();
+        let runs = counting(&mut registry, "greet");
+        let workers = Workers::start(&queue, registry, no_backoff(2))
+            .await
+            .unwrap();
+
+        let id = queue
+            .enqueue(NewJob::new("greet", json!({"to": "x"})))
+            .await
+            .unwrap();
+        wait_for_status(&db, id, "done").await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        let attempts = db::jobs::attempts(&db, id).await.unwrap();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].outcome.as_deref(), Some("done"));
+    }
+
+    #[tokio::test]
+    async fn a_handler_sees_the_payload_and_attempt() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let seen = Arc::new(Mutex::new(None));
+        let sink = seen.clone();
+        let mut registry = Registry::new();
+        registry.register("echo", move |job: Job| {
+            *sink.lock().unwrap() = Some((job.payload, job.attempt));
+            async { Outcome::Done }
+        });
+        let workers = Workers::start(&queue, registry, no_backoff(1))
+            .await
+            .unwrap();
+
+        let id = queue
+            .enqueue(NewJob::new("echo", json!({"n": 7})))
+            .await
+            .unwrap();
+        wait_for_status(&db, id, "done").await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_eq!(*seen.lock().unwrap(), Some((json!({"n": 7}), 1)));
+    }
+
+    #[tokio::test]
+    async fn a_failing_handler_is_retried_after_the_backoff() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let mut registry = Registry::new();
+        registry.register("flaky", |_job: Job| async {
+            Outcome::retry("slack is down")
+        });
+        let config = WorkerConfig {
+            backoff: Backoff {
+                base: Duration::from_secs(60),
+                cap: Duration::from_secs(60),
+            },
+            ..no_backoff(1)
+        };
+        let workers = Workers::start(&queue, registry, config).await.unwrap();
+
+        let before = db::now();
+        let id = queue
+            .enqueue(NewJob::new("flaky", json!({})))
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while db::jobs::attempts(&db, id)
+            .await
+            .unwrap()
+            .first()
+            .and_then(|a| a.outcome.clone())
+            .is_none()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the first attempt never finished"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        let row = db::jobs::get(&db, id).await.unwrap().unwrap();
+        assert_eq!(row.status, "ready");
+        // Equal jitter: at least half of the 60 s backoff.
+        assert!(
+            row.run_at >= before + 30,
+            "run_at {} is too soon after {before}",
+            row.run_at
+        );
+        assert!(row.run_at <= db::now() + 61);
+        assert_eq!(row.last_error.as_deref(), Some("slack is down"));
+    }
+
+    #[tokio::test]
+    async fn every_attempt_and_its_error_is_recorded_until_max_attempts_fails_the_job() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let mut registry = Registry::new();
+        registry.register("doomed", |job: Job| async move {
+            Outcome::retry(format!("error {}", job.attempt))
+        });
+        let workers = Workers::start(&queue, registry, no_backoff(2))
+            .await
+            .unwrap();
+
+        let id = queue
+            .enqueue(NewJob::new("doomed", json!({})).max_attempts(3))
+            .await
+            .unwrap();
+        let row = wait_for_status(&db, id, "failed").await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_eq!(row.attempts, 3);
+        assert_eq!(row.last_error.as_deref(), Some("error 3"));
+        let attempts = db::jobs::attempts(&db, id).await.unwrap();
+        let recorded: Vec<_> = attempts
+            .iter()
+            .map(|a| (a.attempt, a.outcome.as_deref(), a.error.as_deref()))
+            .collect();
+        assert_eq!(
+            recorded,
+            [
+                (1, Some("retry"), Some("error 1")),
+                (2, Some("retry"), Some("error 2")),
+                (3, Some("failed"), Some("error 3")),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_is_not_run_again_before_retry_after() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let log = runs.clone();
+        let mut registry = Registry::new();
+        registry.register("limited", move |job: Job| {
+            log.lock().unwrap().push(Instant::now());
+            async move {
+                if job.attempt == 1 {
+                    Outcome::retry_after("ratelimited", Duration::from_millis(1200))
+                } else {
+                    Outcome::Done
+                }
+            }
+        });
+        let workers = Workers::start(&queue, registry, no_backoff(2))
+            .await
+            .unwrap();
+
+        let id = queue
+            .enqueue(NewJob::new("limited", json!({})))
+            .await
+            .unwrap();
+        wait_for_status(&db, id, "done").await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        let runs = runs.lock().unwrap();
+        assert_eq!(runs.len(), 2);
+        let gap = runs[1] - runs[0];
+        assert!(
+            gap >= Duration::from_millis(1200),
+            "ran again after {gap:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kind_fails_with_a_clear_error() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let workers = Workers::start(&queue, Registry::new(), no_backoff(1))
+            .await
+            .unwrap();
+
+        let id = queue
+            .enqueue(NewJob::new("mystery", json!({})))
+            .await
+            .unwrap();
+        let row = wait_for_status(&db, id, "failed").await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_eq!(
+            row.last_error.as_deref(),
+            Some("no handler is registered for job kind `mystery`")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_does_not_kill_the_worker() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let mut registry = Registry::new();
+        registry.register("explode", |_job: Job| async { panic!("boom") });
+        // Panics before it even returns its future.
+        registry.register(
+            "explode_early",
+            |_job: Job| -> std::future::Ready<Outcome> { panic!("boom") },
+        );
+        let runs = counting(&mut registry, "fine");
+        let workers = Workers::start(&queue, registry, no_backoff(1))
+            .await
+            .unwrap();
+
+        let late = queue
+            .enqueue(NewJob::new("explode", json!({})).max_attempts(2))
+            .await
+            .unwrap();
+        let early = queue
+            .enqueue(NewJob::new("explode_early", json!({})).max_attempts(1))
+            .await
+            .unwrap();
+        let fine = queue.enqueue(NewJob::new("fine", json!({}))).await.unwrap();
+        for id in [late, early] {
+            let row = wait_for_status(&db, id, "failed").await;
+            assert_eq!(row.last_error.as_deref(), Some("the handler panicked"));
+        }
+        wait_for_status(&db, fine, "done").await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_eq!(db::jobs::get(&db, late).await.unwrap().unwrap().attempts, 2);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn jobs_a_dead_process_left_running_are_released_at_start_and_run_exactly_once() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let id = Queue::enqueue_in(&db, NewJob::new("greet", json!({})))
+            .await
+            .unwrap();
+        db::jobs::claim(&db, "dead-process", db::now())
+            .await
+            .unwrap()
+            .unwrap();
+
+        let mut registry = Registry::new();
+        let runs = counting(&mut registry, "greet");
+        let workers = Workers::start(&queue, registry, no_backoff(4))
+            .await
+            .unwrap();
+        wait_for_status(&db, id, "done").await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        let outcomes: Vec<_> = db::jobs::attempts(&db, id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.outcome)
+            .collect();
+        assert_eq!(
+            outcomes,
+            [Some("released".to_owned()), Some("done".to_owned())]
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_workers_never_run_a_job_twice() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        const JOBS: usize = 200;
+        let counts: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..JOBS).map(|_| AtomicUsize::new(0)).collect());
+        let seen = counts.clone();
+        let mut registry = Registry::new();
+        registry.register("count", move |job: Job| {
+            let seen = seen.clone();
+            async move {
+                let Some(n) = job.payload["n"].as_u64() else {
+                    return Outcome::fail("no n");
+                };
+                seen[usize::try_from(n).unwrap()].fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Outcome::Done
+            }
+        });
+
+        let mut tx = db::begin_write(&db).await.unwrap();
+        let mut ids = Vec::new();
+        for n in 0..JOBS {
+            ids.push(
+                Queue::enqueue_in(&mut *tx, NewJob::new("count", json!({ "n": n })))
+                    .await
+                    .unwrap(),
+            );
+        }
+        tx.commit().await.unwrap();
+        let workers = Workers::start(&queue, registry, no_backoff(4))
+            .await
+            .unwrap();
+        queue.wake();
+        for id in ids {
+            wait_for_status(&db, id, "done").await;
+        }
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        for (n, count) in counts.iter().enumerate() {
+            assert_eq!(count.load(Ordering::SeqCst), 1, "job {n}");
+        }
+        let stats = db::jobs::stats(&db, db::now()).await.unwrap();
+        assert_eq!((stats.ready, stats.running, stats.failed), (0, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn wake_starts_a_job_without_waiting_for_the_poll() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let mut registry = Registry::new();
+        counting(&mut registry, "greet");
+        let config = WorkerConfig {
+            poll_interval: Duration::from_secs(60),
+            ..no_backoff(2)
+        };
+        let workers = Workers::start(&queue, registry, config).await.unwrap();
+        // Let the workers find the queue empty and go to sleep.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        let id = queue
+            .enqueue(NewJob::new("greet", json!({})))
+            .await
+            .unwrap();
+        wait_for_status(&db, id, "done").await;
+        workers.shutdown(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test]
+    async fn one_wake_up_brings_every_idle_worker_to_a_batch() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let started = Arc::new(AtomicUsize::new(0));
+        let counter = started.clone();
+        let mut registry = Registry::new();
+        // Each job finishes only once all four run at the same time.
+        registry.register("together", move |_job: Job| {
+            let started = counter.clone();
+            async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while started.load(Ordering::SeqCst) < 4 {
+                    if Instant::now() > deadline {
+                        return Outcome::fail("ran alone");
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Outcome::Done
+            }
+        });
+        let config = WorkerConfig {
+            poll_interval: Duration::from_secs(60),
+            ..no_backoff(4)
+        };
+        let workers = Workers::start(&queue, registry, config).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        let mut tx = db::begin_write(&db).await.unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            ids.push(
+                Queue::enqueue_in(&mut *tx, NewJob::new("together", json!({})))
+                    .await
+                    .unwrap(),
+            );
+        }
+        tx.commit().await.unwrap();
+        queue.wake();
+        for id in ids {
+            wait_for_status(&db, id, "done").await;
+        }
+        workers.shutdown(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_running_jobs_finish_within_the_grace_period() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let mut registry = Registry::new();
+        registry.register("slow", |_job: Job| async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Outcome::Done
+        });
+        let workers = Workers::start(&queue, registry, no_backoff(1))
+            .await
+            .unwrap();
+        let id = queue.enqueue(NewJob::new("slow", json!({}))).await.unwrap();
+        wait_for_status(&db, id, "running").await;
+
+        workers.shutdown(Duration::from_secs(5)).await;
+        assert_eq!(
+            db::jobs::get(&db, id).await.unwrap().unwrap().status,
+            "done"
+        );
+    }
+
+    #[tokio::test]
+    async fn shutdown_aborts_and_releases_jobs_that_outlast_the_grace_period() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        let aborted = Arc::new(AtomicBool::new(false));
+        let flag = aborted.clone();
+        let mut registry = Registry::new();
+        registry.register("stuck", move |_job: Job| {
+            let guard = SetOnDrop(flag.clone());
+            async move {
+                let _guard = guard;
+                std::future::pending::<Outcome>().await
+            }
+        });
+        let workers = Workers::start(&queue, registry, no_backoff(1))
+            .await
+            .unwrap();
+        let id = queue
+            .enqueue(NewJob::new("stuck", json!({})))
+            .await
+            .unwrap();
+        wait_for_status(&db, id, "running").await;
+
+        workers.shutdown(Duration::from_millis(100)).await;
+        let row = db::jobs::get(&db, id).await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.claimed_by), ("ready", None));
+        let attempts = db::jobs::attempts(&db, id).await.unwrap();
+        assert_eq!(attempts[0].outcome.as_deref(), Some("released"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !aborted.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the handler kept running");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    struct SetOnDrop(Arc<AtomicBool>);
+
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}

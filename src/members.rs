@@ -1,0 +1,82 @@
+//! The member count shown on join pages and badges: counted from `users.list` (every page) in a
+//! background job, never on a request's path.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::db;
+use crate::jobs::{Job, NewJob, Outcome};
+use crate::slack::tokens;
+use crate::state::AppState;
+
+pub const REFRESH_JOB: &str = "members.refresh";
+
+/// How often every installation's count is refreshed.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// Asks for a refresh of one installation's count.
+pub async fn request_refresh(state: &AppState, installation_id: &str) -> Result<(), sqlx::Error> {
+    state
+        .queue
+        .enqueue(
+            NewJob::new(
+                REFRESH_JOB,
+                serde_json::json!({ "installation_id": installation_id }),
+            )
+            .max_attempts(3),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Every `REFRESH_EVERY`, queues a refresh for each active installation that has a community.
+pub fn spawn_refresher(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        // The first tick comes a period after start: installs queue their own first count.
+        let mut tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + REFRESH_EVERY, REFRESH_EVERY);
+        loop {
+            tick.tick().await;
+            let installations = match db::installations::list(&state.db).await {
+                Ok(list) => list,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not list installations for the member counts");
+                    continue;
+                }
+            };
+            for installation in installations.iter().filter(|i| i.is_active()) {
+                if let Err(e) = request_refresh(&state, &installation.id).await {
+                    tracing::warn!(error = %e, "could not queue a member count refresh");
+                }
+            }
+        }
+    });
+}
+
+/// The `members.refresh` job.
+pub async fn run(state: &AppState, job: Job) -> Outcome {
+    let Some(id) = job.payload["installation_id"].as_str() else {
+        return Outcome::fail("the job has no installation_id");
+    };
+    let token = match tokens::bot_token(state, id).await {
+        Ok(token) => token,
+        // Uninstalled or retired since: nothing to count.
+        Err(tokens::TokenError::NotInstalled(_)) => return Outcome::Done,
+        Err(e) => return Outcome::retry(e.to_string()),
+    };
+    match state.slack.users_count(&token).await {
+        Ok(count) => match db::communities::set_member_count(&state.db, id, count as i64).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::retry(e.to_string()),
+        },
+        Err(e) => {
+            tokens::note_failure(state, id, &e).await;
+            match e.retry_after() {
+                Some(after) => Outcome::retry_after(e.to_string(), after),
+                None if e.is_retryable() => Outcome::retry(e.to_string()),
+                None => Outcome::fail(e.to_string()),
+            }
+        }
+    }
+}

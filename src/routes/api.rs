@@ -1,0 +1,95 @@
+//! The JSON API for other systems (a CMS registering users, CI jobs), authenticated by a
+//! workspace's API key as a Bearer token.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::invites::{self, Source, Submission, Submitted};
+use crate::state::AppState;
+use crate::{api_keys, db};
+
+/// The team whose API key the request carries.
+pub struct ApiTeam(pub String);
+
+pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiTeam, AppError> {
+    let presented = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|k| SecretString::from(k.trim().to_owned()))
+        .ok_or_else(|| {
+            AppError::Unauthorized("Send an API key as `Authorization: Bearer <key>`.".into())
+        })?;
+    let team = api_keys::authenticate(&state.db, &presented)
+        .await?
+        .ok_or_else(|| {
+            AppError::Unauthorized("The API key is not valid, or it was revoked.".into())
+        })?;
+    let active = db::installations::get(&state.db, &team)
+        .await?
+        .is_some_and(|i| i.is_active());
+    if !active {
+        return Err(AppError::Forbidden(
+            "The workspace of this API key is not installed.".into(),
+        ));
+    }
+    Ok(ApiTeam(team))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteBody {
+    /// The community's slug.
+    community: String,
+    email: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /api/v1/invites`: the join form's checks (minus the browser-only ones), answered in JSON.
+pub async fn create_invite(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<InviteBody>,
+) -> Result<HttpResponse, AppError> {
+    let ApiTeam(team) = authenticate(&req, &state).await?;
+    let body = body.into_inner();
+    // Another workspace's community is as unknown as a missing one.
+    let community = db::communities::by_slug(&state.db, &body.community)
+        .await?
+        .filter(|c| c.installation_id == team)
+        .ok_or(AppError::NotFound)?;
+    let email = crate::domain::Email::parse(&body.email)
+        .map_err(|e| AppError::bad_request(e.to_string()))?;
+    invites::check_address(&community, &email).map_err(AppError::BadRequest)?;
+    let name: String = body.name.trim().chars().take(100).collect();
+    let submitted = invites::submit(
+        &state,
+        Submission {
+            community: &community,
+            email: &email,
+            name: &name,
+            source: Source::Api,
+            requested_by: None,
+        },
+    )
+    .await?;
+    let (status, id) = match submitted {
+        Submitted::Queued { id } => ("queued", id),
+        Submitted::Pending { id } => ("pending", id),
+        Submitted::Link { id, .. } => ("link_shown", id),
+        Submitted::AlreadyOpen => {
+            return Err(AppError::Conflict(
+                "This address already has an open request in this community.".into(),
+            ));
+        }
+    };
+    Ok(HttpResponse::build(StatusCode::ACCEPTED)
+        .json(json!({ "ok": true, "id": id, "status": status })))
+}

@@ -1,0 +1,447 @@
+//! The public join form: `GET/POST /join/{slug}`, the frameable `/join/{slug}/embed` and the
+//! `/join/{slug}/badge.svg` member-count badge.
+
+use std::time::Instant;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::pages::{Chrome, render_with_status};
+use crate::abuse::captcha::CaptchaProvider;
+use crate::abuse::{self, FormToken, FormTokenError};
+use crate::db::{self, communities::Community, communities::CommunitySecret};
+use crate::domain::Email;
+use crate::error::AppError;
+use crate::invites::{self, Source, Submission, Submitted};
+use crate::state::AppState;
+use url::Url;
+
+/// Purpose of the key that signs join-form tokens.
+const FORM_KEY_PURPOSE: &str = "join-form";
+
+/// What the form shows about the community.
+struct Showcase {
+    slug: String,
+    title: String,
+    description: String,
+    team_name: String,
+    team_icon: Option<String>,
+    member_count: Option<i64>,
+    coc_url: Option<String>,
+    coc_required: bool,
+    captcha: Option<(String, String)>,
+}
+
+/// What the person typed, shown again when the form comes back with an error.
+#[derive(Default)]
+struct Entered {
+    email: String,
+    name: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "join.html")]
+struct JoinPage {
+    chrome: Chrome,
+    show: Showcase,
+    entered: Entered,
+    form_token: String,
+    embed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "join_embed.html")]
+struct EmbedPage {
+    show: Showcase,
+    entered: Entered,
+    form_token: String,
+    embed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "join_done.html")]
+struct DonePage {
+    chrome: Chrome,
+    show: Showcase,
+    approval: bool,
+    embed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JoinForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    coc: Option<String>,
+    /// The honeypot: hidden from people, filled in by naive bots.
+    #[serde(default)]
+    website: String,
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    embed: Option<String>,
+    #[serde(default, rename = "cf-turnstile-response")]
+    turnstile: Option<String>,
+    #[serde(default, rename = "h-captcha-response")]
+    hcaptcha: Option<String>,
+}
+
+async fn community(state: &AppState, slug: &str) -> Result<(Community, Showcase), AppError> {
+    let community = db::communities::by_slug(&state.db, slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let installation = db::installations::get(&state.db, &community.installation_id)
+        .await?
+        .filter(|i| i.is_active())
+        .ok_or(AppError::NotFound)?;
+    let show = Showcase {
+        slug: community.slug.clone(),
+        title: community.title.clone(),
+        description: community.description.clone(),
+        team_name: installation.team_name.clone(),
+        team_icon: installation.team_icon.clone(),
+        member_count: community.member_count,
+        coc_url: community.coc_url.clone(),
+        coc_required: community.coc_required,
+        captcha: community
+            .captcha_provider
+            .clone()
+            .zip(community.captcha_site_key.clone()),
+    };
+    Ok((community, show))
+}
+
+fn cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-lobby_join"
+    } else {
+        "lobby_join"
+    }
+}
+
+/// A fresh form token and the cookie it is bound to. An embedded form lives in another site's
+/// page, where only a `SameSite=None` cookie is sent back.
+fn issue_token(state: &AppState, slug: &str, embed: bool) -> (String, Cookie<'static>) {
+    let https = state.settings.is_https();
+    let key = state.keyring.derive_key(FORM_KEY_PURPOSE);
+    let (token, cookie_value) = FormToken::issue(&key, slug, db::now());
+    let same_site = if embed && https {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    };
+    let cookie = Cookie::build(cookie_name(https), cookie_value)
+        .path("/")
+        .http_only(true)
+        .secure(https)
+        .same_site(same_site)
+        .max_age(actix_web::cookie::time::Duration::hours(2))
+        .finish();
+    (token, cookie)
+}
+
+/// The policy for pages that load a captcha widget from its provider.
+fn page_csp(show: &Showcase, frame_ancestors: &str) -> String {
+    let third_party = match show.captcha.as_ref().map(|(p, _)| p.as_str()) {
+        Some("turnstile") => " https://challenges.cloudflare.com",
+        Some("hcaptcha") => " https://hcaptcha.com https://*.hcaptcha.com",
+        _ => "",
+    };
+    format!(
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'{third_party}; \
+         frame-src{frame_src}; connect-src 'self'{third_party}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors {frame_ancestors}",
+        frame_src = if third_party.is_empty() {
+            " 'none'"
+        } else {
+            third_party
+        },
+    )
+}
+
+fn finish(
+    mut res: HttpResponse,
+    csp: &str,
+    cookie: Option<&Cookie<'_>>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(cookie) = cookie {
+        res.add_cookie(cookie).map_err(AppError::internal)?;
+    }
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(csp).map_err(AppError::internal)?,
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+fn render_form(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    show: Showcase,
+    entered: Entered,
+    embed: bool,
+) -> Result<HttpResponse, AppError> {
+    let (form_token, cookie) = issue_token(state, &show.slug, embed);
+    let csp = page_csp(&show, if embed { "*" } else { "'none'" });
+    let res = if embed {
+        render_with_status(
+            status,
+            &EmbedPage {
+                show,
+                entered,
+                form_token,
+                embed,
+            },
+        )?
+    } else {
+        render_with_status(
+            status,
+            &JoinPage {
+                chrome: Chrome::for_request(req),
+                show,
+                entered,
+                form_token,
+                embed,
+            },
+        )?
+    };
+    finish(res, &csp, Some(&cookie))
+}
+
+/// `GET /join/{slug}`
+pub async fn form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, show) = community(&state, &slug).await?;
+    render_form(
+        &req,
+        &state,
+        StatusCode::OK,
+        show,
+        Entered::default(),
+        false,
+    )
+}
+
+/// `GET /join/{slug}/embed`: the compact form, the only page other sites may frame.
+pub async fn embed(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, show) = community(&state, &slug).await?;
+    render_form(&req, &state, StatusCode::OK, show, Entered::default(), true)
+}
+
+/// `POST /join/{slug}`: checks, then commits the request and its job before answering.
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    form: web::Form<JoinForm>,
+) -> Result<HttpResponse, AppError> {
+    let (community, show) = community(&state, &slug).await?;
+    let form = form.into_inner();
+    let embed = form.embed.is_some();
+    let client_ip = abuse::client_ip_of(&req, &state.settings.trusted_proxies);
+
+    if let Some(ip) = client_ip
+        && let Err(wait) = state.join_limiter.check(ip, Instant::now())
+    {
+        return Err(AppError::TooManyRequests {
+            retry_after: wait.0,
+        });
+    }
+
+    let https = state.settings.is_https();
+    let cookie = req.cookie(cookie_name(https));
+    let key = state.keyring.derive_key(FORM_KEY_PURPOSE);
+    let token = Some(form.form_token.as_str()).filter(|t| !t.is_empty());
+    match FormToken::verify(
+        &key,
+        &community.slug,
+        token,
+        cookie.as_ref().map(|c| c.value()),
+        db::now(),
+    ) {
+        Ok(()) => {}
+        // A bot that fills the form faster than a person gets the usual answer and no invite.
+        Err(FormTokenError::TooFast) => return done(&req, show, &community, embed),
+        Err(FormTokenError::Expired) => {
+            let entered = Entered {
+                email: form.email,
+                name: form.name,
+                error: Some(
+                    "The form was open for too long. Please check your details and send it again."
+                        .into(),
+                ),
+            };
+            return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
+        }
+        Err(_) => {
+            return Err(AppError::Forbidden(
+                "The form could not be verified (it may have been sent from another site). Please reload the page and try again."
+                    .into(),
+            ));
+        }
+    }
+    if !form.website.trim().is_empty() {
+        return done(&req, show, &community, embed);
+    }
+
+    let email = match check_entry(&state, &community, &form, client_ip).await {
+        Ok(email) => email,
+        Err(message) => {
+            let entered = Entered {
+                email: form.email,
+                name: form.name,
+                error: Some(message),
+            };
+            return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
+        }
+    };
+    let name: String = form.name.trim().chars().take(100).collect();
+    let submitted = invites::submit(
+        &state,
+        Submission {
+            community: &community,
+            email: &email,
+            name: &name,
+            source: Source::Form,
+            requested_by: None,
+        },
+    )
+    .await?;
+    match submitted {
+        Submitted::Link { link, .. } => {
+            use secrecy::ExposeSecret;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, link.expose_secret()))
+                .insert_header((header::REFERRER_POLICY, "no-referrer"))
+                .finish())
+        }
+        // An address that already asked gets the same answer: the form tells nobody who is a member.
+        Submitted::Queued { .. } | Submitted::Pending { .. } | Submitted::AlreadyOpen => {
+            done(&req, show, &community, embed)
+        }
+    }
+}
+
+/// The checks every submission passes, with the message a person reads when one fails.
+async fn check_entry(
+    state: &AppState,
+    community: &Community,
+    form: &JoinForm,
+    client_ip: Option<std::net::IpAddr>,
+) -> Result<Email, String> {
+    let email = Email::parse(&form.email).map_err(|e| e.to_string())?;
+    invites::check_address(community, &email)?;
+    if community.coc_required && form.coc.is_none() {
+        return Err("Please read and accept the code of conduct.".into());
+    }
+    if let Some(provider) = community.captcha_provider.as_deref() {
+        let response = match provider {
+            "turnstile" => form.turnstile.as_deref(),
+            _ => form.hcaptcha.as_deref(),
+        };
+        let secret = db::communities::secret(
+            &state.db,
+            &state.keyring,
+            community.id,
+            CommunitySecret::CaptchaSecret,
+        )
+        .await
+        .ok()
+        .flatten();
+        let provider = match provider {
+            "turnstile" => Some(CaptchaProvider::Turnstile),
+            "hcaptcha" => Some(CaptchaProvider::HCaptcha),
+            _ => None,
+        };
+        let verified = match (provider, secret) {
+            (Some(provider), Some(secret)) => match Url::parse(provider.default_verify_url()) {
+                Ok(url) => abuse::captcha::verify(
+                    state.slack.http(),
+                    provider,
+                    &url,
+                    &secret,
+                    response.unwrap_or_default(),
+                    client_ip,
+                )
+                .await
+                .is_ok(),
+                Err(_) => false,
+            },
+            // Captcha switched on without its secret: fail closed.
+            _ => false,
+        };
+        if !verified {
+            return Err("The captcha could not be verified. Please try again.".into());
+        }
+    }
+    Ok(email)
+}
+
+fn done(
+    req: &HttpRequest,
+    show: Showcase,
+    community: &Community,
+    embed: bool,
+) -> Result<HttpResponse, AppError> {
+    let approval = community.invite_mode == crate::domain::InviteMode::Approval;
+    let csp = page_csp(&show, if embed { "*" } else { "'none'" });
+    let res = render_with_status(
+        StatusCode::OK,
+        &DonePage {
+            chrome: Chrome::for_request(req),
+            show,
+            approval,
+            embed,
+        },
+    )?;
+    finish(res, &csp, None)
+}
+
+/// `GET /join/{slug}/badge.svg`: "slack | N members", from the count refreshed in the background.
+pub async fn badge(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let community = db::communities::by_slug(&state.db, &slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let value = match community.member_count {
+        Some(1) => "1 member".to_owned(),
+        Some(n) => format!("{n} members"),
+        None => "join".to_owned(),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(badge_svg("slack", &value)))
+}
+
+/// A shields.io-style badge. Both texts are ours (a label and a number), never user input.
+pub fn badge_svg(label: &str, value: &str) -> String {
+    // Verdana 11px averages about 6.5 px a character; a little padding either side.
+    let width = |s: &str| (s.chars().count() as u32) * 7 + 10;
+    let (lw, vw) = (width(label), width(value));
+    let total = lw + vw;
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" aria-label="{label}: {value}"><title>{label}: {value}</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="{total}" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="{lw}" height="20" fill="#555"/><rect x="{lw}" width="{vw}" height="20" fill="#4a154b"/><rect width="{total}" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11"><text x="{lx}" y="14">{label}</text><text x="{vx}" y="14">{value}</text></g></svg>"##,
+        lx = lw / 2,
+        vx = lw + vw / 2,
+    )
+}

@@ -1,0 +1,523 @@
+//! The public join form and the invite pipeline, end to end against the emulator.
+
+use std::time::{Duration, Instant};
+
+use lobby::db::{self, invite_requests::InviteRequest};
+use lobby::domain::InviteStatus;
+use lobby::emulator::Fault;
+use lobby::emulator::seed::{DEMO_GENERAL, DEMO_TEAM};
+
+use crate::helpers::{AppOptions, TestApp, attr_after, browser, spawn_app_with};
+
+const SLUG: &str = "demo-community";
+
+/// An app whose demo workspace is installed with `admin.users:write`, so its community invites
+/// through `admin.users.invite`.
+async fn app_with_admin_api() -> TestApp {
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("SLACK_USER_SCOPES", "admin.users:write".into()),
+            ("LOBBY_TRUSTED_PROXIES", "127.0.0.1".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    app
+}
+
+/// The requests of the demo community.
+async fn requests(app: &TestApp) -> Vec<InviteRequest> {
+    let community = db::communities::by_slug(app.db(), SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    db::invite_requests::list(app.db(), community.id, None, None, 100)
+        .await
+        .unwrap()
+}
+
+async fn request_reaches(app: &TestApp, status: InviteStatus) -> InviteRequest {
+    let start = Instant::now();
+    loop {
+        if let Some(r) = requests(app).await.into_iter().find(|r| r.status == status) {
+            return r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no request reached {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl TestApp {
+    /// Opens the join form in `browser` and returns its form token, as served.
+    async fn open_form(&self, browser: &reqwest::Client) -> String {
+        let res = browser
+            .get(self.url(&format!("/join/{SLUG}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        attr_after(&html, "name=\"form_token\"", "value").expect("a form token")
+    }
+
+    /// A form token issued as if the page had been opened `age` seconds ago, with its cookie set in the browser.
+    fn aged_form_token(&self, age: i64) -> (String, String) {
+        let key = self.state.keyring.derive_key("join-form");
+        let (token, cookie) = lobby::abuse::FormToken::issue(&key, SLUG, db::now() - age);
+        (token, format!("lobby_join={cookie}"))
+    }
+
+    /// Submits the form the way a person would (the page open for a few seconds).
+    async fn sign_up(&self, email: &str, from_ip: &str) -> reqwest::Response {
+        let (token, cookie) = self.aged_form_token(10);
+        browser()
+            .post(self.url(&format!("/join/{SLUG}")))
+            .header("cookie", cookie)
+            .header("x-forwarded-for", from_ip)
+            .form(&[
+                ("email", email),
+                ("name", "Grace Hopper"),
+                ("form_token", &token),
+                ("website", ""),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_join_page_shows_the_community_and_a_form() {
+    let app = app_with_admin_api().await;
+    let res = app.get(&format!("/join/{SLUG}")).await;
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        res.headers().get("set-cookie").is_some(),
+        "the CSRF cookie is set"
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Join Demo Community"));
+    assert!(html.contains("name=\"email\""));
+    assert!(html.contains("name=\"website\""), "the honeypot is there");
+    assert_eq!(app.get("/join/no-such-community").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_signup_becomes_exactly_one_invite() {
+    let app = app_with_admin_api().await;
+    let res = app.sign_up("grace@example.org", "203.0.113.7").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("your request is in"));
+
+    let request = request_reaches(&app, InviteStatus::Invited).await;
+    assert_eq!(request.email, "grace@example.org");
+    assert_eq!(request.name, "Grace Hopper");
+    let calls = app.emulator.calls_to("admin.users.invite");
+    assert_eq!(calls.len(), 1, "exactly one invite call");
+    assert_eq!(calls[0].param("email"), Some("grace@example.org"));
+    assert_eq!(calls[0].param("team_id"), Some(DEMO_TEAM));
+    assert_eq!(calls[0].param("channel_ids"), Some(DEMO_GENERAL));
+    assert!(calls[0].error.is_none());
+}
+
+#[tokio::test]
+async fn each_slack_error_lands_in_its_status() {
+    let cases = [
+        (
+            "already_in_team",
+            InviteStatus::AlreadyInTeam,
+            "already belongs to a member",
+        ),
+        (
+            "already_invited",
+            InviteStatus::AlreadyInvited,
+            "already invited",
+        ),
+        (
+            "invalid_email",
+            InviteStatus::Failed,
+            "did not accept this email",
+        ),
+        ("missing_scope", InviteStatus::Pending, "admin.users:write"),
+        (
+            "not_allowed_token_type",
+            InviteStatus::Pending,
+            "token type",
+        ),
+        ("paid_teams_only", InviteStatus::Pending, "paid Slack plan"),
+        ("invalid_auth", InviteStatus::Pending, "reinstall"),
+    ];
+    for (code, status, message) in cases {
+        let app = app_with_admin_api().await;
+        app.emulator
+            .inject("admin.users.invite", Fault::Error(code.into()), 1);
+        assert_eq!(
+            app.sign_up("ada@example.org", "203.0.113.8").await.status(),
+            200
+        );
+        let request = request_reaches(&app, status).await;
+        assert!(
+            request.status_message.contains(message),
+            "{code}: {}",
+            request.status_message
+        );
+        assert_eq!(request.slack_error.as_deref(), Some(code));
+        if status == InviteStatus::Pending {
+            let community = db::communities::by_slug(app.db(), SLUG)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                community.config_error.is_some(),
+                "{code} flags the community for its admins"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn invalid_auth_retires_the_installation() {
+    let app = app_with_admin_api().await;
+    app.emulator
+        .inject("admin.users.invite", Fault::Error("invalid_auth".into()), 1);
+    app.sign_up("ada@example.org", "203.0.113.9").await;
+    request_reaches(&app, InviteStatus::Pending).await;
+    let inst = db::installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inst.status, "inactive");
+}
+
+#[tokio::test]
+async fn a_rate_limited_invite_is_retried_no_sooner_than_retry_after() {
+    let app = app_with_admin_api().await;
+    app.emulator.inject(
+        "admin.users.invite",
+        Fault::RateLimited {
+            retry_after_secs: 2,
+        },
+        1,
+    );
+    app.sign_up("linus@example.org", "203.0.113.10").await;
+    request_reaches(&app, InviteStatus::Invited).await;
+    let calls = app.emulator.calls_to("admin.users.invite");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].status, 429);
+    let waited = calls[1].at - calls[0].at;
+    assert!(
+        waited >= time::Duration::seconds(2),
+        "retried after {waited}"
+    );
+}
+
+#[tokio::test]
+async fn honeypot_and_too_fast_submissions_send_nothing() {
+    let app = app_with_admin_api().await;
+    // The honeypot filled in.
+    let (token, cookie) = app.aged_form_token(10);
+    let res = browser()
+        .post(app.url(&format!("/join/{SLUG}")))
+        .header("cookie", cookie)
+        .form(&[
+            ("email", "bot@example.org"),
+            ("form_token", &token),
+            ("website", "http://spam.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text().await.unwrap().contains("your request is in"),
+        "the bot sees the usual answer"
+    );
+
+    // Submitted the moment the form was served.
+    let person = browser();
+    let token = app.open_form(&person).await;
+    let res = person
+        .post(app.url(&format!("/join/{SLUG}")))
+        .form(&[
+            ("email", "fast@example.org"),
+            ("form_token", &token),
+            ("website", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("your request is in"));
+
+    assert!(requests(&app).await.is_empty(), "nothing was recorded");
+    assert!(app.emulator.calls_to("admin.users.invite").is_empty());
+}
+
+#[tokio::test]
+async fn a_post_without_its_csrf_token_is_refused() {
+    let app = app_with_admin_api().await;
+    let res = browser()
+        .post(app.url(&format!("/join/{SLUG}")))
+        .form(&[("email", "mallory@example.org"), ("website", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // A valid token without the browser's cookie (a post from another site) is refused too.
+    let (token, _) = app.aged_form_token(10);
+    let res = browser()
+        .post(app.url(&format!("/join/{SLUG}")))
+        .form(&[
+            ("email", "mallory@example.org"),
+            ("form_token", &token),
+            ("website", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(requests(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_addresses_get_the_form_back_with_a_message() {
+    let app = app_with_admin_api().await;
+    for (email, message) in [
+        ("not-an-address", "email"),
+        ("someone@mailinator.com", "disposable"),
+    ] {
+        let res = app.sign_up(email, "203.0.113.11").await;
+        assert_eq!(res.status(), 400, "{email}");
+        let html = res.text().await.unwrap();
+        assert!(html.to_lowercase().contains(message), "{email}: {html}");
+        assert!(html.contains("name=\"form_token\""), "the form comes back");
+    }
+    assert!(requests(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_limits_answer_429() {
+    let app = app_with_admin_api().await;
+    for i in 0..5 {
+        let res = app
+            .sign_up(&format!("p{i}@example.org"), "2001:db8:1:2::1")
+            .await;
+        assert_eq!(res.status(), 200, "submission {i}");
+    }
+    // Another address in the same /64 shares the budget.
+    let res = app.sign_up("p6@example.org", "2001:db8:1:2::ffff").await;
+    assert_eq!(res.status(), 429);
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 0);
+    assert!(res.text().await.unwrap().contains("Too many requests"));
+    // Another /64 does not.
+    assert_eq!(
+        app.sign_up("p7@example.org", "2001:db8:1:3::1")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn one_open_request_per_email_and_the_answer_does_not_tell() {
+    let mut options = AppOptions::default();
+    options
+        .env
+        .push(("LOBBY_TRUSTED_PROXIES", "127.0.0.1".into()));
+    let app = spawn_app_with(options).await;
+    app.install_demo_workspace().await; // approval mode: requests wait
+    let first = app
+        .sign_up("twice@example.org", "198.51.100.1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let second = app
+        .sign_up("twice@example.org", "198.51.100.2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(requests(&app).await.len(), 1);
+    let strip = |s: &str| s.replace(char::is_whitespace, "");
+    assert_eq!(strip(&first), strip(&second), "the same page either way");
+}
+
+#[tokio::test]
+async fn approving_a_pending_request_delivers_it() {
+    let app = app_with_admin_api().await;
+    let community = db::communities::by_slug(app.db(), SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut settings = settings_of(&community);
+    settings.invite_mode = lobby::domain::InviteMode::Approval;
+    db::communities::update(app.db(), community.id, &settings)
+        .await
+        .unwrap();
+
+    app.sign_up("pending@example.org", "198.51.100.3").await;
+    let request = request_reaches(&app, InviteStatus::Pending).await;
+    assert!(
+        app.emulator.calls_to("admin.users.invite").is_empty(),
+        "nothing sent before approval"
+    );
+    lobby::invites::approve(&app.state, request.id, "U0ADMIN001")
+        .await
+        .unwrap();
+    request_reaches(&app, InviteStatus::Invited).await;
+    assert_eq!(app.emulator.calls_to("admin.users.invite").len(), 1);
+    assert!(
+        lobby::invites::approve(&app.state, request.id, "U0ADMIN001")
+            .await
+            .is_err(),
+        "decided once"
+    );
+}
+
+fn settings_of(c: &db::communities::Community) -> db::communities::CommunitySettings {
+    db::communities::CommunitySettings {
+        title: c.title.clone(),
+        description: c.description.clone(),
+        invite_mode: c.invite_mode,
+        default_channels: c.default_channels.clone(),
+        coc_url: c.coc_url.clone(),
+        coc_required: c.coc_required,
+        allowed_domains: c.allowed_domains.clone(),
+        denied_domains: c.denied_domains.clone(),
+        captcha_provider: c.captcha_provider.clone(),
+        captcha_site_key: c.captcha_site_key.clone(),
+        admin_channel: c.admin_channel.clone(),
+    }
+}
+
+#[tokio::test]
+async fn the_badge_is_svg_with_the_member_count() {
+    let app = app_with_admin_api().await;
+    // The count is refreshed by a background job after the install.
+    let start = Instant::now();
+    let count = loop {
+        let c = db::communities::by_slug(app.db(), SLUG)
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(n) = c.member_count {
+            break n;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the member count was never refreshed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        count > 200,
+        "every page of users.list was counted ({count})"
+    );
+    let res = app.get(&format!("/join/{SLUG}/badge.svg")).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("image/svg+xml")
+    );
+    let svg = res.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("valid XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    assert!(svg.contains(&format!("{count} members")));
+}
+
+#[tokio::test]
+async fn only_the_embed_page_may_be_framed() {
+    let app = app_with_admin_api().await;
+    let page = app.get(&format!("/join/{SLUG}")).await;
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let embed = app.get(&format!("/join/{SLUG}/embed")).await;
+    assert_eq!(embed.status(), 200);
+    assert!(embed.headers().get("x-frame-options").is_none());
+    let csp = embed.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors *"), "{csp}");
+    for path in ["/", "/slack/install", "/healthz"] {
+        let res = app.get(path).await;
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+    }
+}
+
+#[tokio::test]
+async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
+    let app = app_with_admin_api().await;
+    let url = app.url("/api/v1/invites");
+    let body =
+        serde_json::json!({"community": SLUG, "email": "cms-user@example.org", "name": "CMS User"});
+
+    let res = browser().post(&url).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = browser()
+        .post(&url)
+        .bearer_auth("lobby_000000000000_nope")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let json: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(json["ok"], false);
+
+    let created = lobby::api_keys::create(app.db(), DEMO_TEAM, "cms", "test")
+        .await
+        .unwrap();
+    use secrecy::ExposeSecret;
+    let key = created.key.expose_secret().to_string();
+    let res = browser()
+        .post(&url)
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let json: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(json["status"], "queued");
+    request_reaches(&app, InviteStatus::Invited).await;
+
+    let bad = serde_json::json!({"community": SLUG, "email": "nope"});
+    let res = browser()
+        .post(&url)
+        .bearer_auth(&key)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    db::api_keys::revoke(app.db(), DEMO_TEAM, created.id)
+        .await
+        .unwrap();
+    let res = browser()
+        .post(&url)
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "a revoked key is refused");
+}
