@@ -46,7 +46,7 @@ impl TryFrom<String> for InviteMode {
 
 impl fmt::Display for InviteMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -124,7 +124,7 @@ impl TryFrom<String> for InviteStatus {
 
 impl fmt::Display for InviteStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
