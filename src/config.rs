@@ -17,6 +17,7 @@ use crate::vault::KeySource;
 /// The Slack scopes Lobby asks for when a workspace installs it (see `lobby manifest`).
 pub const DEFAULT_BOT_SCOPES: &[&str] = &[
     "app_mentions:read",
+    "channels:history",
     "channels:join",
     "channels:read",
     "chat:write",
@@ -49,6 +50,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "SLACK_USER_SCOPES",
     "LOBBY_ALLOWED_TEAMS",
     "LOBBY_TRUSTED_PROXIES",
+    "LOBBY_SLASH_COMMANDS",
+    "LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS",
     "RUST_LOG",
     "LOBBY_LOG_FORMAT",
 ];
@@ -64,7 +67,60 @@ pub struct Settings {
     /// Team (or enterprise) ids allowed to install; `None` allows any.
     pub allowed_teams: Option<Vec<String>>,
     pub trusted_proxies: Vec<IpNet>,
+    pub commands: SlashCommands,
+    /// `/summarize` may fetch from private, loopback and link-local addresses (for testing only).
+    pub summarize_allow_private_networks: bool,
     pub log: LogSettings,
+}
+
+/// The names the slash commands answer to (each starts with `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlashCommands {
+    pub invite: String,
+    pub summarize: String,
+    pub lobby: String,
+}
+
+impl Default for SlashCommands {
+    fn default() -> Self {
+        SlashCommands {
+            invite: "/invite".into(),
+            summarize: "/summarize".into(),
+            lobby: "/lobby".into(),
+        }
+    }
+}
+
+impl SlashCommands {
+    /// Parses `invite=/join-us,summarize=/tldr` (any subset; the rest keep their defaults).
+    fn parse(text: &str) -> Result<Self, String> {
+        let mut commands = SlashCommands::default();
+        for pair in split_list(text) {
+            let (key, name) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{pair:?} is not key=/command"))?;
+            let valid = name.len() >= 2
+                && name.len() <= 32
+                && name.starts_with('/')
+                && name[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !valid {
+                return Err(format!("{name:?} is not a slash command name like /invite"));
+            }
+            match key {
+                "invite" => commands.invite = name.to_owned(),
+                "summarize" => commands.summarize = name.to_owned(),
+                "lobby" => commands.lobby = name.to_owned(),
+                other => {
+                    return Err(format!(
+                        "unknown command {other:?} (invite, summarize or lobby)"
+                    ));
+                }
+            }
+        }
+        Ok(commands)
+    }
 }
 
 #[derive(Debug)]
@@ -293,6 +349,26 @@ impl Settings {
             })
             .collect();
 
+        let commands = match source.get("LOBBY_SLASH_COMMANDS").map(SlashCommands::parse) {
+            None => SlashCommands::default(),
+            Some(Ok(commands)) => commands,
+            Some(Err(e)) => {
+                fail(format!("LOBBY_SLASH_COMMANDS: {e}"));
+                SlashCommands::default()
+            }
+        };
+        let summarize_allow_private_networks =
+            match source.get("LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS") {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(other) => {
+                    fail(format!(
+                        "LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS={other:?} must be true or false"
+                    ));
+                    false
+                }
+            };
+
         let format = match source.get("LOBBY_LOG_FORMAT") {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -318,6 +394,8 @@ impl Settings {
             slack,
             allowed_teams,
             trusted_proxies,
+            commands,
+            summarize_allow_private_networks,
             log,
         })
     }
@@ -501,6 +579,16 @@ mod tests {
         assert_eq!(s.allowed_teams.unwrap(), vec!["T0123ABCD", "E0456EFGH"]);
         assert_eq!(s.trusted_proxies.len(), 2);
         assert_eq!(s.slack.scopes, vec!["chat:write", "commands"]);
+    }
+
+    #[test]
+    fn slash_command_names_are_configurable() {
+        let s = settings(&[("LOBBY_SLASH_COMMANDS", "invite=/join-us, summarize=/tldr")]).unwrap();
+        assert_eq!(s.commands.invite, "/join-us");
+        assert_eq!(s.commands.summarize, "/tldr");
+        assert_eq!(s.commands.lobby, "/lobby");
+        assert!(settings(&[("LOBBY_SLASH_COMMANDS", "invite=join")]).is_err());
+        assert!(settings(&[("LOBBY_SLASH_COMMANDS", "magic=/magic")]).is_err());
     }
 
     #[test]

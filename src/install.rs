@@ -11,6 +11,7 @@ use crate::jobs::{self, NewJob};
 use crate::slack::client::SlackError;
 use crate::slack::methods::OAuthV2Access;
 use crate::slack::oauth::{self, Flow, StateRefusal};
+use crate::slack::payloads::EventCallback;
 use crate::state::AppState;
 use crate::{invites, members};
 
@@ -323,25 +324,15 @@ async fn revoke(state: &AppState, bot: &Option<Grant>, user: &Option<Grant>) {
     }
 }
 
-/// The installation an event belongs to: the org for org-wide installs, else the workspace.
-fn installation_id(envelope: &serde_json::Value) -> Option<String> {
-    let org_wide = envelope["is_enterprise_install"].as_bool().unwrap_or(false);
-    let key = if org_wide { "enterprise_id" } else { "team_id" };
-    envelope[key]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-/// `app_uninstalled` and `tokens_revoked`: forget the tokens Slack no longer honours. Idempotent,
-/// and either order leaves no token behind.
+/// `app_uninstalled` and `tokens_revoked`: forget the tokens Slack no longer honours, inside the
+/// caller's transaction. Idempotent, and either order leaves no token behind.
 pub async fn handle_lifecycle_event(
-    state: &AppState,
-    envelope: &serde_json::Value,
-) -> Result<(), AppError> {
+    tx: &mut db::WriteTx,
+    envelope: &EventCallback,
+) -> Result<(), sqlx::Error> {
     use db::installations::TokenKind;
-    let event = &envelope["event"];
-    let Some(id) = installation_id(envelope) else {
+    let event = &envelope.event;
+    let Some(id) = envelope.installation_key() else {
         return Ok(());
     };
     let listed = |kind: &str| {
@@ -349,10 +340,10 @@ pub async fn handle_lifecycle_event(
             .as_array()
             .is_some_and(|a| !a.is_empty())
     };
-    let kinds: Vec<TokenKind> = match event["type"].as_str() {
-        Some("app_uninstalled") => vec![TokenKind::Bot, TokenKind::User],
+    let kinds: Vec<TokenKind> = match envelope.event_type() {
+        "app_uninstalled" => vec![TokenKind::Bot, TokenKind::User],
         // The event is about this app's tokens only; we hold one bot token and the installer's.
-        Some("tokens_revoked") => [
+        "tokens_revoked" => [
             (listed("bot"), TokenKind::Bot),
             (listed("oauth"), TokenKind::User),
         ]
@@ -361,13 +352,11 @@ pub async fn handle_lifecycle_event(
         .collect(),
         _ => return Ok(()),
     };
-    let reason = event["type"].as_str().unwrap_or_default();
-    let mut tx = db::begin_write(&state.db).await?;
+    let reason = envelope.event_type();
     for kind in kinds {
-        db::installations::delete_tokens(&mut *tx, &id, kind, reason).await?;
+        db::installations::delete_tokens(&mut **tx, id, kind, reason).await?;
     }
-    db::audit::record(&mut *tx, Some(&id), "slack", reason, "tokens deleted").await?;
-    tx.commit().await?;
+    db::audit::record(&mut **tx, Some(id), "slack", reason, "tokens deleted").await?;
     tracing::info!(team_id = %id, event = reason, "deleted tokens Slack revoked");
     Ok(())
 }

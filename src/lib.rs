@@ -2,6 +2,7 @@
 pub mod abuse;
 pub mod api_keys;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -17,5 +18,6 @@ pub mod slack;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod summarize;
 pub mod telemetry;
 pub mod vault;

@@ -10,8 +10,10 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use url::Url;
 
+use crate::commands::{mention, reply, summarize};
 use crate::config::{Settings, SlackCredentials};
 use crate::emulator::{Emulator, EmulatorConfig};
+use crate::invites::announce;
 use crate::middleware;
 use crate::routes;
 use crate::slack::client::SlackClient;
@@ -202,18 +204,31 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
     })
 }
 
+/// A job handler that runs `$run(&AppState, Job)` with the shared state.
+macro_rules! handler {
+    ($state:expr, $run:path) => {{
+        let state = $state.clone();
+        move |job| {
+            let state = state.clone();
+            async move { $run(&state, job).await }
+        }
+    }};
+}
+
 /// Which code runs each kind of job.
 fn handlers(state: web::Data<AppState>) -> jobs::Registry {
     let mut registry = jobs::Registry::new();
-    let deliver_state = state.clone();
-    registry.register(invites::DELIVER_JOB, move |job| {
-        let state = deliver_state.clone();
-        async move { invites::deliver::run(&state, job).await }
-    });
-    registry.register(members::REFRESH_JOB, move |job| {
-        let state = state.clone();
-        async move { members::run(&state, job).await }
-    });
+    registry
+        .register(invites::DELIVER_JOB, handler!(state, invites::deliver::run))
+        .register(
+            announce::ANNOUNCE_JOB,
+            handler!(state, announce::run_announce),
+        )
+        .register(announce::DECIDE_JOB, handler!(state, announce::run_decide))
+        .register(members::REFRESH_JOB, handler!(state, members::run))
+        .register(reply::REPLY_JOB, handler!(state, reply::run))
+        .register(summarize::SUMMARIZE_JOB, handler!(state, summarize::run))
+        .register(mention::EVENT_JOB, handler!(state, mention::run));
     registry
 }
 

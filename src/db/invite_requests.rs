@@ -158,3 +158,32 @@ pub async fn counts(
     .fetch_all(db)
     .await
 }
+
+/// A workspace's numbers for `/lobby stats`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct WeeklyCounts {
+    /// Waiting for an admin now.
+    pub pending: i64,
+    /// Asked since `since` and handed to Slack (invited, already invited, or given the link).
+    pub invited: i64,
+    /// Joined since `since`.
+    pub joined: i64,
+}
+
+pub async fn weekly_counts(
+    db: impl SqliteExecutor<'_>,
+    team_id: &str,
+    since: i64,
+) -> Result<WeeklyCounts, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, \
+           COALESCE(SUM(status IN ('invited', 'already_invited', 'joined', 'link_shown') AND created_at >= ?), 0) AS invited, \
+           COALESCE(SUM(status = 'joined' AND updated_at >= ?), 0) AS joined \
+         FROM invite_requests WHERE community_id IN (SELECT id FROM communities WHERE team_id = ?)",
+    )
+    .bind(since)
+    .bind(since)
+    .bind(team_id)
+    .fetch_one(db)
+    .await
+}

@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod communities;
+pub mod events_seen;
 pub mod installations;
 pub mod invite_requests;
 pub mod jobs;

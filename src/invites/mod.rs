@@ -1,6 +1,7 @@
 //! The invite pipeline: a request is committed with its delivery job before anyone is told it
 //! was received; a worker then delivers it by the community's mode.
 
+pub mod announce;
 pub mod deliver;
 
 use secrecy::SecretString;
@@ -145,11 +146,14 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
     let Some(id) = db::invite_requests::insert(&mut *tx, &new).await? else {
         return Ok(Submitted::AlreadyOpen);
     };
+    let announce = status == InviteStatus::Pending && community.admin_channel.is_some();
     if status == InviteStatus::Queued {
         enqueue_delivery(&mut tx, id, 0).await?;
+    } else if announce {
+        crate::jobs::Queue::enqueue_in(&mut *tx, announce::announce_job(id)).await?;
     }
     tx.commit().await?;
-    if status == InviteStatus::Queued {
+    if status == InviteStatus::Queued || announce {
         state.queue.wake();
     }
     tracing::info!(request_id = id, community = %community.slug, status = %status, "invite request received");

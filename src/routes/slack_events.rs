@@ -1,14 +1,20 @@
 //! `POST /slack/events`: the one Request URL for the Events API, slash commands and interactivity.
 //!
 //! The signature is checked on the raw bytes before anything is parsed; a request that fails gets
-//! 401 JSON and has no effect.
+//! 401 JSON and has no effect. Then the handler records, queues and answers within milliseconds:
+//! every Slack call runs later as a job.
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::commands::{self, mention};
+use crate::db;
 use crate::error::AppError;
 use crate::install;
+use crate::invites::announce;
+use crate::jobs::{NewJob, Queue};
+use crate::slack::payloads::{BlockActions, EventCallback, FormPost};
 use crate::slack::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::state::AppState;
 
@@ -23,27 +29,98 @@ pub async fn receive(
         header(TIMESTAMP_HEADER),
         header(SIGNATURE_HEADER),
         &body,
-        crate::db::now(),
+        db::now(),
     )
     .map_err(|e| AppError::Unauthorized(e.to_string()))?;
 
     let is_json = header(CONTENT_TYPE.as_str()).is_some_and(|c| c.starts_with("application/json"));
-    if !is_json {
-        // Slash commands, interactivity and ssl_check arrive as forms; they are acknowledged
-        // here and handled by the Slack-side features.
-        return Ok(HttpResponse::Ok().finish());
+    if is_json {
+        event(&state, &body).await
+    } else {
+        form(&state, &body).await
     }
-    let envelope: Value = serde_json::from_slice(&body)
-        .map_err(|_| AppError::bad_request("The body is not JSON."))?;
+}
+
+fn ack() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+async fn form(state: &AppState, body: &[u8]) -> Result<HttpResponse, AppError> {
+    let post: FormPost = serde_urlencoded::from_bytes(body)
+        .map_err(|_| AppError::bad_request("The body is not a form."))?;
+    if post.ssl_check.is_some() {
+        return Ok(ack());
+    }
+    if let Some(payload) = &post.payload {
+        // Interactions Lobby did not create (or cannot read) are acknowledged and ignored.
+        if let Ok(click) = serde_json::from_str::<BlockActions>(payload)
+            && click.kind == "block_actions"
+        {
+            announce::queue_decision(state, &click).await?;
+        }
+        return Ok(ack());
+    }
+    let Some(command) = post.into_command() else {
+        return Ok(ack());
+    };
+    match commands::slash(state, command).await? {
+        Some(reply) => Ok(HttpResponse::Ok().json(reply.response_body())),
+        None => Ok(ack()),
+    }
+}
+
+async fn event(state: &AppState, body: &[u8]) -> Result<HttpResponse, AppError> {
+    let envelope: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| AppError::bad_request("The body is not JSON."))?;
     match envelope["type"].as_str() {
         Some("url_verification") => {
             let challenge = envelope["challenge"].as_str().unwrap_or_default();
             Ok(HttpResponse::Ok().json(json!({ "challenge": challenge })))
         }
         Some("event_callback") => {
-            install::handle_lifecycle_event(&state, &envelope).await?;
-            Ok(HttpResponse::Ok().finish())
+            let Ok(callback) = serde_json::from_value::<EventCallback>(envelope) else {
+                return Err(AppError::bad_request("The event has no event_id."));
+            };
+            record_event(state, &callback).await?;
+            Ok(ack())
         }
-        _ => Ok(HttpResponse::Ok().finish()),
+        _ => Ok(ack()),
     }
+}
+
+/// Records the event once (Slack retries have no second effect), together with its effect:
+/// token clean-up now, or a job for anything that talks to Slack.
+async fn record_event(state: &AppState, callback: &EventCallback) -> Result<(), AppError> {
+    let lifecycle = matches!(callback.event_type(), "app_uninstalled" | "tokens_revoked");
+    let wanted = mention::wants(callback);
+    if !lifecycle && !wanted {
+        return Ok(());
+    }
+    let mut tx = db::begin_write(&state.db).await?;
+    if !db::events_seen::first_sighting(&mut *tx, &callback.event_id, callback.team_id.as_deref())
+        .await?
+    {
+        return Ok(());
+    }
+    if lifecycle {
+        install::handle_lifecycle_event(&mut tx, callback).await?;
+    } else {
+        let payload = json!({
+            "event_id": callback.event_id,
+            "team_id": callback.team_id,
+            "enterprise_id": callback.enterprise_id,
+            "is_enterprise_install": callback.is_enterprise_install,
+            "event": callback.event,
+        });
+        Queue::enqueue_in(
+            &mut *tx,
+            NewJob::new(mention::EVENT_JOB, payload).max_attempts(5),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    if wanted {
+        state.queue.wake();
+    }
+    Ok(())
 }

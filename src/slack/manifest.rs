@@ -36,18 +36,35 @@ pub const OPENID_SCOPES: &[&str] = &["openid", "email", "profile"];
 
 pub fn manifest(settings: &Settings) -> Value {
     let request_url = settings.url("/slack/events").to_string();
-    let commands: Vec<Value> = SLASH_COMMANDS
-        .iter()
-        .map(|(command, description, hint)| {
-            json!({
-                "command": command,
-                "url": request_url,
-                "description": description,
-                "usage_hint": hint,
-                "should_escape": false,
-            })
+    let names = &settings.commands;
+    let commands: Vec<Value> = [
+        (
+            &names.invite,
+            "Propose someone for this community",
+            "email [name]",
+        ),
+        (
+            &names.summarize,
+            "Summarize a web page in three sentences",
+            "<url>",
+        ),
+        (
+            &names.lobby,
+            "Lobby help and this week's numbers",
+            "help | stats",
+        ),
+    ]
+    .iter()
+    .map(|(command, description, hint)| {
+        json!({
+            "command": command,
+            "url": request_url,
+            "description": description,
+            "usage_hint": hint,
+            "should_escape": false,
         })
-        .collect();
+    })
+    .collect();
     let mut user_scopes: Vec<String> = OPENID_SCOPES.iter().map(|s| s.to_string()).collect();
     for scope in &settings.slack.user_scopes {
         if !user_scopes.contains(scope) {

@@ -3,5 +3,6 @@ pub mod client;
 pub mod manifest;
 pub mod methods;
 pub mod oauth;
+pub mod payloads;
 pub mod signature;
 pub mod tokens;

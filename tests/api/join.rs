@@ -389,7 +389,7 @@ async fn approving_a_pending_request_delivers_it() {
     );
 }
 
-fn settings_of(c: &db::communities::Community) -> db::communities::CommunitySettings {
+pub fn settings_of(c: &db::communities::Community) -> db::communities::CommunitySettings {
     db::communities::CommunitySettings {
         title: c.title.clone(),
         description: c.description.clone(),

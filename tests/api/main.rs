@@ -5,5 +5,6 @@ mod install_flow;
 mod join;
 mod keys;
 mod restart;
+mod slack_side;
 mod startup_checks;
 mod web_basics;

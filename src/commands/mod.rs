@@ -1,0 +1,264 @@
+//! What people ask Lobby in Slack — by slash command or by mentioning @Lobby — and the answers.
+//!
+//! Slash commands are answered in the HTTP response when the answer needs no Slack call (help,
+//! stats, a proposed invite); anything slow (`/summarize`) is a job that answers later through
+//! the command's `response_url`.
+
+pub mod mention;
+pub mod reply;
+pub mod stats;
+pub mod summarize;
+
+use crate::config::SlashCommands;
+use crate::db::{self, installations::Installation};
+use crate::domain::Email;
+use crate::error::AppError;
+use crate::invites::{self, Source, Submission, Submitted};
+use crate::slack::payloads::SlashCommand;
+use crate::state::AppState;
+pub use reply::{Reply, ReplyTo};
+
+/// What someone asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Help,
+    Stats,
+    Invite {
+        email: String,
+        name: String,
+    },
+    Summarize {
+        url: String,
+    },
+    /// Words Lobby does not understand (answered with help).
+    Unknown(String),
+}
+
+/// Parses "help", "stats", "summarize <url>", "invite <email> [name]" (the `/lobby` command and
+/// mentions; an empty request is a request for help).
+pub fn parse(text: &str) -> Intent {
+    let text = text.trim();
+    let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    match word.to_ascii_lowercase().as_str() {
+        "" | "help" => Intent::Help,
+        "stats" => Intent::Stats,
+        "summarize" | "summarise" | "tldr" => Intent::Summarize {
+            url: strip_link(rest.trim()),
+        },
+        "invite" => parse_invite(rest),
+        _ => Intent::Unknown(word.chars().take(40).collect()),
+    }
+}
+
+fn parse_invite(text: &str) -> Intent {
+    let text = text.trim();
+    let (email, name) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    Intent::Invite {
+        email: strip_link(email),
+        name: name.trim().to_owned(),
+    }
+}
+
+/// Slack sends links as `<https://x|label>` and addresses as `<mailto:a@b|a@b>`.
+fn strip_link(s: &str) -> String {
+    let inner = s
+        .strip_prefix('<')
+        .and_then(|s| s.strip_suffix('>'))
+        .unwrap_or(s);
+    let target = inner.split('|').next().unwrap_or(inner);
+    target.strip_prefix("mailto:").unwrap_or(target).to_owned()
+}
+
+/// What a command name plus its text asks for; `None` for commands that are not Lobby's.
+pub fn intent_of(commands: &SlashCommands, command: &str, text: &str) -> Option<Intent> {
+    if command == commands.lobby {
+        Some(parse(text))
+    } else if command == commands.invite {
+        Some(parse_invite(text))
+    } else if command == commands.summarize {
+        Some(Intent::Summarize {
+            url: strip_link(text.trim()),
+        })
+    } else {
+        None
+    }
+}
+
+pub fn help_text(commands: &SlashCommands) -> String {
+    format!(
+        "*Lobby* helps people join this workspace.\n\
+         • `{invite} email [name]` — propose someone; admins approve it (or it goes straight out, depending on the community)\n\
+         • `{summarize} <url>` — summarize a web page in three sentences, for the whole channel\n\
+         • `{lobby} stats` — pending requests, invites and joins this week\n\
+         • Mention me: `@Lobby help`, `@Lobby stats`, `@Lobby summarize <url>`",
+        invite = commands.invite,
+        summarize = commands.summarize,
+        lobby = commands.lobby,
+    )
+}
+
+/// Answers a slash command. The answer goes back in the HTTP response, so it must be quick.
+pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>, AppError> {
+    let Some(intent) = intent_of(&state.settings.commands, &cmd.command, &cmd.text) else {
+        return Ok(None);
+    };
+    let installation =
+        db::installations::for_team(&state.db, &cmd.team_id, cmd.enterprise_id.as_deref())
+            .await?
+            .filter(Installation::is_active);
+    let Some(installation) = installation else {
+        return Ok(Some(Reply::ephemeral(
+            "Lobby is not installed in this workspace (any more). An admin can add it again.",
+        )));
+    };
+    let reply_to = ReplyTo::ResponseUrl {
+        url: cmd.response_url.clone(),
+    };
+    answer(
+        state,
+        &installation,
+        &cmd.team_id,
+        &cmd.user_id,
+        intent,
+        reply_to,
+    )
+    .await
+    .map(Some)
+}
+
+/// The answer to an intent. Summaries are queued; everything else is answered at once.
+pub async fn answer(
+    state: &AppState,
+    installation: &Installation,
+    team_id: &str,
+    user_id: &str,
+    intent: Intent,
+    reply_to: ReplyTo,
+) -> Result<Reply, AppError> {
+    let commands = &state.settings.commands;
+    Ok(match intent {
+        Intent::Help => Reply::ephemeral(help_text(commands)),
+        Intent::Unknown(word) => {
+            Reply::ephemeral(format!("I don't know “{word}”.\n{}", help_text(commands)))
+        }
+        Intent::Stats => Reply::ephemeral(stats::text(state, team_id).await?),
+        Intent::Invite { email, name } => {
+            Reply::ephemeral(propose(state, installation, team_id, user_id, &email, &name).await?)
+        }
+        Intent::Summarize { url } => {
+            if url.is_empty() {
+                return Ok(Reply::ephemeral(format!(
+                    "Give me a link: `{} https://example.org/article`",
+                    commands.summarize
+                )));
+            }
+            summarize::queue(state, &url, &reply_to).await?;
+            Reply::ephemeral(format!(
+                "Reading {url} — the summary will appear here in a moment."
+            ))
+        }
+    })
+}
+
+/// `/invite email [name]`: a member proposes someone for the workspace's community.
+async fn propose(
+    state: &AppState,
+    installation: &Installation,
+    team_id: &str,
+    user_id: &str,
+    email: &str,
+    name: &str,
+) -> Result<String, AppError> {
+    let email = match Email::parse(email) {
+        Ok(email) => email,
+        Err(e) => {
+            return Ok(format!(
+                "{e} Try `{} someone@example.org Their Name`.",
+                state.settings.commands.invite
+            ));
+        }
+    };
+    let communities = db::communities::for_installation(&state.db, &installation.id).await?;
+    let Some(community) = communities
+        .iter()
+        .find(|c| c.team_id == team_id)
+        .or(communities.first())
+    else {
+        return Ok("This workspace has no community to invite people to yet. An admin can create one in the dashboard.".into());
+    };
+    if let Err(message) = invites::check_address(community, &email) {
+        return Ok(message);
+    }
+    let submitted = invites::submit(
+        state,
+        Submission {
+            community,
+            email: &email,
+            name,
+            source: Source::Slack,
+            requested_by: Some(user_id),
+        },
+    )
+    .await?;
+    Ok(match submitted {
+        Submitted::Queued { .. } => format!(
+            "Thanks! Slack will email an invitation to {} shortly.",
+            email
+        ),
+        Submitted::Pending { .. } => format!(
+            "Thanks! Your proposal to invite {} is waiting for an admin.",
+            email
+        ),
+        Submitted::Link { .. } => format!(
+            "This community invites through its shared link; please send it to {} yourself.",
+            email
+        ),
+        Submitted::AlreadyOpen => format!("{} already has a request waiting.", email),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse() {
+        assert_eq!(parse(""), Intent::Help);
+        assert_eq!(parse("  HELP "), Intent::Help);
+        assert_eq!(parse("stats"), Intent::Stats);
+        assert_eq!(
+            parse("summarize <https://example.org/a?b=c|example.org/a>"),
+            Intent::Summarize {
+                url: "https://example.org/a?b=c".into()
+            }
+        );
+        assert_eq!(
+            parse("invite <mailto:ada@example.org|ada@example.org> Ada Lovelace"),
+            Intent::Invite {
+                email: "ada@example.org".into(),
+                name: "Ada Lovelace".into()
+            }
+        );
+        assert_eq!(parse("dance"), Intent::Unknown("dance".into()));
+    }
+
+    #[test]
+    fn command_names_map_to_intents() {
+        let names = SlashCommands::default();
+        assert_eq!(intent_of(&names, "/lobby", "stats"), Some(Intent::Stats));
+        assert_eq!(
+            intent_of(&names, "/invite", "grace@example.org"),
+            Some(Intent::Invite {
+                email: "grace@example.org".into(),
+                name: String::new()
+            })
+        );
+        assert_eq!(
+            intent_of(&names, "/summarize", "https://example.org"),
+            Some(Intent::Summarize {
+                url: "https://example.org".into()
+            })
+        );
+        assert_eq!(intent_of(&names, "/echo", "hi"), None);
+    }
+}

@@ -1,0 +1,60 @@
+//! `/summarize <url>` and "@Lobby summarize <url>": fetched and summarized in a job, answered
+//! in the channel with the title, three sentences and the link.
+
+use serde_json::json;
+
+use super::reply::{self, Reply, ReplyTo};
+use crate::jobs::{Job, NewJob, Outcome};
+use crate::state::AppState;
+use crate::summarize::{self, FetchPolicy, SummarizeError, escape_slack_text};
+
+pub const SUMMARIZE_JOB: &str = "summarize";
+
+pub async fn queue(state: &AppState, url: &str, to: &ReplyTo) -> Result<(), sqlx::Error> {
+    let payload = json!({ "url": url, "to": to });
+    // A page that cannot be read now will not be readable in a minute either: one attempt.
+    state
+        .queue
+        .enqueue(NewJob::new(SUMMARIZE_JOB, payload).max_attempts(1))
+        .await
+        .map(|_| ())
+}
+
+/// What the channel (or the person, when it fails) is told.
+pub async fn compose(state: &AppState, url: &str) -> Reply {
+    let policy = FetchPolicy {
+        allow_private_networks: state.settings.summarize_allow_private_networks,
+        ..FetchPolicy::default()
+    };
+    match summarize::summarize_url(url, &policy).await {
+        Ok(summary) => {
+            let message = summary.to_slack_blocks();
+            let text = message["text"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| summary.to_slack_text());
+            Reply::in_channel(text, message.get("blocks").cloned())
+        }
+        Err(e) => Reply::ephemeral(failure_text(&e)),
+    }
+}
+
+fn failure_text(error: &SummarizeError) -> String {
+    // The message may quote a host name or content type the site chose.
+    format!(
+        "I could not summarize that page: {}",
+        escape_slack_text(&error.to_string())
+    )
+}
+
+/// The `summarize` job.
+pub async fn run(state: &AppState, job: Job) -> Outcome {
+    let (Some(url), Ok(to)) = (
+        job.payload["url"].as_str(),
+        serde_json::from_value::<ReplyTo>(job.payload["to"].clone()),
+    ) else {
+        return Outcome::fail("the summarize job's payload does not parse");
+    };
+    let answer = compose(state, url).await;
+    reply::outcome_of(reply::send(state, &to, &answer).await)
+}

@@ -1,0 +1,137 @@
+//! What Slack posts to the Request URL, parsed: slash commands and interactivity arrive as forms,
+//! events as JSON.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A form post: a slash command, an interaction (`payload`), or Slack's `ssl_check`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct FormPost {
+    pub ssl_check: Option<String>,
+    pub payload: Option<String>,
+    pub command: Option<String>,
+    pub text: String,
+    pub team_id: Option<String>,
+    pub enterprise_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub user_id: Option<String>,
+    pub response_url: Option<String>,
+}
+
+/// A slash command with everything Lobby needs present.
+#[derive(Debug, Clone)]
+pub struct SlashCommand {
+    pub command: String,
+    pub text: String,
+    pub team_id: String,
+    pub enterprise_id: Option<String>,
+    pub channel_id: String,
+    pub user_id: String,
+    pub response_url: String,
+}
+
+impl FormPost {
+    pub fn into_command(self) -> Option<SlashCommand> {
+        Some(SlashCommand {
+            command: self.command?,
+            text: self.text,
+            team_id: self.team_id?,
+            enterprise_id: self.enterprise_id.filter(|e| !e.is_empty()),
+            channel_id: self.channel_id?,
+            user_id: self.user_id?,
+            response_url: self.response_url?,
+        })
+    }
+}
+
+/// A button click (`block_actions`), the only interaction Lobby offers.
+#[derive(Debug, Deserialize)]
+pub struct BlockActions {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub user: ActionUser,
+    #[serde(default)]
+    pub team: Option<IdRef>,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub response_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionUser {
+    pub id: String,
+    #[serde(default)]
+    pub team_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdRef {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Action {
+    pub action_id: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl BlockActions {
+    /// The workspace the click came from.
+    pub fn team_id(&self) -> Option<&str> {
+        self.team
+            .as_ref()
+            .map(|t| t.id.as_str())
+            .or(self.user.team_id.as_deref())
+    }
+}
+
+/// The envelope of an Events API delivery.
+#[derive(Debug, Deserialize)]
+pub struct EventCallback {
+    pub event_id: String,
+    pub team_id: Option<String>,
+    #[serde(default)]
+    pub enterprise_id: Option<String>,
+    #[serde(default)]
+    pub is_enterprise_install: bool,
+    pub event: Value,
+}
+
+impl EventCallback {
+    pub fn event_type(&self) -> &str {
+        self.event["type"].as_str().unwrap_or_default()
+    }
+
+    /// The installation this event is for: the org for org-wide installs, else the workspace.
+    pub fn installation_key(&self) -> Option<&str> {
+        if self.is_enterprise_install {
+            self.enterprise_id.as_deref()
+        } else {
+            self.team_id.as_deref()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_form_parses() {
+        let body = "command=%2Flobby&text=help&team_id=T1&channel_id=C1&user_id=U1&response_url=https%3A%2F%2Fhooks.slack.com%2Fx&trigger_id=1.2";
+        let post: FormPost = serde_urlencoded::from_str(body).unwrap();
+        let cmd = post.into_command().unwrap();
+        assert_eq!(cmd.command, "/lobby");
+        assert_eq!(cmd.text, "help");
+        assert_eq!(cmd.response_url, "https://hooks.slack.com/x");
+    }
+
+    #[test]
+    fn a_command_without_its_fields_is_not_a_command() {
+        let post: FormPost = serde_urlencoded::from_str("command=%2Flobby").unwrap();
+        assert!(post.into_command().is_none());
+    }
+}

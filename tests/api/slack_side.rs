@@ -1,0 +1,455 @@
+//! The Slack side, through signed requests from the emulator: verification, slash commands, the
+//! mention bot, `/summarize`, approval buttons and `team_join`.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use lobby::db;
+use lobby::domain::InviteStatus;
+use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM};
+use lobby::emulator::{Fault, Signing, SlashCommand};
+use serde_json::{Value, json};
+
+use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
+
+/// Polls `check` until it returns something, failing after a deadline.
+async fn eventually<T, F, Fut>(what: &str, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn installed(options: AppOptions) -> TestApp {
+    let app = spawn_app_with(options).await;
+    app.install_demo_workspace().await;
+    app
+}
+
+fn command(cmd: &str, text: &str, user: &str) -> SlashCommand {
+    SlashCommand::new(DEMO_TEAM, DEMO_GENERAL, user, cmd, text)
+}
+
+async fn requests(app: &TestApp) -> Vec<db::invite_requests::InviteRequest> {
+    let community = db::communities::by_slug(app.db(), "demo-community")
+        .await
+        .unwrap()
+        .unwrap();
+    db::invite_requests::list(app.db(), community.id, None, None, 100)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bad_signatures_get_401_and_have_no_effect() {
+    let app = installed(AppOptions::default()).await;
+    let body = "command=%2Finvite&text=eve%40example.org&team_id=T0DEMO0001&channel_id=C0GENERAL1&user_id=U0MEMBR001&response_url=http%3A%2F%2F127.0.0.1%3A9%2F".as_bytes();
+    for signing in [
+        Signing::WrongSecret,
+        Signing::StaleBy(301),
+        Signing::FutureBy(301),
+        Signing::Missing,
+    ] {
+        let res = app
+            .emulator
+            .send_signed_raw("application/x-www-form-urlencoded", body.to_vec(), signing)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let json: Value = res.json().await.unwrap();
+        assert_eq!(json["ok"], false);
+    }
+    assert!(requests(&app).await.is_empty(), "nothing was proposed");
+    // The same body, properly signed, does take effect.
+    let res = app
+        .emulator
+        .send_signed_raw(
+            "application/x-www-form-urlencoded",
+            body.to_vec(),
+            Signing::Valid,
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(requests(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn url_verification_and_ssl_check_are_answered() {
+    let app = spawn_app().await;
+    let (challenge, res) = app.emulator.send_url_verification().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(json["challenge"], challenge);
+    let res = app.emulator.send_ssl_check().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn help_and_stats_answer_at_once_and_unknown_commands_are_ignored() {
+    let app = installed(AppOptions::default()).await;
+    let res = app
+        .emulator
+        .send_slash_command(command("/lobby", "help", DEMO_MEMBER))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(json["response_type"], "ephemeral");
+    assert!(json["text"].as_str().unwrap().contains("/summarize"));
+
+    let res = app
+        .emulator
+        .send_slash_command(command("/lobby", "stats", DEMO_MEMBER))
+        .await
+        .unwrap();
+    let json: Value = res.json().await.unwrap();
+    assert!(json["text"].as_str().unwrap().contains("pending"));
+
+    let res = app
+        .emulator
+        .send_slash_command(command("/echo", "hi", DEMO_MEMBER))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn invite_proposes_someone_for_approval() {
+    let app = installed(AppOptions::default()).await;
+    let res = app
+        .emulator
+        .send_slash_command(command(
+            "/invite",
+            "grace@example.org Grace Hopper",
+            DEMO_MEMBER,
+        ))
+        .await
+        .unwrap();
+    let json: Value = res.json().await.unwrap();
+    assert!(
+        json["text"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for an admin"),
+        "{json}"
+    );
+    let request = &requests(&app).await[0];
+    assert_eq!(request.status, InviteStatus::Pending);
+    assert_eq!(request.source, "slack");
+    assert_eq!(request.requested_by.as_deref(), Some(DEMO_MEMBER));
+
+    let res = app
+        .emulator
+        .send_slash_command(command("/invite", "not-an-email", DEMO_MEMBER))
+        .await
+        .unwrap();
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(json["response_type"], "ephemeral");
+    assert_eq!(requests(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_mention_bot_answers_in_the_thread_after_the_ack() {
+    let app = installed(AppOptions::default()).await;
+    let bot = app.emulator.app_bot(DEMO_TEAM);
+    app.emulator.inject(
+        "chat.postMessage",
+        Fault::Slow(Duration::from_millis(500)),
+        1,
+    );
+    let event = json!({
+        "type": "app_mention", "user": DEMO_MEMBER, "text": format!("<@{}> help", bot.user_id),
+        "channel": DEMO_GENERAL, "ts": "1700000000.000100",
+    });
+    let (event_id, res) = app.emulator.send_event(DEMO_TEAM, event).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        app.emulator.calls_to("chat.postMessage").is_empty(),
+        "the ack came before the Slack call"
+    );
+
+    let call = eventually("the reply", || async {
+        app.emulator.calls_to("chat.postMessage").pop()
+    })
+    .await;
+    assert_eq!(call.param("channel"), Some(DEMO_GENERAL));
+    assert_eq!(call.param("thread_ts"), Some("1700000000.000100"));
+    assert!(call.param("text").unwrap().contains("/summarize"));
+
+    // Slack's retry of the same event has no second effect.
+    let res = app.emulator.redeliver_event(&event_id, 1).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'slack.event'")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(jobs, 1, "one job for one event id");
+}
+
+#[tokio::test]
+async fn bot_messages_are_ignored_and_edited_mentions_answered() {
+    let app = installed(AppOptions::default()).await;
+    let bot = app.emulator.app_bot(DEMO_TEAM);
+    let from_bot = json!({
+        "type": "app_mention", "user": bot.user_id, "bot_id": bot.bot_id,
+        "text": format!("<@{}> help", bot.user_id), "channel": DEMO_GENERAL, "ts": "1.1",
+    });
+    app.emulator.send_event(DEMO_TEAM, from_bot).await.unwrap();
+    let edited = json!({
+        "type": "message", "subtype": "message_changed", "channel": DEMO_GENERAL,
+        "message": { "type": "message", "user": DEMO_MEMBER, "text": format!("<@{}> stats", bot.user_id), "ts": "2.2" },
+        "previous_message": { "type": "message", "user": DEMO_MEMBER, "text": "stats", "ts": "2.2" },
+    });
+    app.emulator.send_event(DEMO_TEAM, edited).await.unwrap();
+    let call = eventually("the reply to the edit", || async {
+        app.emulator.calls_to("chat.postMessage").pop()
+    })
+    .await;
+    assert_eq!(call.param("thread_ts"), Some("2.2"));
+    assert!(call.param("text").unwrap().contains("This week"));
+    assert_eq!(
+        app.emulator.calls_to("chat.postMessage").len(),
+        1,
+        "the bot's own message got no answer"
+    );
+}
+
+const ARTICLE: &str = r#"<!doctype html><html><head><title>Why bees dance</title><script>var tracking = "Buy now. Subscribe today. Click here.";</script></head>
+<body><nav>Home. Products. Pricing. Contact us today.</nav><header>Welcome to the Bee Blog. Sign up for our newsletter.</header>
+<article><h1>Why bees dance</h1>
+<p>Honey bees use a waggle dance to tell their sisters where flowers are. The direction of the dance shows the direction of the flowers relative to the sun.</p>
+<p>The length of the waggle run tells the bees how far away the flowers are. Longer runs mean the flowers are farther from the hive.</p>
+<p>Scientists decoded the bee dance in the twentieth century. Karl von Frisch won a Nobel Prize for showing how the dance tells bees about flowers.</p>
+<p>Bees that watch the dance fly straight to the flowers. The dance lets the hive send many foragers to the best flowers quickly.</p>
+</article><footer>Copyright Bee Blog. All rights reserved. Privacy policy and terms apply.</footer></body></html>"#;
+
+async fn serve_article() -> (actix_web::dev::ServerHandle, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/bees",
+            web::get().to(|| async {
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(ARTICLE)
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (handle, format!("http://127.0.0.1:{port}/bees"))
+}
+
+#[tokio::test]
+async fn summarize_posts_three_sentences_in_channel() {
+    let app = installed(AppOptions {
+        env: vec![("LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS", "true".into())],
+        ..Default::default()
+    })
+    .await;
+    let (_server, url) = serve_article().await;
+    let res = app
+        .emulator
+        .send_slash_command(command("/summarize", &url, DEMO_MEMBER))
+        .await
+        .unwrap();
+    let ack: Value = res.json().await.unwrap();
+    assert_eq!(ack["response_type"], "ephemeral");
+
+    let post = eventually("the summary", || async {
+        app.emulator.response_url_posts().pop()
+    })
+    .await;
+    assert_eq!(post.body["response_type"], "in_channel");
+    let blocks = post.body["blocks"].to_string();
+    assert!(blocks.contains("Why bees dance"));
+    assert!(blocks.contains(&url), "the source link");
+    let sentences: Vec<&str> = ARTICLE
+        .split(['.', '<', '>'])
+        .filter(|s| s.contains("dance") || s.contains("flowers"))
+        .collect();
+    let quoted = sentences
+        .iter()
+        .filter(|s| s.len() > 30 && blocks.contains(s.trim()))
+        .count();
+    assert_eq!(quoted, 3, "three sentences from the article: {blocks}");
+    for boilerplate in ["Pricing", "newsletter", "Copyright", "Subscribe"] {
+        assert!(
+            !blocks.contains(boilerplate),
+            "{boilerplate} leaked into {blocks}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn summarize_refuses_loopback_without_the_setting() {
+    let app = installed(AppOptions::default()).await;
+    let (_server, url) = serve_article().await;
+    app.emulator
+        .send_slash_command(command("/summarize", &url, DEMO_MEMBER))
+        .await
+        .unwrap();
+    let post = eventually("the refusal", || async {
+        app.emulator.response_url_posts().pop()
+    })
+    .await;
+    assert_eq!(post.body["response_type"], "ephemeral");
+    assert!(
+        post.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("could not summarize"),
+        "{}",
+        post.body
+    );
+}
+
+/// An approval-mode community with its admin channel, and one pending request announced there.
+async fn announced_request() -> (TestApp, i64) {
+    let app = installed(AppOptions {
+        env: vec![("SLACK_USER_SCOPES", "admin.users:write".into())],
+        ..Default::default()
+    })
+    .await;
+    let community = db::communities::by_slug(app.db(), "demo-community")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut settings = crate::join::settings_of(&community);
+    settings.invite_mode = lobby::domain::InviteMode::Approval;
+    settings.admin_channel = Some(DEMO_GENERAL.into());
+    db::communities::update(app.db(), community.id, &settings)
+        .await
+        .unwrap();
+    app.emulator
+        .send_slash_command(command("/invite", "pat@example.org Pat", DEMO_MEMBER))
+        .await
+        .unwrap();
+    let message = eventually("the approval message", || async {
+        app.emulator
+            .calls_to("chat.postMessage")
+            .into_iter()
+            .find(|c| c.params.contains_key("blocks"))
+    })
+    .await;
+    let blocks = message.params["blocks"].to_string();
+    assert!(
+        blocks.contains("lobby_approve") && blocks.contains("lobby_deny"),
+        "{blocks}"
+    );
+    let id = requests(&app).await[0].id;
+    (app, id)
+}
+
+fn click(user: &str, action: &str, request_id: i64) -> Value {
+    json!({
+        "type": "block_actions",
+        "user": { "id": user, "team_id": DEMO_TEAM },
+        "team": { "id": DEMO_TEAM },
+        "channel": { "id": DEMO_GENERAL },
+        "actions": [{ "action_id": action, "value": request_id.to_string(), "type": "button" }],
+    })
+}
+
+#[tokio::test]
+async fn an_admins_approve_click_delivers_the_invite() {
+    let (app, id) = announced_request().await;
+    let res = app
+        .emulator
+        .send_interaction(click(DEMO_ADMIN, "lobby_approve", id))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    eventually("the invite", || async {
+        let r = db::invite_requests::get(app.db(), id)
+            .await
+            .unwrap()
+            .unwrap();
+        (r.status == InviteStatus::Invited).then_some(())
+    })
+    .await;
+    assert_eq!(app.emulator.calls_to("admin.users.invite").len(), 1);
+    let update = eventually("the updated message", || async {
+        app.emulator.response_url_posts().pop()
+    })
+    .await;
+    assert_eq!(update.body["replace_original"], true);
+    assert!(
+        update.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Approved by")
+    );
+}
+
+#[tokio::test]
+async fn a_non_admins_click_decides_nothing() {
+    let (app, id) = announced_request().await;
+    app.emulator
+        .send_interaction(click(DEMO_MEMBER, "lobby_approve", id))
+        .await
+        .unwrap();
+    let note = eventually("the refusal", || async {
+        app.emulator.response_url_posts().pop()
+    })
+    .await;
+    assert_eq!(note.body["response_type"], "ephemeral");
+    assert!(note.body["text"].as_str().unwrap().contains("Only admins"));
+    let request = db::invite_requests::get(app.db(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(request.status, InviteStatus::Pending);
+    assert!(app.emulator.calls_to("admin.users.invite").is_empty());
+}
+
+#[tokio::test]
+async fn team_join_marks_the_request_joined() {
+    let (app, id) = announced_request().await;
+    app.emulator
+        .send_interaction(click(DEMO_ADMIN, "lobby_approve", id))
+        .await
+        .unwrap();
+    eventually("the invite", || async {
+        let r = db::invite_requests::get(app.db(), id)
+            .await
+            .unwrap()
+            .unwrap();
+        (r.status == InviteStatus::Invited).then_some(())
+    })
+    .await;
+    let joined = json!({
+        "type": "team_join",
+        "user": { "id": "U0NEWPAT01", "team_id": DEMO_TEAM, "profile": { "email": "pat@example.org" } },
+    });
+    let (_, res) = app.emulator.send_event(DEMO_TEAM, joined).await.unwrap();
+    assert_eq!(res.status(), 200);
+    eventually("joined", || async {
+        let r = db::invite_requests::get(app.db(), id)
+            .await
+            .unwrap()
+            .unwrap();
+        (r.status == InviteStatus::Joined).then_some(())
+    })
+    .await;
+}
