@@ -607,7 +607,7 @@ impl SlackClient {
             .body(bytes)
             .send()
             .await
-            .map_err(|err| upload_transport_error(err))?;
+            .map_err(upload_transport_error)?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let retry_after = response

@@ -4,6 +4,7 @@ mod helpers;
 mod install_flow;
 mod join;
 mod keys;
+mod posting;
 mod restart;
 mod startup_checks;
 mod web_basics;
