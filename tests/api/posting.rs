@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
-use crate::helpers::{TestApp, browser, install_at, lobby_command, spawn_app};
+use crate::helpers::{TestApp, browser, captured_logs, install_at, lobby_command, spawn_app};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -170,6 +170,12 @@ async fn a_message_posted_through_the_api_reaches_the_channel() {
     assert!(posted["bot_id"].is_string(), "posted as the bot");
     let post = &app.emulator.calls_to("chat.postMessage")[0];
     assert_eq!(post.param("channel"), Some(DEMO_GENERAL));
+    let logs = captured_logs();
+    assert!(!logs.contains(&key), "the API key is not logged");
+    assert!(
+        !logs.contains(post.token.as_deref().unwrap()),
+        "the bot token is not logged"
+    );
 }
 
 #[tokio::test]
