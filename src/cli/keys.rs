@@ -16,6 +16,9 @@ pub enum KeysCommand {
     Reseal,
     /// Print a new random key (base64), e.g. for LOBBY_MASTER_KEY
     Generate,
+    /// Seal a Slack token read from stdin under a password, into a file safe to commit
+    /// (for `lobby post --token-file`)
+    Seal(super::seal::SealArgs),
 }
 
 pub async fn run(settings: Settings, command: KeysCommand) -> ExitCode {
@@ -50,6 +53,7 @@ pub async fn run(settings: Settings, command: KeysCommand) -> ExitCode {
                 )
             }),
         KeysCommand::Generate => unreachable!("handled above"),
+        KeysCommand::Seal(_) => unreachable!("handled before the settings are loaded"),
     };
     match outcome {
         Ok(line) => {

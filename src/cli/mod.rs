@@ -5,6 +5,8 @@ mod community;
 mod emulator;
 mod invites;
 mod keys;
+mod post;
+mod seal;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,12 +66,24 @@ pub enum Command {
     },
     /// Print the Slack app manifest for this server (paste it at api.slack.com/apps → Create New App → From a manifest)
     Manifest,
+    /// Post a message or a file to a channel, through a Lobby server or straight to Slack
+    Post(Box<post::PostArgs>),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Emulator { bind, app_url } = command {
         return with_runtime(emulator::run(bind, app_url));
+    }
+    // Posting and sealing run on a script's machine: they need no settings and no database.
+    if let Command::Post(args) = command {
+        return with_runtime(post::run(*args));
+    }
+    if let Command::Keys {
+        command: keys::KeysCommand::Seal(args),
+    } = command
+    {
+        return seal::run(args);
     }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
@@ -100,7 +114,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::ApiKeys { command } => with_runtime(with_state(settings, |state| {
             Box::pin(async move { api_keys::run(&state, command).await })
         })),
-        Command::Emulator { .. } => unreachable!("handled above"),
+        Command::Emulator { .. } | Command::Post(_) => unreachable!("handled above"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP routes. Each page's template struct lives beside its handler.
 
 pub mod api;
+pub mod api_posting;
 pub mod assets;
 pub mod health;
 pub mod home;
@@ -37,7 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .app_data(web::JsonConfig::default().limit(API_BODY_LIMIT))
-                .route("/invites", web::post().to(api::create_invite)),
+                .app_data(web::Data::new(crate::posting::ChannelDirectory::default()))
+                .route("/invites", web::post().to(api::create_invite))
+                .route("/messages", web::post().to(api_posting::post_message))
+                .route("/files", web::post().to(api_posting::post_file)),
         )
         .service(
             web::resource("/slack/events")

@@ -533,6 +533,163 @@ impl SlackClient {
     }
 }
 
+/// Step one of an external upload: where to send the bytes, and the file's id.
+#[derive(Clone, Debug, Deserialize)]
+pub struct UploadTicket {
+    /// A capability URL: whoever holds it may upload, so it is kept out of logs.
+    pub upload_url: SecretString,
+    pub file_id: String,
+}
+
+/// A file as `files.completeUploadExternal` describes it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct SharedFile {
+    pub id: String,
+    pub title: Option<String>,
+}
+
+/// Where and how a completed upload is shared.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileShare<'a> {
+    pub channel_id: &'a str,
+    pub title: Option<&'a str>,
+    pub initial_comment: Option<&'a str>,
+    pub thread_ts: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct CompleteUploadAnswer {
+    #[serde(default)]
+    files: Vec<SharedFile>,
+}
+
+/// What the upload step is called in errors (it is not a Web API method).
+const UPLOAD_STEP: &str = "files upload (step two)";
+
+impl SlackClient {
+    /// Step one of Slack's external upload: announces a file of `length` bytes.
+    pub async fn files_get_upload_url_external(
+        &self,
+        token: &SecretString,
+        filename: &str,
+        length: u64,
+    ) -> Result<UploadTicket, SlackError> {
+        let length = length.to_string();
+        let args = [("filename", filename), ("length", length.as_str())];
+        Ok(self
+            .call(
+                "files.getUploadURLExternal",
+                Auth::Bearer(token),
+                Body::Form(&args),
+            )
+            .await?
+            .body)
+    }
+
+    /// Step two: POSTs the file's bytes to the ticket's URL. The token is not sent there: the
+    /// URL itself is the credential. `timeout` replaces the client's, since a large file takes
+    /// longer than a Web API call.
+    pub async fn upload_to_ticket(
+        &self,
+        ticket: &UploadTicket,
+        length: u64,
+        bytes: reqwest::Body,
+        timeout: std::time::Duration,
+    ) -> Result<(), SlackError> {
+        let method = || UPLOAD_STEP.to_owned();
+        let response = self
+            .http()
+            .post(ticket.upload_url.expose_secret())
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, length)
+            .timeout(timeout)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(upload_transport_error)?;
+        let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map_or(
+                    std::time::Duration::from_secs(60),
+                    std::time::Duration::from_secs,
+                );
+            return Err(SlackError::RateLimited {
+                method: method(),
+                retry_after,
+            });
+        }
+        if !status.is_success() {
+            return Err(SlackError::Status {
+                method: method(),
+                status: status.as_u16(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Step three: completes the upload of `file_id` and shares it as `share` says.
+    pub async fn files_complete_upload_external(
+        &self,
+        token: &SecretString,
+        file_id: &str,
+        share: FileShare<'_>,
+    ) -> Result<SharedFile, SlackError> {
+        let mut file = serde_json::json!({ "id": file_id });
+        if let Some(title) = share.title {
+            file["title"] = title.into();
+        }
+        let mut args = serde_json::json!({
+            "files": [file],
+            "channel_id": share.channel_id,
+        });
+        if let Some(comment) = share.initial_comment {
+            args["initial_comment"] = comment.into();
+        }
+        if let Some(thread_ts) = share.thread_ts {
+            args["thread_ts"] = thread_ts.into();
+        }
+        let answer = self
+            .call::<CompleteUploadAnswer>(
+                "files.completeUploadExternal",
+                Auth::Bearer(token),
+                Body::Json(&args),
+            )
+            .await?;
+        answer
+            .body
+            .files
+            .into_iter()
+            .find(|f| f.id == file_id)
+            .ok_or_else(|| SlackError::Decode {
+                method: "files.completeUploadExternal".to_owned(),
+                message: "the answer does not list the uploaded file".to_owned(),
+            })
+    }
+}
+
+/// A failed upload, without the URL (which is a credential).
+fn upload_transport_error(err: reqwest::Error) -> SlackError {
+    let method = UPLOAD_STEP.to_owned();
+    if err.is_timeout() {
+        return SlackError::Timeout { method };
+    }
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    SlackError::Transport { method, message }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -986,5 +1143,102 @@ mod tests {
         let (fake, client) = slack(|_| Reply::json(json!({"ok": true, "args": {}})));
         client.api_test().await.expect("up");
         assert_eq!(fake.only().header("authorization"), None);
+    }
+
+    #[tokio::test]
+    async fn files_get_upload_url_external_sends_name_and_length() {
+        let (fake, client) = slack(|_| {
+            Reply::json(
+                json!({"ok": true, "upload_url": "https://files.slack.com/upload/v1/abc",
+                               "file_id": "F0FILE1"}),
+            )
+        });
+        let ticket = client
+            .files_get_upload_url_external(&token(), "results.csv", 1234)
+            .await
+            .expect("ticket");
+        assert_eq!(ticket.file_id, "F0FILE1");
+        assert_eq!(
+            ticket.upload_url.expose_secret(),
+            "https://files.slack.com/upload/v1/abc"
+        );
+        assert!(!format!("{ticket:?}").contains("upload/v1/abc"));
+        let seen = fake.only();
+        assert_eq!(seen.path, "/api/files.getUploadURLExternal");
+        assert_eq!(seen.field("filename").as_deref(), Some("results.csv"));
+        assert_eq!(seen.field("length").as_deref(), Some("1234"));
+    }
+
+    #[tokio::test]
+    async fn upload_to_ticket_posts_the_bytes_without_the_token() {
+        let (fake, client) = slack(|_| Reply::json(json!({})));
+        let ticket = UploadTicket {
+            upload_url: SecretString::from(fake.base.join("upload/v1/k").expect("url").to_string()),
+            file_id: "F1".into(),
+        };
+        client
+            .upload_to_ticket(
+                &ticket,
+                5,
+                reqwest::Body::from("hello"),
+                Duration::from_secs(1),
+            )
+            .await
+            .expect("uploaded");
+        let seen = fake.only();
+        assert_eq!(seen.path, "/api/upload/v1/k");
+        assert_eq!(seen.body, "hello");
+        assert_eq!(seen.header("authorization"), None);
+        assert_eq!(seen.header("content-length"), Some("5"));
+    }
+
+    #[tokio::test]
+    async fn upload_to_ticket_reports_a_refusal_without_the_url() {
+        let (fake, client) = slack(|_| Reply::status(500));
+        let ticket = UploadTicket {
+            upload_url: SecretString::from(
+                fake.base
+                    .join("upload/v1/secretkey")
+                    .expect("url")
+                    .to_string(),
+            ),
+            file_id: "F1".into(),
+        };
+        let err = client
+            .upload_to_ticket(&ticket, 1, reqwest::Body::from("x"), Duration::from_secs(1))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(err, SlackError::Status { status: 500, .. }),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("secretkey"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn files_complete_upload_external_shares_with_title_and_comment() {
+        let (fake, client) = slack(|_| {
+            Reply::json(json!({"ok": true, "files": [{"id": "F1", "title": "Results"}]}))
+        });
+        let shared = client
+            .files_complete_upload_external(
+                &token(),
+                "F1",
+                FileShare {
+                    channel_id: "C1",
+                    title: Some("Results"),
+                    initial_comment: Some("Run 7 is done"),
+                    thread_ts: None,
+                },
+            )
+            .await
+            .expect("shared");
+        assert_eq!(shared.title.as_deref(), Some("Results"));
+        let body: serde_json::Value = serde_json::from_str(&fake.only().body).expect("json");
+        assert_eq!(
+            body,
+            json!({"files": [{"id": "F1", "title": "Results"}], "channel_id": "C1",
+                   "initial_comment": "Run 7 is done"})
+        );
     }
 }
