@@ -192,6 +192,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
     Ok(AppState {
         queue: jobs::Queue::new(storage.db.clone()),
         join_limiter: abuse::RateLimiter::join_form(),
+        channels: Default::default(),
         settings,
         db: storage.db,
         keyring: storage.keyring,

@@ -5,6 +5,7 @@ use crate::config::{Settings, SlackCredentials};
 use crate::db::Db;
 use crate::emulator::Emulator;
 use crate::jobs::Queue;
+use crate::posting::ChannelDirectory;
 use crate::slack::client::SlackClient;
 use crate::slack::tokens::RefreshLocks;
 use crate::vault::Keyring;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub queue: Queue,
     /// Per-client-IP limits on join-form submissions.
     pub join_limiter: RateLimiter,
+    /// Channel names resolved to ids, per workspace, for the posting API.
+    pub channels: ChannelDirectory,
 }
 
 impl AppState {

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::api::{ApiTeam, authenticate};
 use crate::error::AppError;
 use crate::middleware::request_id;
-use crate::posting::{ChannelDirectory, FileUpload, Message, PostError, Poster};
+use crate::posting::{FileUpload, Message, PostError, Poster};
 use crate::slack::tokens::{self, TokenError};
 use crate::state::AppState;
 
@@ -53,7 +53,6 @@ pub struct MessageBody {
 pub async fn post_message(
     req: HttpRequest,
     state: web::Data<AppState>,
-    directory: web::Data<ChannelDirectory>,
     body: web::Json<MessageBody>,
 ) -> Result<HttpResponse, AppError> {
     let ApiTeam(team) = authenticate(&req, &state).await?;
@@ -68,9 +67,7 @@ pub async fn post_message(
         Ok(token) => token,
         Err(e) => return Ok(refusal(&req, &team, &e)),
     };
-    let posted = poster(&state, &token, &directory, &team)
-        .post_message(&message)
-        .await;
+    let posted = poster(&state, &token, &team).post_message(&message).await;
     match posted {
         Ok(posted) => Ok(HttpResponse::Ok()
             .json(json!({ "ok": true, "channel": posted.channel, "ts": posted.ts }))),
@@ -84,7 +81,6 @@ pub async fn post_message(
 pub async fn post_file(
     req: HttpRequest,
     state: web::Data<AppState>,
-    directory: web::Data<ChannelDirectory>,
     multipart: Multipart,
 ) -> Result<HttpResponse, AppError> {
     // Authenticated before a byte of the body is read.
@@ -110,9 +106,7 @@ pub async fn post_file(
     };
     // The exact bytes received; `Bytes` clones share one buffer.
     let body = reqwest::Body::from(form.bytes.clone());
-    let shared = poster(&state, &token, &directory, &team)
-        .post_file(upload, body)
-        .await;
+    let shared = poster(&state, &token, &team).post_file(upload, body).await;
     match shared {
         Ok(file) => Ok(HttpResponse::Ok().json(json!({
             "ok": true,
@@ -122,16 +116,11 @@ pub async fn post_file(
     }
 }
 
-fn poster<'a>(
-    state: &'a AppState,
-    token: &'a SecretString,
-    directory: &'a ChannelDirectory,
-    team: &'a str,
-) -> Poster<'a> {
+fn poster<'a>(state: &'a AppState, token: &'a SecretString, team: &'a str) -> Poster<'a> {
     Poster {
         slack: &state.slack,
         token,
-        directory,
+        directory: &state.channels,
         workspace: team,
         patience: PATIENCE,
     }

@@ -38,7 +38,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .app_data(web::JsonConfig::default().limit(API_BODY_LIMIT))
-                .app_data(web::Data::new(crate::posting::ChannelDirectory::default()))
                 .route("/invites", web::post().to(api::create_invite))
                 .route("/messages", web::post().to(api_posting::post_message))
                 .route("/files", web::post().to(api_posting::post_file)),
