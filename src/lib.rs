@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod emulator;
 pub mod error;
+pub mod housekeeping;
 pub mod install;
 pub mod invites;
 pub mod jobs;

@@ -19,7 +19,7 @@ use crate::routes;
 use crate::slack::client::SlackClient;
 use crate::state::AppState;
 use crate::storage::{self, StorageError};
-use crate::{abuse, invites, jobs, members};
+use crate::{abuse, housekeeping, invites, jobs, members};
 
 /// Every Slack Web API call gives up after this long.
 pub const SLACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -91,6 +91,7 @@ impl Application {
             })
         })?;
         members::spawn_refresher(state.clone());
+        housekeeping::spawn(state.clone());
 
         let server_state = state.clone();
         let server = HttpServer::new(move || {

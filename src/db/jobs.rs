@@ -307,6 +307,18 @@ pub(crate) async fn temp_db() -> (tempfile::TempDir, Db) {
     (dir, db)
 }
 
+/// Forgets jobs that finished (done) before `before`, with their attempts.
+pub async fn delete_done_before(
+    db: impl SqliteExecutor<'_>,
+    before: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < ?")
+        .bind(before)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

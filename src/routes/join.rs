@@ -69,7 +69,14 @@ struct DonePage {
     chrome: Chrome,
     show: Showcase,
     approval: bool,
-    embed: bool,
+}
+
+/// The answer inside another site's frame: no site chrome.
+#[derive(Template)]
+#[template(path = "join_done_embed.html")]
+struct EmbedDonePage {
+    show: Showcase,
+    approval: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,15 +409,18 @@ fn done(
 ) -> Result<HttpResponse, AppError> {
     let approval = community.invite_mode == crate::domain::InviteMode::Approval;
     let csp = page_csp(&show, if embed { "*" } else { "'none'" });
-    let res = render_with_status(
-        StatusCode::OK,
-        &DonePage {
-            chrome: Chrome::for_request(req),
-            show,
-            approval,
-            embed,
-        },
-    )?;
+    let res = if embed {
+        render_with_status(StatusCode::OK, &EmbedDonePage { show, approval })?
+    } else {
+        render_with_status(
+            StatusCode::OK,
+            &DonePage {
+                chrome: Chrome::for_request(req),
+                show,
+                approval,
+            },
+        )?
+    };
     finish(res, &csp, None)
 }
 
