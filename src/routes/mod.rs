@@ -1,5 +1,6 @@
 //! HTTP routes. Each page's template struct lives beside its handler.
 
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod health;
@@ -18,7 +19,8 @@ const SLACK_BODY_LIMIT: usize = 256 * 1024;
 const API_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home::landing))
+    cfg.configure(admin::configure)
+        .route("/", web::get().to(home::landing))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/static/{file}", web::get().to(assets::serve))
