@@ -48,10 +48,7 @@ fn is_channel_id(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
-fn secret_change(
-    value: Option<&SecretString>,
-    clear: bool,
-) -> Result<SecretChange, &'static str> {
+fn secret_change(value: Option<&SecretString>, clear: bool) -> Result<SecretChange, &'static str> {
     let given = value
         .map(|v| v.expose_secret().trim())
         .filter(|v| !v.is_empty());
@@ -113,10 +110,7 @@ pub fn parse(
         })
         .transpose()?;
 
-    let invite_link = secret_change(
-        form.invite_link.as_ref(),
-        form.clear_invite_link.is_some(),
-    )?;
+    let invite_link = secret_change(form.invite_link.as_ref(), form.clear_invite_link.is_some())?;
     if let SecretChange::Set(link) = &invite_link {
         let ok = url::Url::parse(link.expose_secret()).is_ok_and(|u| u.scheme() == "https");
         if !ok {

@@ -8,8 +8,10 @@ pub fn when(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| {
-            t.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
-                .ok()
+            t.format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
         })
         .unwrap_or_else(|| unix.to_string())
 }

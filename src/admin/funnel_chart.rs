@@ -107,7 +107,10 @@ pub fn layout(start: i64, rows: &[FunnelDay]) -> FunnelChart {
         })
         .collect();
     for row in rows {
-        if let Some(slot) = usize::try_from(row.day).ok().and_then(|d| counts.get_mut(d)) {
+        if let Some(slot) = usize::try_from(row.day)
+            .ok()
+            .and_then(|d| counts.get_mut(d))
+        {
             *slot = *row;
         }
     }
@@ -158,7 +161,13 @@ mod tests {
         assert_eq!(chart.days.len(), 30);
         assert_eq!(chart.peak, 20);
         let last = &chart.days[29];
-        assert_eq!(last.requested, Bar { y: 0, height: HEIGHT });
+        assert_eq!(
+            last.requested,
+            Bar {
+                y: 0,
+                height: HEIGHT
+            }
+        );
         assert_eq!(last.joined.height, HEIGHT / 2);
         let first = &chart.days[0];
         assert!(first.requested.height >= first.invited.height);

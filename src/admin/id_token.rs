@@ -106,10 +106,7 @@ mod tests {
     #[test]
     fn another_audience_or_garbage_is_refused() {
         let t = token(json!({"aud": "someone-else", "nonce": "n-1"}));
-        assert_eq!(
-            check(&t, "app", "n-1"),
-            Err(IdTokenRefusal::WrongAudience)
-        );
+        assert_eq!(check(&t, "app", "n-1"), Err(IdTokenRefusal::WrongAudience));
         for bad in ["", "a.b", "a.!!!.c", "a.b.c.d"] {
             assert_eq!(
                 check(bad, "app", "n-1"),

@@ -162,9 +162,11 @@ async fn administered(
     let installations = db::installations::list(&state.db).await?;
     let mut teams = Vec::new();
     for installation in installations.iter().filter(|i| i.is_active()) {
-        if installation.installer_user_id == person.user_id {
-            teams.push(installation.id.clone());
-        } else if serves(installation, person) && is_admin_in(state, installation, person).await {
+        let installer = installation.installer_user_id == person.user_id;
+        // The installer is admitted without asking Slack again.
+        if installer
+            || (serves(installation, person) && is_admin_in(state, installation, person).await)
+        {
             teams.push(installation.id.clone());
         }
     }
@@ -180,7 +182,11 @@ fn serves(installation: &Installation, person: &OpenIdUserInfo) -> bool {
 
 /// Asks Slack (`users.info` with the installation's bot token) whether the person is an admin
 /// or owner there. A failure counts as no, and a dead token retires the installation.
-async fn is_admin_in(state: &AppState, installation: &Installation, person: &OpenIdUserInfo) -> bool {
+async fn is_admin_in(
+    state: &AppState,
+    installation: &Installation,
+    person: &OpenIdUserInfo,
+) -> bool {
     let token = match tokens::bot_token(state, &installation.id).await {
         Ok(token) => token,
         Err(e) => {

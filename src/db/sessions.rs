@@ -50,11 +50,13 @@ pub async fn create(tx: &mut super::WriteTx, new: &NewSession<'_>) -> Result<i64
     .fetch_one(&mut **tx)
     .await?;
     for installation in new.installations {
-        sqlx::query("INSERT INTO session_installations (session_id, installation_id) VALUES (?, ?)")
-            .bind(id)
-            .bind(installation)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO session_installations (session_id, installation_id) VALUES (?, ?)",
+        )
+        .bind(id)
+        .bind(installation)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(id)
 }

@@ -122,7 +122,11 @@ async fn choices(state: &AppState, admin: &Admin) -> Result<Vec<Choice>, AppErro
     for team in &admin.teams {
         if let Some(i) = db::installations::get(&state.db, team).await? {
             out.push(Choice {
-                name: if i.team_name.is_empty() { i.id.clone() } else { i.team_name },
+                name: if i.team_name.is_empty() {
+                    i.id.clone()
+                } else {
+                    i.team_name
+                },
                 id: i.id,
                 org_wide: i.is_enterprise_install,
             });
@@ -213,7 +217,7 @@ pub async fn create(
         &parsed.settings,
     )
     .await?;
-    store_secrets(&mut tx, &state, id, &parsed).await?;
+    store_secrets(&mut tx, state, id, &parsed).await?;
     db::audit::record(
         &mut *tx,
         Some(&installation.id),
@@ -223,7 +227,9 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok(see_other(&format!("/admin/communities/{id}?notice=created")))
+    Ok(see_other(&format!(
+        "/admin/communities/{id}?notice=created"
+    )))
 }
 
 async fn store_secrets(

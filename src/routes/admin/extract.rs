@@ -57,9 +57,7 @@ pub async fn require_session(
         ))
     };
     if presented.is_some()
-        && let Err(e) = res
-            .response_mut()
-            .add_cookie(&session::clear_cookie(https))
+        && let Err(e) = res.response_mut().add_cookie(&session::clear_cookie(https))
     {
         tracing::error!(error = %e, "could not clear a dead session cookie");
     }
@@ -118,9 +116,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for AdminForm<T> {
         Box::pin(async move {
             let admin = admin.ok_or_else(|| AppError::Unauthorized("Please sign in.".into()))?;
             let bytes = body.await?;
-            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&bytes)
-                .into_owned()
-                .collect();
+            let pairs: Vec<(String, String)> =
+                url::form_urlencoded::parse(&bytes).into_owned().collect();
             let token = pairs
                 .iter()
                 .find(|(k, _)| k == CSRF_FIELD)
@@ -132,9 +129,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for AdminForm<T> {
                 )
                 .into());
             }
-            let fields = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
-                AppError::bad_request(format!("The form could not be read: {e}"))
-            })?;
+            let fields = serde_urlencoded::from_bytes(&bytes)
+                .map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
             Ok(AdminForm {
                 admin,
                 fields,

@@ -72,7 +72,9 @@ pub async fn confirm_remove(
     let installation = db::installations::get(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let communities = db::communities::for_installation(&state.db, &id).await?.len();
+    let communities = db::communities::for_installation(&state.db, &id)
+        .await?
+        .len();
     render(&ConfirmPage {
         chrome: Chrome::for_request(&req),
         nav: Nav::new(&admin, Section::Installations),

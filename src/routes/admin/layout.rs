@@ -38,7 +38,11 @@ impl Nav {
             ("/admin", "Overview", Section::Overview),
             ("/admin/communities", "Communities", Section::Communities),
             ("/admin/requests", "Requests", Section::Requests),
-            ("/admin/installations", "Installations", Section::Installations),
+            (
+                "/admin/installations",
+                "Installations",
+                Section::Installations,
+            ),
             ("/admin/keys", "API keys", Section::Keys),
             ("/admin/audit", "Audit log", Section::Audit),
         ]

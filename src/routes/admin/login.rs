@@ -168,8 +168,10 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     if let Err(e) = res.add_cookie(&oauth::clear_cookie(Flow::Login, https)) {
         tracing::error!(error = %e, "could not clear the login cookie");
     }
-    res.headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     no_store(&mut res);
     res
 }

@@ -39,7 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/requests", web::get().to(requests::list))
                 .route("/requests/approve", web::post().to(requests::bulk_approve))
-                .route("/requests/{id}/{decision}", web::post().to(requests::decide))
+                .route(
+                    "/requests/{id}/{decision}",
+                    web::post().to(requests::decide),
+                )
                 .route("/installations", web::get().to(installations::list))
                 .service(
                     web::resource("/installations/{id}/remove")

@@ -308,9 +308,11 @@ pub async fn bulk_approve(
             Err(_) => skipped += 1,
         }
     }
-    Ok(see_other(&form.fields.path(&format!(
-        "approved={approved}&skipped={skipped}"
-    ))))
+    Ok(see_other(
+        &form
+            .fields
+            .path(&format!("approved={approved}&skipped={skipped}")),
+    ))
 }
 
 #[cfg(test)]

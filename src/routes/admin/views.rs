@@ -1,7 +1,9 @@
 //! Rows as the dashboard's templates show them: times written out, no token material.
 
 use crate::admin::display::{expiry, when};
-use crate::db::{self, Db, admin_audit::AuditEntry, communities::Community, installations::Installation};
+use crate::db::{
+    self, Db, admin_audit::AuditEntry, communities::Community, installations::Installation,
+};
 
 pub struct InstallationView {
     pub id: String,
