@@ -24,7 +24,61 @@ CREATE INDEX session_installations_installation ON session_installations (instal
 
 -- The request list without a status filter, newest first, a page at a time.
 CREATE INDEX invite_requests_community_id ON invite_requests (community_id, id);
--- The 30-day funnel: an aggregate over a range of this index, without touching the table.
-CREATE INDEX invite_requests_community_created ON invite_requests (community_id, created_at, status);
+
+-- The funnel (requested -> invited -> joined) per community and UTC day (created_at / 86400) of
+-- the request, kept by the triggers below, so the dashboard sums at most 30 rows per community
+-- however many requests there are. "Invited" counts requests Slack invited or that were given the
+-- invite link (joined ones included): invited, already_invited, link_shown, joined.
+CREATE TABLE invite_funnel_days (
+    community_id INTEGER NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    day          INTEGER NOT NULL,
+    requested    INTEGER NOT NULL DEFAULT 0,
+    invited      INTEGER NOT NULL DEFAULT 0,
+    joined       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (community_id, day)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO invite_funnel_days (community_id, day, requested, invited, joined)
+SELECT community_id, created_at / 86400, COUNT(*),
+       SUM(status IN ('invited', 'already_invited', 'link_shown', 'joined')), SUM(status = 'joined')
+FROM invite_requests GROUP BY community_id, created_at / 86400;
+
+CREATE TRIGGER invite_funnel_on_insert AFTER INSERT ON invite_requests
+BEGIN
+    INSERT INTO invite_funnel_days (community_id, day, requested, invited, joined)
+    VALUES (NEW.community_id, NEW.created_at / 86400, 1,
+            NEW.status IN ('invited', 'already_invited', 'link_shown', 'joined'), NEW.status = 'joined')
+    ON CONFLICT (community_id, day) DO UPDATE SET
+        requested = requested + 1, invited = invited + excluded.invited, joined = joined + excluded.joined;
+END;
+
+-- Only changes that move a request between funnel stages (or days, or communities) do any work.
+CREATE TRIGGER invite_funnel_on_update AFTER UPDATE OF status, community_id, created_at ON invite_requests
+WHEN (OLD.status IN ('invited', 'already_invited', 'link_shown', 'joined'))
+        != (NEW.status IN ('invited', 'already_invited', 'link_shown', 'joined'))
+  OR (OLD.status = 'joined') != (NEW.status = 'joined')
+  OR OLD.community_id != NEW.community_id
+  OR OLD.created_at / 86400 != NEW.created_at / 86400
+BEGIN
+    UPDATE invite_funnel_days SET
+        requested = requested - 1,
+        invited = invited - (OLD.status IN ('invited', 'already_invited', 'link_shown', 'joined')),
+        joined = joined - (OLD.status = 'joined')
+    WHERE community_id = OLD.community_id AND day = OLD.created_at / 86400;
+    INSERT INTO invite_funnel_days (community_id, day, requested, invited, joined)
+    VALUES (NEW.community_id, NEW.created_at / 86400, 1,
+            NEW.status IN ('invited', 'already_invited', 'link_shown', 'joined'), NEW.status = 'joined')
+    ON CONFLICT (community_id, day) DO UPDATE SET
+        requested = requested + 1, invited = invited + excluded.invited, joined = joined + excluded.joined;
+END;
+
+CREATE TRIGGER invite_funnel_on_delete AFTER DELETE ON invite_requests
+BEGIN
+    UPDATE invite_funnel_days SET
+        requested = requested - 1,
+        invited = invited - (OLD.status IN ('invited', 'already_invited', 'link_shown', 'joined')),
+        joined = joined - (OLD.status = 'joined')
+    WHERE community_id = OLD.community_id AND day = OLD.created_at / 86400;
+END;
 -- The audit log of one workspace, newest first.
 CREATE INDEX audit_log_team_id ON audit_log (team_id, id);

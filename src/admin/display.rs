@@ -19,8 +19,8 @@ pub fn when(unix: i64) -> String {
 /// A token's expiry: when, or that it does not expire.
 pub fn expiry(unix: Option<i64>) -> String {
     match unix {
-        Some(at) => when(at),
-        None => "does not expire".into(),
+        Some(at) => format!("expires {}", when(at)),
+        None => "never expires".into(),
     }
 }
 
@@ -31,6 +31,7 @@ mod tests {
     #[test]
     fn times_are_written_in_utc_to_the_minute() {
         assert_eq!(when(1_700_000_000), "2023-11-14 22:13 UTC");
-        assert_eq!(expiry(None), "does not expire");
+        assert_eq!(expiry(None), "never expires");
+        assert_eq!(expiry(Some(0)), "expires 1970-01-01 00:00 UTC");
     }
 }

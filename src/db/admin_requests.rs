@@ -114,22 +114,20 @@ pub struct FunnelDay {
     pub joined: i64,
 }
 
-/// Statuses that mean Slack invited the person (or they were handed the invite link).
-const INVITED: &str = "('invited', 'already_invited', 'link_shown', 'joined')";
-
-/// Per day since `since`, for the communities of one installation.
+/// Per day since `since` (midnight UTC), for the communities of one installation. Reads the
+/// daily rollup the migration's triggers keep, so the cost does not grow with the requests.
 pub async fn funnel(
     db: impl SqliteExecutor<'_>,
     installation_id: &str,
     since: i64,
 ) -> Result<Vec<FunnelDay>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT (created_at - ?1) / 86400 AS day, COUNT(*) AS requested, \
-           COALESCE(SUM(status IN {INVITED}), 0) AS invited, COALESCE(SUM(status = 'joined'), 0) AS joined \
-         FROM invite_requests \
-         WHERE community_id IN (SELECT id FROM communities WHERE installation_id = ?2) AND created_at >= ?1 \
-         GROUP BY day ORDER BY day"
-    )))
+    sqlx::query_as(
+        "SELECT day - ?1 / 86400 AS day, SUM(requested) AS requested, SUM(invited) AS invited, \
+           SUM(joined) AS joined \
+         FROM invite_funnel_days \
+         WHERE community_id IN (SELECT id FROM communities WHERE installation_id = ?2) AND day >= ?1 / 86400 \
+         GROUP BY day ORDER BY day",
+    )
     .bind(since)
     .bind(installation_id)
     .fetch_all(db)
@@ -140,6 +138,13 @@ pub async fn funnel(
 mod tests {
     use super::*;
 
+    async fn test_db() -> (tempfile::TempDir, crate::db::Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = crate::db::connect(&url).await.unwrap();
+        (dir, db)
+    }
+
     #[test]
     fn the_prefix_end_sorts_after_every_extension_of_the_prefix() {
         let end = prefix_end("ada");
@@ -149,12 +154,10 @@ mod tests {
         assert!("adb".as_bytes() > end.as_bytes());
     }
 
-    /// The plans SQLite picks for the list and the funnel: an index, in order, no sorting pass.
+    /// The plans SQLite picks for the list: an index, in id order, no sorting pass.
     #[tokio::test]
-    async fn request_pages_and_the_funnel_read_through_an_index_without_sorting() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let db = crate::db::connect(&url).await.unwrap();
+    async fn request_pages_read_through_an_index_without_sorting() {
+        let (_dir, db) = test_db().await;
         let plan = |sql: String| {
             let db = db.clone();
             async move {
@@ -181,15 +184,85 @@ mod tests {
         .await;
         assert!(all.contains("invite_requests_community_id"), "{all}");
         assert!(!all.contains("TEMP B-TREE"), "{all}");
-        let funnel = plan(format!(
-            "SELECT (created_at - 0) / 86400 AS day, COUNT(*), SUM(status IN {INVITED}) FROM invite_requests \
-             WHERE community_id IN (SELECT id FROM communities WHERE installation_id = 'T1') AND created_at >= 0 \
-             GROUP BY day"
-        ))
-        .await;
-        assert!(
-            funnel.contains("COVERING INDEX invite_requests_community_created"),
-            "{funnel}"
+    }
+
+    /// The rollup the triggers keep always equals counting the requests themselves.
+    #[tokio::test]
+    async fn the_funnel_rollup_follows_inserts_status_changes_and_deletes() {
+        let (_dir, db) = test_db().await;
+        sqlx::query(
+            "INSERT INTO installations (id, team_name, installer_user_id, installed_at, updated_at) \
+             VALUES ('T1', 'One', 'U1', 0, 0)",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        for (id, slug) in [(1, "a"), (2, "b")] {
+            sqlx::query(
+                "INSERT INTO communities (id, slug, installation_id, team_id, title, invite_mode, created_at, updated_at) \
+                 VALUES (?, ?, 'T1', 'T1', 'A', 'approval', 0, 0)",
+            )
+            .bind(id)
+            .bind(slug)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+        let day = 86_400;
+        let statements = [
+            format!(
+                "INSERT INTO invite_requests (id, community_id, email, source, status, created_at, updated_at) VALUES (1, 1, 'a@x', 'form', 'pending', {}, 0)",
+                10 * day + 5
+            ),
+            format!(
+                "INSERT INTO invite_requests (id, community_id, email, source, status, created_at, updated_at) VALUES (2, 1, 'b@x', 'form', 'queued', {}, 0)",
+                10 * day + 9
+            ),
+            format!(
+                "INSERT INTO invite_requests (id, community_id, email, source, status, created_at, updated_at) VALUES (3, 2, 'c@x', 'form', 'invited', {}, 0)",
+                11 * day
+            ),
+            "UPDATE invite_requests SET status = 'queued' WHERE id = 1".into(),
+            "UPDATE invite_requests SET status = 'invited' WHERE id = 1".into(),
+            "UPDATE invite_requests SET status = 'joined' WHERE id = 1".into(),
+            "UPDATE invite_requests SET status = 'failed' WHERE id = 2".into(),
+            "UPDATE invite_requests SET status = 'joined' WHERE id = 3".into(),
+            "DELETE FROM invite_requests WHERE id = 2".into(),
+        ];
+        let direct = "SELECT community_id, created_at / 86400, COUNT(*), \
+             SUM(status IN ('invited', 'already_invited', 'link_shown', 'joined')), SUM(status = 'joined') \
+             FROM invite_requests GROUP BY 1, 2 ORDER BY 1, 2";
+        let rollup = "SELECT community_id, day, requested, invited, joined FROM invite_funnel_days \
+             WHERE requested > 0 ORDER BY 1, 2";
+        for sql in statements {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&db)
+                .await
+                .unwrap();
+            let want: Vec<(i64, i64, i64, i64, i64)> =
+                sqlx::query_as(direct).fetch_all(&db).await.unwrap();
+            let got: Vec<(i64, i64, i64, i64, i64)> =
+                sqlx::query_as(rollup).fetch_all(&db).await.unwrap();
+            assert_eq!(got, want, "after {sql}");
+        }
+        let days = funnel(&db, "T1", 10 * day).await.unwrap();
+        assert_eq!(
+            days,
+            [
+                FunnelDay {
+                    day: 0,
+                    requested: 1,
+                    invited: 1,
+                    joined: 1
+                },
+                FunnelDay {
+                    day: 1,
+                    requested: 1,
+                    invited: 1,
+                    joined: 1
+                },
+            ]
         );
+        assert!(funnel(&db, "T1", 12 * day).await.unwrap().is_empty());
     }
 }
