@@ -1,5 +1,5 @@
 //! The admin dashboard's logic, apart from HTTP: sessions and their CSRF tokens, Sign in with
-//! Slack, the settings form of a community, and the funnel chart.
+//! Slack, the settings form of a community, removing an installation, and the funnel chart.
 
 pub mod community_form;
 pub mod display;

@@ -537,6 +537,11 @@ async fn after_logout_the_old_cookie_opens_nothing() {
     let res = sign_in(&app, &browser, DEMO_TEAM, DEMO_ADMIN).await;
     let cookie = session_cookie(&res).unwrap();
     let pair = cookie.split(';').next().unwrap().to_owned();
+    let session_id = pair.trim_start_matches("lobby_session=");
+    assert!(
+        !crate::helpers::captured_logs().contains(session_id),
+        "no session id in the logs"
+    );
     let token = csrf(&browser, &app).await;
 
     let res = post(&browser, &app, "/admin/logout", &[("csrf", &token)]).await;
