@@ -1,5 +1,6 @@
 //! Lobby: a self-hosted Slack app server. See DESIGN.md for the shape of it.
 pub mod abuse;
+pub mod admin;
 pub mod api_keys;
 pub mod cli;
 pub mod commands;

@@ -3,6 +3,9 @@
 //! Each submodule holds the queries for one table group as free functions taking an executor,
 //! so a caller composes them inside one transaction when it has to.
 
+pub mod admin_audit;
+pub mod admin_requests;
+pub mod admin_scope;
 pub mod api_keys;
 pub mod audit;
 pub mod communities;
@@ -12,6 +15,7 @@ pub mod invite_requests;
 pub mod jobs;
 pub mod oauth_states;
 pub mod sealed;
+pub mod sessions;
 pub mod vault_canaries;
 
 use std::str::FromStr;

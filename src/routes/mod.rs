@@ -1,5 +1,6 @@
 //! HTTP routes. Each page's template struct lives beside its handler.
 
+pub mod admin;
 pub mod api;
 pub mod api_posting;
 pub mod assets;
@@ -19,7 +20,8 @@ const SLACK_BODY_LIMIT: usize = 256 * 1024;
 const API_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home::landing))
+    cfg.configure(admin::configure)
+        .route("/", web::get().to(home::landing))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/static/{file}", web::get().to(assets::serve))

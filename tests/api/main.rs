@@ -1,6 +1,7 @@
 //! Integration tests: one binary, each area in its own module.
 mod helpers;
 
+mod admin;
 mod install_flow;
 mod join;
 mod keys;

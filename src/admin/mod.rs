@@ -1,0 +1,12 @@
+//! The admin dashboard's logic, apart from HTTP: sessions and their CSRF tokens, Sign in with
+//! Slack, the settings form of a community, removing an installation, and the funnel chart.
+
+pub mod community_form;
+pub mod display;
+pub mod funnel_chart;
+pub mod id_token;
+pub mod login;
+pub mod removal;
+pub mod session;
+
+pub use session::Admin;

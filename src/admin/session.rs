@@ -1,0 +1,271 @@
+//! Dashboard sessions: a random 256-bit id in an HttpOnly cookie, only its SHA-256 in the
+//! database, an idle and an absolute lifetime, and a per-session secret the CSRF tokens derive from.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::db::{self, Db, sessions::NewSession};
+use crate::slack::oauth::random_token;
+
+/// A session unused this long is over.
+pub const IDLE_SECS: i64 = 12 * 60 * 60;
+/// A session this old is over, however busy.
+pub const ABSOLUTE_SECS: i64 = 7 * 24 * 60 * 60;
+/// `last_seen_at` is written at most this often, so page views stay reads.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// What the CSRF token's HMAC covers; a versioned label keeps it from meaning anything else.
+const CSRF_LABEL: &[u8] = b"lobby dashboard csrf v1";
+
+/// The person a request's session belongs to, and the installations they may manage.
+#[derive(Clone)]
+pub struct Admin {
+    pub user_id: String,
+    pub name: String,
+    /// Installation ids (team ids, or enterprise ids for org-wide installs).
+    pub teams: Vec<String>,
+    csrf_token: String,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("user_id", &self.user_id)
+            .field("teams", &self.teams)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Admin {
+    /// The token every form of this session carries.
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+
+    /// Whether a form's token is this session's, compared in constant time.
+    pub fn csrf_matches(&self, presented: Option<&str>) -> bool {
+        presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(self.csrf_token.as_bytes())))
+    }
+
+    pub fn manages(&self, installation_id: &str) -> bool {
+        self.teams.iter().any(|t| t == installation_id)
+    }
+
+    /// How the audit log names this person.
+    pub fn actor(&self) -> &str {
+        &self.user_id
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("the operating system's random number generator failed")]
+    Random,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// `__Host-` (https only) pins the cookie to this origin and path `/`.
+pub fn cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-lobby_session"
+    } else {
+        "lobby_session"
+    }
+}
+
+fn hash(value: &str) -> Vec<u8> {
+    Sha256::digest(value.as_bytes()).to_vec()
+}
+
+fn csrf_token_for(secret: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(CSRF_LABEL);
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// The limits a session must be within now: seen after the first, created after the second.
+fn live_since(now: i64) -> (i64, i64) {
+    (now - IDLE_SECS, now - ABSOLUTE_SECS)
+}
+
+/// Who signs in, and what they may manage.
+pub struct SignIn<'a> {
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub teams: &'a [String],
+}
+
+/// Starts a new session, ending the one the browser presented (if any) in the same transaction,
+/// so a session id planted before sign-in is worth nothing after it. Returns the cookie to set.
+pub async fn start(
+    db: &Db,
+    previous: Option<&str>,
+    who: &SignIn<'_>,
+    https: bool,
+) -> Result<Cookie<'static>, SessionError> {
+    let token = random_token(32).map_err(|_| SessionError::Random)?;
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|_| SessionError::Random)?;
+    let (idle_since, created_since) = live_since(db::now());
+    let mut tx = db::begin_write(db).await?;
+    if let Some(previous) = previous {
+        db::sessions::delete(&mut *tx, &hash(previous)).await?;
+    }
+    db::sessions::delete_expired(&mut *tx, idle_since, created_since).await?;
+    db::sessions::create(
+        &mut tx,
+        &NewSession {
+            token_hash: &hash(&token),
+            user_id: who.user_id,
+            user_name: who.name,
+            csrf_secret: &secret,
+            installations: who.teams,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Cookie::build(cookie_name(https), token)
+        .path("/")
+        .http_only(true)
+        .secure(https)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(ABSOLUTE_SECS))
+        .finish())
+}
+
+/// The admin behind a session cookie, while the session is live.
+pub async fn resolve(db: &Db, cookie_value: &str) -> Result<Option<Admin>, sqlx::Error> {
+    let now = db::now();
+    let (idle_since, created_since) = live_since(now);
+    let Some(session) =
+        db::sessions::find_live(db, &hash(cookie_value), idle_since, created_since).await?
+    else {
+        return Ok(None);
+    };
+    if now - session.last_seen_at >= TOUCH_EVERY_SECS {
+        db::sessions::touch(db, session.id, now).await?;
+    }
+    Ok(Some(Admin {
+        teams: session.installation_ids(),
+        csrf_token: csrf_token_for(&session.csrf_secret),
+        user_id: session.user_id,
+        name: session.user_name,
+    }))
+}
+
+/// Ends the session with that cookie (logout); false when it was already gone.
+pub async fn end(db: &Db, cookie_value: &str) -> Result<bool, sqlx::Error> {
+    db::sessions::delete(db, &hash(cookie_value)).await
+}
+
+/// The cookie that removes the session from the browser.
+pub fn clear_cookie(https: bool) -> Cookie<'static> {
+    let mut cookie = Cookie::build(cookie_name(https), "")
+        .path("/")
+        .http_only(true)
+        .secure(https)
+        .same_site(SameSite::Lax)
+        .finish();
+    cookie.make_removal();
+    cookie
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin(secret: &[u8]) -> Admin {
+        Admin {
+            user_id: "U1".into(),
+            name: "Ada".into(),
+            teams: vec!["T1".into()],
+            csrf_token: csrf_token_for(secret),
+        }
+    }
+
+    #[test]
+    fn csrf_tokens_differ_per_session_secret() {
+        let a = admin(&[1; 32]);
+        let b = admin(&[2; 32]);
+        assert_ne!(a.csrf_token(), b.csrf_token());
+        assert!(a.csrf_matches(Some(a.csrf_token())));
+        assert!(!a.csrf_matches(Some(b.csrf_token())));
+        assert!(!a.csrf_matches(Some("")));
+        assert!(!a.csrf_matches(None));
+    }
+
+    #[test]
+    fn debug_output_leaves_out_the_csrf_token() {
+        let a = admin(&[1; 32]);
+        assert!(!format!("{a:?}").contains(a.csrf_token()));
+    }
+
+    #[test]
+    fn https_session_cookies_are_host_only_and_secure() {
+        assert_eq!(cookie_name(true), "__Host-lobby_session");
+        let removal = clear_cookie(true);
+        assert_eq!(removal.secure(), Some(true));
+        assert_eq!(removal.path(), Some("/"));
+        assert_eq!(removal.http_only(), Some(true));
+    }
+
+    async fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = db::connect(&url).await.unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn a_session_opens_until_it_is_ended_and_a_new_one_replaces_the_old() {
+        let (_dir, db) = db().await;
+        let who = SignIn {
+            user_id: "U1",
+            name: "Ada",
+            teams: &[],
+        };
+        let first = start(&db, None, &who, false).await.unwrap();
+        let admin = resolve(&db, first.value()).await.unwrap().expect("live");
+        assert_eq!(admin.user_id, "U1");
+        assert!(admin.teams.is_empty());
+
+        let second = start(&db, Some(first.value()), &who, false).await.unwrap();
+        assert_ne!(first.value(), second.value());
+        assert!(resolve(&db, first.value()).await.unwrap().is_none());
+        assert!(end(&db, second.value()).await.unwrap());
+        assert!(resolve(&db, second.value()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn idle_and_old_sessions_no_longer_open() {
+        let (_dir, db) = db().await;
+        let who = SignIn {
+            user_id: "U1",
+            name: "Ada",
+            teams: &[],
+        };
+        let idle = start(&db, None, &who, false).await.unwrap();
+        let old = start(&db, None, &who, false).await.unwrap();
+        let now = db::now();
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+            .bind(now - IDLE_SECS - 1)
+            .bind(hash(idle.value()))
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE sessions SET created_at = ? WHERE token_hash = ?")
+            .bind(now - ABSOLUTE_SECS - 1)
+            .bind(hash(old.value()))
+            .execute(&db)
+            .await
+            .unwrap();
+        assert!(resolve(&db, idle.value()).await.unwrap().is_none());
+        assert!(resolve(&db, old.value()).await.unwrap().is_none());
+    }
+}

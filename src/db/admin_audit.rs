@@ -1,0 +1,49 @@
+//! The dashboard's reads of the audit log, scoped to the installations an admin manages.
+
+use sqlx::SqliteExecutor;
+
+use super::admin_scope::json_list;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub team_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Entries of these installations, newest first, before `before_id` (the keyset cursor).
+pub async fn page(
+    db: impl SqliteExecutor<'_>,
+    installations: &[String],
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, team_id, actor, action, detail FROM audit_log \
+         WHERE team_id IN (SELECT value FROM json_each(?)) AND id < ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind(json_list(installations))
+    .bind(before_id.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The latest entries of one installation.
+pub async fn recent(
+    db: impl SqliteExecutor<'_>,
+    installation_id: &str,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, team_id, actor, action, detail FROM audit_log WHERE team_id = ? \
+         ORDER BY id DESC LIMIT ?",
+    )
+    .bind(installation_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

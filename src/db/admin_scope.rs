@@ -1,0 +1,18 @@
+//! How the dashboard binds "the installations this admin manages" to a query: one JSON array
+//! parameter, read back with `json_each`, so every scoped statement stays static SQL.
+
+/// `["T1","E2"]`: the ids as one bindable value, for `IN (SELECT value FROM json_each(?))`.
+pub fn json_list(ids: &[String]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_become_a_json_array() {
+        assert_eq!(json_list(&["T1".into(), "E2".into()]), r#"["T1","E2"]"#);
+        assert_eq!(json_list(&[]), "[]");
+    }
+}

@@ -1,0 +1,138 @@
+//! Dashboard sessions: a hash of the cookie, who signed in, and which installations they manage.
+
+use sqlx::SqliteExecutor;
+
+/// A live session as the dashboard needs it on every request.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LiveSession {
+    pub id: i64,
+    pub user_id: String,
+    pub user_name: String,
+    pub csrf_secret: Vec<u8>,
+    pub last_seen_at: i64,
+    /// The installation ids, comma-separated (Slack ids have no commas); `None` when there are none.
+    pub installations: Option<String>,
+}
+
+impl LiveSession {
+    pub fn installation_ids(&self) -> Vec<String> {
+        self.installations
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+pub struct NewSession<'a> {
+    pub token_hash: &'a [u8],
+    pub user_id: &'a str,
+    pub user_name: &'a str,
+    pub csrf_secret: &'a [u8],
+    pub installations: &'a [String],
+}
+
+/// Inserts the session and its installations; run it in a transaction so both land or neither.
+pub async fn create(tx: &mut super::WriteTx, new: &NewSession<'_>) -> Result<i64, sqlx::Error> {
+    let now = super::now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sessions (token_hash, user_id, user_name, csrf_secret, created_at, last_seen_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(new.token_hash)
+    .bind(new.user_id)
+    .bind(new.user_name)
+    .bind(new.csrf_secret)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    for installation in new.installations {
+        sqlx::query(
+            "INSERT INTO session_installations (session_id, installation_id) VALUES (?, ?)",
+        )
+        .bind(id)
+        .bind(installation)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// The session with that cookie hash, if it was seen after `idle_since` and created after
+/// `created_since`; an expired session is as good as none.
+pub async fn find_live(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &[u8],
+    idle_since: i64,
+    created_since: i64,
+) -> Result<Option<LiveSession>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id, s.user_id, s.user_name, s.csrf_secret, s.last_seen_at, \
+           (SELECT group_concat(installation_id, ',') FROM session_installations WHERE session_id = s.id) \
+             AS installations \
+         FROM sessions s WHERE s.token_hash = ? AND s.last_seen_at > ? AND s.created_at > ?",
+    )
+    .bind(token_hash)
+    .bind(idle_since)
+    .bind(created_since)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn touch(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends the session with that cookie hash; false when there was none.
+pub async fn delete(db: impl SqliteExecutor<'_>, token_hash: &[u8]) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Forgets sessions past either lifetime.
+pub async fn delete_expired(
+    db: impl SqliteExecutor<'_>,
+    idle_since: i64,
+    created_since: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?")
+        .bind(idle_since)
+        .bind(created_since)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installation_ids_split_the_concatenated_column() {
+        let session = LiveSession {
+            id: 1,
+            user_id: "U1".into(),
+            user_name: String::new(),
+            csrf_secret: vec![],
+            last_seen_at: 0,
+            installations: Some("T1,E2".into()),
+        };
+        assert_eq!(session.installation_ids(), ["T1", "E2"]);
+        let none = LiveSession {
+            installations: None,
+            ..session
+        };
+        assert!(none.installation_ids().is_empty());
+    }
+}

@@ -1,0 +1,362 @@
+//! Communities: the list with a create form, and one community's settings with its preview,
+//! embed snippet and badge.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::extract::AdminForm;
+use super::layout::{Nav, Section, notice, see_other};
+use super::views::CommunityRow;
+use crate::admin::Admin;
+use crate::admin::community_form::{self, CommunityForm, ParsedCommunity};
+use crate::db::{self, communities::Community};
+use crate::domain::{InviteMode, Slug};
+use crate::error::AppError;
+use crate::routes::pages::{Chrome, render, render_with_status};
+use crate::state::AppState;
+
+/// The installations an admin may add a community to, for the create form.
+struct Choice {
+    id: String,
+    name: String,
+    org_wide: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/communities.html")]
+struct ListPage {
+    chrome: Chrome,
+    nav: Nav,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    communities: Vec<CommunityRow>,
+    installations: Vec<Choice>,
+    modes: [InviteMode; 4],
+}
+
+/// A community's settings as the edit form shows them.
+struct Values {
+    title: String,
+    description: String,
+    invite_mode: InviteMode,
+    default_channels: String,
+    coc_url: String,
+    coc_required: bool,
+    allowed_domains: String,
+    denied_domains: String,
+    captcha_provider: String,
+    captcha_site_key: String,
+    admin_channel: String,
+}
+
+impl Values {
+    fn of(c: &Community) -> Self {
+        Values {
+            title: c.title.clone(),
+            description: c.description.clone(),
+            invite_mode: c.invite_mode,
+            default_channels: c.default_channels.clone(),
+            coc_url: c.coc_url.clone().unwrap_or_default(),
+            coc_required: c.coc_required,
+            allowed_domains: c.allowed_domains.clone(),
+            denied_domains: c.denied_domains.clone(),
+            captcha_provider: c.captcha_provider.clone().unwrap_or_default(),
+            captcha_site_key: c.captcha_site_key.clone().unwrap_or_default(),
+            admin_channel: c.admin_channel.clone().unwrap_or_default(),
+        }
+    }
+
+    /// What the admin typed, to show again beside an error (sealed fields are never echoed).
+    fn entered(form: &CommunityForm, fallback: InviteMode) -> Self {
+        Values {
+            title: form.title.clone(),
+            description: form.description.clone(),
+            invite_mode: InviteMode::parse(&form.invite_mode).unwrap_or(fallback),
+            default_channels: form.default_channels.clone(),
+            coc_url: form.coc_url.clone(),
+            coc_required: form.coc_required.is_some(),
+            allowed_domains: form.allowed_domains.clone(),
+            denied_domains: form.denied_domains.clone(),
+            captcha_provider: form.captcha_provider.clone(),
+            captcha_site_key: form.captcha_site_key.clone(),
+            admin_channel: form.admin_channel.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/community.html")]
+struct EditPage {
+    chrome: Chrome,
+    nav: Nav,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    community: Community,
+    values: Values,
+    modes: [InviteMode; 4],
+    join_url: String,
+    embed_snippet: String,
+    badge_markdown: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// The create form: where, the address, and the first settings.
+#[derive(Debug, Deserialize)]
+pub struct NewCommunity {
+    installation: String,
+    slug: String,
+    #[serde(default)]
+    workspace: String,
+    #[serde(flatten)]
+    settings: CommunityForm,
+}
+
+async fn choices(state: &AppState, admin: &Admin) -> Result<Vec<Choice>, AppError> {
+    let mut out = Vec::new();
+    for team in &admin.teams {
+        if let Some(i) = db::installations::get(&state.db, team).await? {
+            out.push(Choice {
+                name: if i.team_name.is_empty() {
+                    i.id.clone()
+                } else {
+                    i.team_name
+                },
+                id: i.id,
+                org_wide: i.is_enterprise_install,
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn list_page(
+    req: &HttpRequest,
+    state: &AppState,
+    admin: &Admin,
+    notice_code: Option<&str>,
+    error: Option<String>,
+) -> Result<ListPage, AppError> {
+    let mut communities = Vec::new();
+    for team in &admin.teams {
+        communities.extend(CommunityRow::load_for(&state.db, team).await?);
+    }
+    Ok(ListPage {
+        chrome: Chrome::for_request(req),
+        nav: Nav::new(admin, Section::Communities),
+        notice: notice(notice_code),
+        error,
+        communities,
+        installations: choices(state, admin).await?,
+        modes: InviteMode::ALL,
+    })
+}
+
+/// `GET /admin/communities`
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    query: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, AppError> {
+    render(&list_page(&req, &state, &admin, query.notice.as_deref(), None).await?)
+}
+
+/// `POST /admin/communities`: creates a community in one of the admin's installations.
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: AdminForm<NewCommunity>,
+) -> Result<HttpResponse, AppError> {
+    let admin = &form.admin;
+    let new = &form.fields;
+    if !admin.manages(&new.installation) {
+        return Err(AppError::NotFound);
+    }
+    let installation = db::installations::get(&state.db, &new.installation)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (req, state) = (&req, &state);
+    let refuse = |error: String| async move {
+        let page = list_page(req, state, admin, None, Some(error)).await?;
+        render_with_status(StatusCode::BAD_REQUEST, &page)
+    };
+    let slug = match Slug::parse(new.slug.trim()) {
+        Ok(slug) => slug,
+        Err(e) => return refuse(format!("The address: {e}")).await,
+    };
+    let team_id = match (&installation.team_id, new.workspace.trim()) {
+        (Some(team), _) => team.clone(),
+        (None, workspace) if crate::domain::TeamId::is_valid(workspace) => workspace.to_owned(),
+        (None, _) => {
+            return refuse(
+                "An org-wide installation needs the workspace (T…) its invites go to.".into(),
+            )
+            .await;
+        }
+    };
+    let parsed = match community_form::parse(&new.settings, None) {
+        Ok(parsed) => parsed,
+        Err(e) => return refuse(e).await,
+    };
+    let mut tx = db::begin_write(&state.db).await?;
+    if db::communities::slug_taken(&mut *tx, slug.as_str()).await? {
+        drop(tx);
+        return refuse(format!("The address /join/{} is taken.", slug.as_str())).await;
+    }
+    let id = db::communities::create(
+        &mut *tx,
+        slug.as_str(),
+        &installation.id,
+        &team_id,
+        &parsed.settings,
+    )
+    .await?;
+    store_secrets(&mut tx, state, id, &parsed).await?;
+    db::audit::record(
+        &mut *tx,
+        Some(&installation.id),
+        admin.actor(),
+        "community.created",
+        slug.as_str(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/admin/communities/{id}?notice=created"
+    )))
+}
+
+async fn store_secrets(
+    tx: &mut db::WriteTx,
+    state: &AppState,
+    id: i64,
+    parsed: &ParsedCommunity,
+) -> Result<(), sqlx::Error> {
+    for (which, change) in &parsed.secrets {
+        db::communities::set_secret(&mut **tx, &state.keyring, id, *which, change).await?;
+    }
+    Ok(())
+}
+
+/// The community with that id, if it belongs to one of the admin's installations.
+async fn scoped(state: &AppState, admin: &Admin, id: i64) -> Result<Community, AppError> {
+    db::communities::get(&state.db, id)
+        .await?
+        .filter(|c| admin.manages(&c.installation_id))
+        .ok_or(AppError::NotFound)
+}
+
+fn edit_page(
+    req: &HttpRequest,
+    state: &AppState,
+    admin: &Admin,
+    community: Community,
+    values: Values,
+    notice_code: Option<&str>,
+    error: Option<String>,
+) -> EditPage {
+    let join_url = state
+        .settings
+        .url(&format!("/join/{}", community.slug))
+        .to_string();
+    let embed_url = format!("{join_url}/embed");
+    let badge_url = format!("{join_url}/badge.svg");
+    EditPage {
+        chrome: Chrome::for_request(req),
+        nav: Nav::new(admin, Section::Communities),
+        notice: notice(notice_code),
+        error,
+        embed_snippet: format!(
+            "<iframe src=\"{embed_url}\" title=\"Join {title} on Slack\" width=\"400\" height=\"420\" style=\"border:0\"></iframe>",
+            title = html_attribute(&community.title)
+        ),
+        badge_markdown: format!("[![Slack]({badge_url})]({join_url})"),
+        join_url,
+        community,
+        values,
+        modes: InviteMode::ALL,
+    }
+}
+
+/// Escapes text for a double-quoted HTML attribute of the snippet other sites paste.
+fn html_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `GET /admin/communities/{id}`
+pub async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<i64>,
+    query: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let community = scoped(&state, &admin, id.into_inner()).await?;
+    let values = Values::of(&community);
+    render(&edit_page(
+        &req,
+        &state,
+        &admin,
+        community,
+        values,
+        query.notice.as_deref(),
+        None,
+    ))
+}
+
+/// `POST /admin/communities/{id}`: saves every setting, sealed ones included.
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: AdminForm<CommunityForm>,
+) -> Result<HttpResponse, AppError> {
+    let admin = &form.admin;
+    let community = scoped(&state, admin, id.into_inner()).await?;
+    let parsed = match community_form::parse(&form.fields, Some(&community)) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let values = Values::entered(&form.fields, community.invite_mode);
+            let page = edit_page(&req, &state, admin, community, values, None, Some(error));
+            return render_with_status(StatusCode::BAD_REQUEST, &page);
+        }
+    };
+    let mut tx = db::begin_write(&state.db).await?;
+    db::communities::update(&mut *tx, community.id, &parsed.settings).await?;
+    store_secrets(&mut tx, &state, community.id, &parsed).await?;
+    db::audit::record(
+        &mut *tx,
+        Some(&community.installation_id),
+        admin.actor(),
+        "community.updated",
+        &community.slug,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/admin/communities/{}?notice=saved",
+        community.id
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_cannot_break_out_of_the_snippet_attribute() {
+        assert_eq!(
+            html_attribute(r#"A "B" <C> & D"#),
+            "A &quot;B&quot; &lt;C&gt; &amp; D"
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! Sign in with Slack (`/admin/login` and its callback), signing out, and the setup help shown
+//! while nothing is installed.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use url::Url;
+
+use super::extract::AdminForm;
+use crate::admin::id_token::IdTokenRefusal;
+use crate::admin::login::{self, Callback, LoginRefusal};
+use crate::admin::session;
+use crate::db;
+use crate::domain::TeamId;
+use crate::error::AppError;
+use crate::routes::pages::{Chrome, render_with_status};
+use crate::slack::manifest;
+use crate::slack::oauth::{self, Flow, StateRefusal};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "admin/login_refused.html")]
+struct RefusedPage {
+    chrome: Chrome,
+    title: &'static str,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/setup.html")]
+struct SetupPage {
+    chrome: Chrome,
+    installed: bool,
+    manifest: String,
+    apps_url: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/signed_out.html")]
+struct SignedOutPage {
+    chrome: Chrome,
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    team: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// The form of a button with nothing but its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+fn no_store(res: &mut HttpResponse) {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// `GET /admin/login`: starts Sign in with Slack, or explains how to set Lobby up when no
+/// workspace has it installed (nobody could be an admin yet).
+pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let query: LoginQuery = serde_urlencoded::from_str(req.query_string())
+        .map_err(|_| AppError::bad_request("The address has a malformed query string."))?;
+    let team = query
+        .team
+        .as_deref()
+        .map(TeamId::parse)
+        .transpose()
+        .map_err(AppError::BadRequest)?;
+    if db::installations::count_active(&state.db).await? == 0 {
+        let mut res = setup_page(&req, &state, false)?;
+        no_store(&mut res);
+        return Ok(res);
+    }
+    let issued = oauth::issue(&state.db, Flow::Login, state.settings.is_https())
+        .await
+        .map_err(AppError::internal)?;
+    let location = authorize_url(
+        &state,
+        &issued.state,
+        issued.nonce.as_deref().unwrap_or_default(),
+        team.as_ref(),
+    );
+    let mut res = HttpResponse::Found()
+        .insert_header((header::LOCATION, location.as_str()))
+        .finish();
+    res.add_cookie(&issued.cookie).map_err(AppError::internal)?;
+    no_store(&mut res);
+    Ok(res)
+}
+
+fn authorize_url(state: &AppState, oauth_state: &str, nonce: &str, team: Option<&TeamId>) -> Url {
+    let mut url = state.openid_authorize_url.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("scope", login::SCOPES)
+            .append_pair("client_id", &state.credentials.client_id)
+            .append_pair(
+                "redirect_uri",
+                state.settings.url(login::REDIRECT_PATH).as_str(),
+            )
+            .append_pair("state", oauth_state)
+            .append_pair("nonce", nonce);
+        if let Some(team) = team {
+            q.append_pair("team", team.as_str());
+        }
+    }
+    url
+}
+
+/// `GET /admin/oauth_redirect`: a refusal is a page; success starts a session and goes to the
+/// overview. Either way the login cookie is cleared and the code and state stay out of
+/// referrers and caches.
+pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let https = state.settings.is_https();
+    let query: CallbackQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let binding = req.cookie(Flow::Login.cookie_name(https));
+    let previous = req.cookie(session::cookie_name(https));
+    let outcome = login::finish(
+        &state,
+        Callback {
+            error: query.error.as_deref(),
+            state: query.state.as_deref(),
+            code: query.code.as_deref(),
+            binding: binding.as_ref().map(|c| c.value()),
+            previous_session: previous.as_ref().map(|c| c.value()),
+        },
+    )
+    .await;
+    let mut res = match outcome {
+        Ok(signed_in) => {
+            let mut res = HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/admin"))
+                .finish();
+            if let Err(e) = res.add_cookie(&signed_in.cookie) {
+                tracing::error!(error = %e, "could not set the session cookie");
+            }
+            res
+        }
+        Err(refusal) => {
+            if let LoginRefusal::Internal(e) = &refusal {
+                tracing::error!(error = %e, "a sign-in failed on our side");
+            }
+            let (status, title, message) = explain(&refusal);
+            render_with_status(
+                status,
+                &RefusedPage {
+                    chrome: Chrome::for_request(&req),
+                    title,
+                    message,
+                },
+            )
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the sign-in refusal page did not render");
+                HttpResponse::InternalServerError().body("Something went wrong on our side.")
+            })
+        }
+    };
+    if let Err(e) = res.add_cookie(&oauth::clear_cookie(Flow::Login, https)) {
+        tracing::error!(error = %e, "could not clear the login cookie");
+    }
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    no_store(&mut res);
+    res
+}
+
+fn explain(refusal: &LoginRefusal) -> (StatusCode, &'static str, String) {
+    use LoginRefusal::*;
+    match refusal {
+        Cancelled => (
+            StatusCode::FORBIDDEN,
+            "Sign-in cancelled",
+            "You cancelled on Slack's page, so you are not signed in.".into(),
+        ),
+        SlackSaid(code) => (
+            StatusCode::BAD_REQUEST,
+            "Slack did not sign you in",
+            format!("Slack answered “{code}”."),
+        ),
+        State(StateRefusal::Missing) => (
+            StatusCode::BAD_REQUEST,
+            "This link is incomplete",
+            "The address is missing its state, so it cannot be checked. Please sign in again.".into(),
+        ),
+        State(StateRefusal::Unknown) => (
+            StatusCode::BAD_REQUEST,
+            "This link has already been used",
+            "Each sign-in link works once, and this one is unknown or was already used. Please sign in again."
+                .into(),
+        ),
+        State(StateRefusal::Expired) => (
+            StatusCode::BAD_REQUEST,
+            "This link has expired",
+            "Sign-in links are valid for ten minutes. Please sign in again.".into(),
+        ),
+        State(StateRefusal::OtherBrowser) => (
+            StatusCode::FORBIDDEN,
+            "This sign-in was started elsewhere",
+            "The sign-in was started in another browser, so it cannot be finished here. Please sign in again in this browser."
+                .into(),
+        ),
+        State(StateRefusal::WrongFlow) => (
+            StatusCode::BAD_REQUEST,
+            "This link belongs to an installation",
+            "The address was issued for installing the app, not for signing in. Please sign in again.".into(),
+        ),
+        MissingCode => (
+            StatusCode::BAD_REQUEST,
+            "Slack sent no code",
+            "The address came back from Slack without its code. Please sign in again.".into(),
+        ),
+        CodeRefused(code) => (
+            StatusCode::BAD_REQUEST,
+            "Slack refused the sign-in",
+            format!("Slack did not accept the code (“{code}”). Please sign in again."),
+        ),
+        SlackUnreachable => (
+            StatusCode::BAD_GATEWAY,
+            "Slack did not answer",
+            "Slack could not be reached to finish signing in. Please try again in a moment.".into(),
+        ),
+        IdToken(IdTokenRefusal::WrongNonce | IdTokenRefusal::WrongAudience) => (
+            StatusCode::FORBIDDEN,
+            "This sign-in does not match",
+            "Slack's answer was not issued for the sign-in this browser started. Please sign in again.".into(),
+        ),
+        IdToken(IdTokenRefusal::Malformed) => (
+            StatusCode::BAD_GATEWAY,
+            "Slack's answer could not be read",
+            "Slack's answer to the sign-in could not be read. Please try again.".into(),
+        ),
+        NotAnAdmin => (
+            StatusCode::FORBIDDEN,
+            "The dashboard is for workspace admins",
+            "You signed in, but you are not an admin or owner of a workspace Lobby is installed in, so there is \
+             nothing for you to manage here. Ask an admin of your workspace, or add Lobby to a workspace you run."
+                .into(),
+        ),
+        Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Something went wrong on our side while signing you in. It has been logged; please try again.".into(),
+        ),
+    }
+}
+
+/// `POST /admin/logout`: ends the session on the server and in the browser.
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: AdminForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let https = state.settings.is_https();
+    if let Some(cookie) = req.cookie(session::cookie_name(https)) {
+        session::end(&state.db, cookie.value()).await?;
+    }
+    for team in &form.admin.teams {
+        db::audit::record(&state.db, Some(team), form.admin.actor(), "logout", "").await?;
+    }
+    let mut res = render_with_status(
+        StatusCode::OK,
+        &SignedOutPage {
+            chrome: Chrome::for_request(&req),
+        },
+    )?;
+    res.add_cookie(&session::clear_cookie(https))
+        .map_err(AppError::internal)?;
+    Ok(res)
+}
+
+/// `GET /admin/setup`: the Slack app manifest for this server and how to create the app from it.
+pub async fn setup(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let installed = db::installations::count_active(&state.db).await? > 0;
+    setup_page(&req, &state, installed)
+}
+
+fn setup_page(
+    req: &HttpRequest,
+    state: &AppState,
+    installed: bool,
+) -> Result<HttpResponse, AppError> {
+    render_with_status(
+        StatusCode::OK,
+        &SetupPage {
+            chrome: Chrome::for_request(req),
+            installed,
+            manifest: manifest::render(&state.settings),
+            apps_url: "https://api.slack.com/apps?new_app=1",
+        },
+    )
+}

@@ -1,0 +1,59 @@
+//! `GET /admin`: per workspace, the installation's health, its communities, the 30-day funnel
+//! and the latest activity.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::layout::{Nav, Section};
+use super::views::{AuditRow, CommunityRow, InstallationView};
+use crate::admin::Admin;
+use crate::admin::funnel_chart::{self, FunnelChart};
+use crate::db;
+use crate::error::AppError;
+use crate::routes::pages::{Chrome, render};
+use crate::state::AppState;
+
+const RECENT: i64 = 8;
+
+struct Workspace {
+    installation: InstallationView,
+    communities: Vec<CommunityRow>,
+    chart: FunnelChart,
+    recent: Vec<AuditRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/overview.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    nav: Nav,
+    workspaces: Vec<Workspace>,
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+) -> Result<HttpResponse, AppError> {
+    let start = funnel_chart::window_start(db::now());
+    let mut workspaces = Vec::with_capacity(admin.teams.len());
+    for team in &admin.teams {
+        let Some(installation) = db::installations::get(&state.db, team).await? else {
+            continue;
+        };
+        let communities = CommunityRow::load_for(&state.db, team).await?;
+        let days = db::admin_requests::funnel(&state.db, team, start).await?;
+        let recent = db::admin_audit::recent(&state.db, team, RECENT).await?;
+        workspaces.push(Workspace {
+            installation: InstallationView::from(installation),
+            communities,
+            chart: funnel_chart::layout(start, &days),
+            recent: recent.into_iter().map(AuditRow::from).collect(),
+        });
+    }
+    render(&OverviewPage {
+        chrome: Chrome::for_request(&req),
+        nav: Nav::new(&admin, Section::Overview),
+        workspaces,
+    })
+}

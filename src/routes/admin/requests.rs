@@ -1,0 +1,338 @@
+//! Invite requests: one community's, filtered by status or email, a page at a time (keyset by
+//! id); approve, deny, retry, and approve several at once — all through `invites`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::extract::AdminForm;
+use super::layout::{Nav, Section, notice, see_other};
+use crate::admin::Admin;
+use crate::admin::display::when;
+use crate::db::{self, admin_requests::RequestFilter, communities::Community};
+use crate::domain::InviteStatus;
+use crate::error::AppError;
+use crate::invites::{self, Approved, DecisionError};
+use crate::routes::pages::{Chrome, render, render_with_status};
+use crate::state::AppState;
+
+const PAGE: i64 = 50;
+
+/// How many ids one bulk approval takes.
+const BULK_LIMIT: usize = 200;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    community: Option<i64>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    email: String,
+    before: Option<i64>,
+    notice: Option<String>,
+    approved: Option<u32>,
+    skipped: Option<u32>,
+}
+
+struct Row {
+    id: i64,
+    email: String,
+    name: String,
+    status: InviteStatus,
+    message: String,
+    created: String,
+    can_decide: bool,
+    can_retry: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/requests.html")]
+struct ListPage {
+    chrome: Chrome,
+    nav: Nav,
+    notice: Option<String>,
+    communities: Vec<Community>,
+    community: Option<Community>,
+    statuses: [InviteStatus; 9],
+    status: String,
+    email: String,
+    rows: Vec<Row>,
+    next: Option<String>,
+    back: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/share_link.html")]
+struct ShareLinkPage {
+    chrome: Chrome,
+    nav: Nav,
+    email: String,
+    link: String,
+    back: String,
+}
+
+/// The filter the page was showing, carried through a decision so the admin comes back to it.
+#[derive(Debug, Default, Deserialize)]
+pub struct Return {
+    community: Option<i64>,
+    #[serde(default)]
+    status: String,
+}
+
+impl Return {
+    fn path(&self, extra: &str) -> String {
+        let mut url = String::from("/admin/requests?");
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(c) = self.community {
+            q.append_pair("community", &c.to_string());
+        }
+        if InviteStatus::parse(&self.status).is_ok() {
+            q.append_pair("status", &self.status);
+        }
+        url.push_str(&q.finish());
+        if !extra.is_empty() {
+            url.push('&');
+            url.push_str(extra);
+        }
+        url
+    }
+}
+
+async fn communities_of(state: &AppState, admin: &Admin) -> Result<Vec<Community>, AppError> {
+    let mut out = Vec::new();
+    for team in &admin.teams {
+        out.extend(db::communities::for_installation(&state.db, team).await?);
+    }
+    Ok(out)
+}
+
+fn notice_for(query: &ListQuery) -> Option<String> {
+    if let Some(approved) = query.approved {
+        let skipped = query.skipped.unwrap_or(0);
+        return Some(match skipped {
+            0 => format!("Approved {approved} requests."),
+            n => format!(
+                "Approved {approved} requests; {n} could not be approved (no longer pending, or the community cannot deliver invites)."
+            ),
+        });
+    }
+    notice(query.notice.as_deref()).map(str::to_owned)
+}
+
+/// `GET /admin/requests`
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+) -> Result<HttpResponse, AppError> {
+    // Read by hand so a stray parameter is a clear 400 rather than an extractor's message.
+    let query: ListQuery = serde_urlencoded::from_str(req.query_string())
+        .map_err(|_| AppError::bad_request("The address has a malformed query string."))?;
+    let communities = communities_of(&state, &admin).await?;
+    let community = match query.community {
+        Some(id) => Some(
+            communities
+                .iter()
+                .find(|c| c.id == id)
+                .cloned()
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => communities.first().cloned(),
+    };
+    let status = match query.status.as_str() {
+        "" => None,
+        s => Some(InviteStatus::parse(s).map_err(AppError::BadRequest)?),
+    };
+    let email = query.email.trim().to_owned();
+    let mut rows = Vec::new();
+    let mut next = None;
+    if let Some(c) = &community {
+        let filter = RequestFilter {
+            status,
+            email_prefix: Some(email.as_str()).filter(|e| !e.is_empty()),
+            before_id: query.before,
+        };
+        let found = db::admin_requests::page(&state.db, c.id, &filter, PAGE).await?;
+        if found.len() as i64 == PAGE
+            && let Some(last) = found.last()
+        {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("community", &c.id.to_string())
+                .append_pair("status", &query.status)
+                .append_pair("email", &email)
+                .append_pair("before", &last.id.to_string());
+            next = Some(format!("/admin/requests?{}", q.finish()));
+        }
+        rows = found
+            .into_iter()
+            .map(|r| Row {
+                can_decide: r.status == InviteStatus::Pending,
+                can_retry: matches!(r.status, InviteStatus::Pending | InviteStatus::Failed),
+                id: r.id,
+                email: r.email,
+                name: r.name,
+                status: r.status,
+                message: r.status_message,
+                created: when(r.created_at),
+            })
+            .collect();
+    }
+    render(&ListPage {
+        chrome: Chrome::for_request(&req),
+        nav: Nav::new(&admin, Section::Requests),
+        notice: notice_for(&query),
+        back: Return {
+            community: community.as_ref().map(|c| c.id),
+            status: query.status.clone(),
+        }
+        .path(""),
+        communities,
+        community,
+        statuses: InviteStatus::ALL,
+        status: query.status,
+        email,
+        rows,
+        next,
+    })
+}
+
+/// A request id the admin may decide on; anything else is 404.
+async fn check_scope(state: &AppState, admin: &Admin, id: i64) -> Result<(), AppError> {
+    db::admin_requests::installation_of(&state.db, id, &admin.teams)
+        .await?
+        .map(|_| ())
+        .ok_or(AppError::NotFound)
+}
+
+fn decision_error(e: DecisionError) -> AppError {
+    match e {
+        DecisionError::NotFound => AppError::NotFound,
+        DecisionError::App(e) => e,
+        other @ (DecisionError::NotPending(_) | DecisionError::NoRoute) => {
+            AppError::Conflict(other.to_string())
+        }
+    }
+}
+
+/// `POST /admin/requests/{id}/{approve|deny|retry}`
+pub async fn decide(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, String)>,
+    form: AdminForm<Return>,
+) -> Result<HttpResponse, AppError> {
+    let (id, decision) = path.into_inner();
+    let admin = &form.admin;
+    check_scope(&state, admin, id).await?;
+    let done = match decision.as_str() {
+        "approve" => match invites::approve(&state, id, admin.actor())
+            .await
+            .map_err(decision_error)?
+        {
+            Approved::Queued => "approved",
+            Approved::ShareLink(link) => {
+                return share_link_page(&req, &state, admin, id, &link, &form.fields).await;
+            }
+        },
+        "deny" => {
+            invites::deny(&state, id, admin.actor())
+                .await
+                .map_err(decision_error)?;
+            "denied"
+        }
+        "retry" => {
+            invites::retry(&state, id, admin.actor())
+                .await
+                .map_err(decision_error)?;
+            "retried"
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    Ok(see_other(&form.fields.path(&format!("notice={done}"))))
+}
+
+/// Approval without an API route: the admin passes the shared invite link on, so show it once.
+async fn share_link_page(
+    req: &HttpRequest,
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    link: &SecretString,
+    back: &Return,
+) -> Result<HttpResponse, AppError> {
+    let email = db::invite_requests::get(&state.db, id)
+        .await?
+        .map(|r| r.email)
+        .unwrap_or_default();
+    render_with_status(
+        StatusCode::OK,
+        &ShareLinkPage {
+            chrome: Chrome::for_request(req),
+            nav: Nav::new(admin, Section::Requests),
+            email,
+            link: link.expose_secret().to_owned(),
+            back: back.path(""),
+        },
+    )
+}
+
+/// `POST /admin/requests/approve`: approves every ticked request (`ids`) the admin may decide on.
+pub async fn bulk_approve(
+    state: web::Data<AppState>,
+    form: AdminForm<Return>,
+) -> Result<HttpResponse, AppError> {
+    let admin = &form.admin;
+    let ids: Vec<i64> = form
+        .all("ids")
+        .map(|v| {
+            v.parse()
+                .map_err(|_| AppError::bad_request("A selected request id is not a number."))
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.len() > BULK_LIMIT {
+        return Err(AppError::bad_request(format!(
+            "Approve at most {BULK_LIMIT} requests at a time."
+        )));
+    }
+    let (mut approved, mut skipped) = (0u32, 0u32);
+    for id in ids {
+        if check_scope(&state, admin, id).await.is_err() {
+            skipped += 1;
+            continue;
+        }
+        match invites::approve(&state, id, admin.actor()).await {
+            Ok(_) => approved += 1,
+            Err(DecisionError::App(e)) => return Err(e),
+            Err(_) => skipped += 1,
+        }
+    }
+    Ok(see_other(
+        &form
+            .fields
+            .path(&format!("approved={approved}&skipped={skipped}")),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_return_path_keeps_only_a_known_status() {
+        let back = Return {
+            community: Some(7),
+            status: "pending".into(),
+        };
+        assert_eq!(
+            back.path("notice=approved"),
+            "/admin/requests?community=7&status=pending&notice=approved"
+        );
+        let odd = Return {
+            community: None,
+            status: "x&y=z".into(),
+        };
+        assert_eq!(odd.path(""), "/admin/requests?");
+    }
+}

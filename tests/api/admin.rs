@@ -1,0 +1,768 @@
+//! The admin dashboard, end to end against the emulator: Sign in with Slack, sessions, CSRF,
+//! tenancy between workspaces, and the actions admins take.
+
+use lobby::db::{self, installations, invite_requests::NewRequest};
+use lobby::domain::InviteStatus;
+use lobby::emulator::seed::{
+    DEMO_ADMIN, DEMO_MEMBER, DEMO_OWNER, DEMO_TEAM, OTHER_ADMIN, OTHER_MEMBER, OTHER_TEAM,
+};
+use url::Url;
+
+use crate::helpers::{Consent, TestApp, attr_after, browser, consent_in, install_at, spawn_app};
+
+const DEMO_SLUG: &str = "demo-community";
+const OTHER_SLUG: &str = "other-workspace";
+
+/// Starts Sign in with Slack in `browser`; returns where `/admin/login` sends it.
+async fn start_login(app: &TestApp, browser: &reqwest::Client) -> Url {
+    let res = browser.get(app.url("/admin/login")).send().await.unwrap();
+    assert_eq!(res.status(), 302, "/admin/login goes to Slack");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    Url::parse(res.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// The whole sign-in as `user` of `workspace`; returns the callback's answer.
+async fn sign_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    workspace: &str,
+    user: &str,
+) -> reqwest::Response {
+    let authorize = start_login(app, browser).await;
+    let callback = consent_in(browser, &authorize, Consent::Allow { workspace, user }).await;
+    browser.get(callback).send().await.unwrap()
+}
+
+/// A browser signed in as `user` of `workspace`.
+async fn admin_browser(app: &TestApp, workspace: &str, user: &str) -> reqwest::Client {
+    let browser = browser();
+    let res = sign_in(app, &browser, workspace, user).await;
+    assert_eq!(
+        res.status(),
+        303,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    browser
+}
+
+/// An app with the demo workspace (installed by its admin) and the other workspace (by its admin).
+async fn two_workspaces() -> TestApp {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let res = install_at(&app.address, &browser(), OTHER_TEAM, OTHER_ADMIN).await;
+    assert_eq!(res.status(), 200);
+    app
+}
+
+async fn page(browser: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let res = browser.get(app.url(path)).send().await.unwrap();
+    assert_eq!(
+        res.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store"),
+        "{path} is not cached"
+    );
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+/// The CSRF token of the forms on a dashboard page.
+async fn csrf(browser: &reqwest::Client, app: &TestApp) -> String {
+    let (status, html) = page(browser, app, "/admin").await;
+    assert_eq!(status, 200);
+    attr_after(&html, "name=\"csrf\"", "value").expect("a CSRF field")
+}
+
+async fn post(
+    browser: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    browser.post(app.url(path)).form(form).send().await.unwrap()
+}
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("lobby_session=") && !c.contains("Max-Age=0"))
+}
+
+async fn community_id(app: &TestApp, slug: &str) -> i64 {
+    db::communities::by_slug(app.db(), slug)
+        .await
+        .unwrap()
+        .expect("the community")
+        .id
+}
+
+async fn pending_request(app: &TestApp, slug: &str, email: &str) -> i64 {
+    db::invite_requests::insert(
+        app.db(),
+        &NewRequest {
+            community_id: community_id(app, slug).await,
+            email,
+            name: "",
+            source: "form",
+            requested_by: None,
+            status: InviteStatus::Pending,
+            status_message: "Waiting for an admin to approve.",
+        },
+    )
+    .await
+    .unwrap()
+    .expect("a new request")
+}
+
+async fn status_of(app: &TestApp, id: i64) -> InviteStatus {
+    db::invite_requests::get(app.db(), id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+async fn audit_actions(app: &TestApp, team: &str) -> Vec<String> {
+    db::admin_audit::recent(app.db(), team, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_through_slack_and_sees_their_workspace() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let browser = browser();
+
+    let authorize = start_login(&app, &browser).await;
+    let q: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["scope"], "openid,email,profile");
+    assert_eq!(q["client_id"], app.emulator.config().client_id);
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/admin/oauth_redirect", app.address)
+    );
+    assert!(q["state"].len() >= 22 && q["nonce"].len() >= 16);
+
+    // The owner did not install the app: Slack's users.info decides.
+    let callback = consent_in(
+        &browser,
+        &authorize,
+        Consent::Allow {
+            workspace: DEMO_TEAM,
+            user: DEMO_OWNER,
+        },
+    )
+    .await;
+    let res = browser.get(callback).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin");
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    let cookie = session_cookie(&res).expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
+    );
+    let token = app.emulator.calls_to("openid.connect.token");
+    assert_eq!(token.len(), 1);
+    assert_eq!(
+        token[0].param("redirect_uri"),
+        Some(format!("{}/admin/oauth_redirect", app.address).as_str())
+    );
+    assert!(
+        app.emulator
+            .calls_to("users.info")
+            .iter()
+            .any(|c| c.param("user") == Some(DEMO_OWNER))
+    );
+
+    let (status, html) = page(&browser, &app, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Demo Community"));
+    assert!(html.contains("<svg"), "the funnel chart");
+    assert!(html.contains("/join/demo-community"));
+    for path in [
+        "/admin/communities",
+        "/admin/requests",
+        "/admin/installations",
+        "/admin/keys",
+        "/admin/audit",
+    ] {
+        let (status, html) = page(&browser, &app, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains("Sign out"), "{path}");
+    }
+    let (_, audit) = page(&browser, &app, "/admin/audit").await;
+    assert!(audit.contains("login") && audit.contains(DEMO_OWNER));
+}
+
+#[tokio::test]
+async fn a_member_who_is_not_an_admin_is_refused() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let browser = browser();
+    let res = sign_in(&app, &browser, DEMO_TEAM, DEMO_MEMBER).await;
+    assert_eq!(res.status(), 403);
+    assert!(session_cookie(&res).is_none());
+    let html = res.text().await.unwrap();
+    assert!(html.contains("for workspace admins"));
+    assert!(
+        audit_actions(&app, DEMO_TEAM)
+            .await
+            .contains(&"login.refused".to_owned())
+    );
+
+    let res = browser.get(app.url("/admin")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/login");
+}
+
+#[tokio::test]
+async fn a_member_of_another_workspace_sees_nothing_of_this_one() {
+    let app = two_workspaces().await;
+    let res = sign_in(&app, &browser(), OTHER_TEAM, OTHER_MEMBER).await;
+    assert_eq!(res.status(), 403);
+
+    // The other workspace's admin sees only their own workspace.
+    let other = admin_browser(&app, OTHER_TEAM, OTHER_ADMIN).await;
+    for path in [
+        "/admin",
+        "/admin/communities",
+        "/admin/installations",
+        "/admin/audit",
+    ] {
+        let (status, html) = page(&other, &app, path).await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("Other Workspace") || html.contains(OTHER_TEAM),
+            "{path}"
+        );
+        assert!(!html.contains("Demo Community"), "{path}");
+        assert!(!html.contains(DEMO_TEAM), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn reused_and_foreign_login_states_are_refused() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let browser = browser();
+    let authorize = start_login(&app, &browser).await;
+    let callback = consent_in(
+        &browser,
+        &authorize,
+        Consent::Allow {
+            workspace: DEMO_TEAM,
+            user: DEMO_ADMIN,
+        },
+    )
+    .await;
+    assert_eq!(
+        browser.get(callback.clone()).send().await.unwrap().status(),
+        303
+    );
+    let again = browser.get(callback).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(session_cookie(&again).is_none());
+    assert!(again.text().await.unwrap().contains("already been used"));
+
+    // A state issued for installing is no good for signing in.
+    let install = app.start_install().await;
+    let state = install
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let res = app
+        .get(&format!("/admin/oauth_redirect?code=abc&state={state}"))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("belongs to an installation")
+    );
+
+    // A login started in another browser cannot be finished in this one.
+    let elsewhere = start_login(&app, &crate::helpers::browser()).await;
+    let callback = consent_in(
+        &crate::helpers::browser(),
+        &elsewhere,
+        Consent::Allow {
+            workspace: DEMO_TEAM,
+            user: DEMO_ADMIN,
+        },
+    )
+    .await;
+    assert_eq!(browser.get(callback).send().await.unwrap().status(), 403);
+    assert_eq!(app.emulator.calls_to("openid.connect.token").len(), 1);
+}
+
+#[tokio::test]
+async fn cancelling_on_slack_signs_nobody_in() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let browser = browser();
+    let authorize = start_login(&app, &browser).await;
+    let callback = consent_in(&browser, &authorize, Consent::Cancel).await;
+    let res = browser.get(callback).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(session_cookie(&res).is_none());
+    assert!(app.emulator.calls_to("openid.connect.token").is_empty());
+}
+
+#[tokio::test]
+async fn a_post_without_its_csrf_token_is_refused() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+
+    for form in [
+        vec![("team", DEMO_TEAM), ("name", "ci")],
+        vec![("team", DEMO_TEAM), ("name", "ci"), ("csrf", "forged")],
+        vec![("team", DEMO_TEAM), ("name", "ci"), ("csrf", "")],
+    ] {
+        let res = post(&admin, &app, "/admin/keys", &form).await;
+        assert_eq!(res.status(), 403);
+        assert_eq!(res.headers()["cache-control"], "no-store");
+    }
+    assert!(
+        db::api_keys::list(app.db(), DEMO_TEAM)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(post(&admin, &app, "/admin/logout", &[]).await.status(), 403);
+    assert_eq!(page(&admin, &app, "/admin").await.0, 200, "still signed in");
+
+    // Another session's token is no good either.
+    let other = admin_browser(&app, DEMO_TEAM, DEMO_OWNER).await;
+    let other_token = csrf(&other, &app).await;
+    assert_ne!(token, other_token);
+    let res = post(
+        &admin,
+        &app,
+        "/admin/keys",
+        &[("team", DEMO_TEAM), ("name", "ci"), ("csrf", &other_token)],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+
+    let res = post(
+        &admin,
+        &app,
+        "/admin/keys",
+        &[("team", DEMO_TEAM), ("name", "ci"), ("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let key = html
+        .split("id=\"new-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the key, shown once");
+    assert!(key.starts_with("lobby_"));
+    let (_, list) = page(&admin, &app, "/admin/keys").await;
+    assert!(!list.contains(key), "the key is never shown again");
+}
+
+#[tokio::test]
+async fn an_admin_of_one_workspace_can_neither_read_nor_change_another() {
+    let app = two_workspaces().await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let theirs = community_id(&app, OTHER_SLUG).await;
+    let request = pending_request(&app, OTHER_SLUG, "eve@example.org").await;
+
+    for path in [
+        format!("/admin/communities/{theirs}"),
+        format!("/admin/requests?community={theirs}"),
+        format!("/admin/installations/{OTHER_TEAM}/remove"),
+    ] {
+        assert_eq!(page(&admin, &app, &path).await.0, 404, "{path}");
+    }
+    let changes = [
+        (
+            format!("/admin/communities/{theirs}"),
+            vec![("title", "Mine now"), ("invite_mode", "link")],
+        ),
+        (format!("/admin/requests/{request}/approve"), vec![]),
+        (format!("/admin/requests/{request}/deny"), vec![]),
+        (format!("/admin/requests/{request}/retry"), vec![]),
+        (format!("/admin/installations/{OTHER_TEAM}/remove"), vec![]),
+        (
+            "/admin/communities".to_owned(),
+            vec![
+                ("installation", OTHER_TEAM),
+                ("slug", "sneaky"),
+                ("title", "Sneaky"),
+                ("invite_mode", "approval"),
+            ],
+        ),
+        (
+            "/admin/keys".to_owned(),
+            vec![("team", OTHER_TEAM), ("name", "sneaky")],
+        ),
+    ];
+    for (path, mut form) in changes {
+        form.push(("csrf", &token));
+        let res = post(&admin, &app, &path, &form).await;
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    let bulk = post(
+        &admin,
+        &app,
+        "/admin/requests/approve",
+        &[("csrf", &token), ("ids", &request.to_string())],
+    )
+    .await;
+    assert_eq!(bulk.status(), 303);
+    assert!(
+        bulk.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("approved=0")
+    );
+
+    assert_eq!(status_of(&app, request).await, InviteStatus::Pending);
+    let community = db::communities::get(app.db(), theirs)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(community.title, "Other Workspace");
+    assert!(
+        installations::get(app.db(), OTHER_TEAM)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        !db::communities::slug_taken(app.db(), "sneaky")
+            .await
+            .unwrap()
+    );
+    assert!(
+        db::api_keys::list(app.db(), OTHER_TEAM)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(app.emulator.calls_to("auth.revoke").is_empty());
+}
+
+#[tokio::test]
+async fn removing_an_installation_revokes_its_token_and_deletes_it() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let bot = installations::token(
+        app.db(),
+        &app.state.keyring,
+        DEMO_TEAM,
+        installations::TokenKind::Bot,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+
+    let (status, confirm) = page(
+        &admin,
+        &app,
+        &format!("/admin/installations/{DEMO_TEAM}/remove"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("cannot be undone"));
+    assert!(
+        installations::get(app.db(), DEMO_TEAM)
+            .await
+            .unwrap()
+            .is_some(),
+        "a GET changes nothing"
+    );
+
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/installations/{DEMO_TEAM}/remove"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let revokes = app.emulator.calls_to("auth.revoke");
+    assert_eq!(revokes.len(), 1);
+    use secrecy::ExposeSecret;
+    assert_eq!(revokes[0].token.as_deref(), Some(bot.token.expose_secret()));
+    assert!(
+        installations::get(app.db(), DEMO_TEAM)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db::communities::by_slug(app.db(), DEMO_SLUG)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        audit_actions(&app, DEMO_TEAM)
+            .await
+            .contains(&"installation.removed".to_owned())
+    );
+
+    // The session no longer reaches the workspace.
+    let (status, html) = page(&admin, &app, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("Demo Community"));
+}
+
+#[tokio::test]
+async fn after_logout_the_old_cookie_opens_nothing() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let browser = browser();
+    let res = sign_in(&app, &browser, DEMO_TEAM, DEMO_ADMIN).await;
+    let cookie = session_cookie(&res).unwrap();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let session_id = pair.trim_start_matches("lobby_session=");
+    let token = csrf(&browser, &app).await;
+
+    let res = post(&browser, &app, "/admin/logout", &[("csrf", &token)]).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get_all("set-cookie").iter().any(|c| c
+            .to_str()
+            .unwrap()
+            .starts_with("lobby_session=")
+            && c.to_str().unwrap().contains("Max-Age=0"))
+    );
+
+    // Someone who kept a copy of the cookie gets nothing with it.
+    let copy = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = copy
+        .get(app.url("/admin"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/login");
+    let res = copy
+        .post(app.url("/admin/keys"))
+        .header("cookie", &pair)
+        .form(&[("csrf", token.as_str()), ("team", DEMO_TEAM), ("name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(
+        db::api_keys::list(app.db(), DEMO_TEAM)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The test browser's own cookie jar logs what it stores; the server must log nothing of it.
+    let leaks = crate::helpers::captured_logs()
+        .lines()
+        .filter(|l| l.contains(session_id) && !l.contains("cookie_store::"))
+        .count();
+    assert_eq!(leaks, 0, "the server logged a session id");
+}
+
+#[tokio::test]
+async fn sessions_end_after_twelve_idle_hours_or_seven_days() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let now = db::now();
+    for (column, age) in [
+        ("last_seen_at", 12 * 3600 + 1),
+        ("created_at", 7 * 86400 + 1),
+    ] {
+        let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+        assert_eq!(page(&admin, &app, "/admin").await.0, 200);
+        let sql = format!("UPDATE sessions SET {column} = ?");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now - age)
+            .execute(app.db())
+            .await
+            .unwrap();
+        assert_eq!(page(&admin, &app, "/admin").await.0, 303, "{column}");
+    }
+}
+
+#[tokio::test]
+async fn signing_in_again_replaces_the_session() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let browser = browser();
+    let first = session_cookie(&sign_in(&app, &browser, DEMO_TEAM, DEMO_ADMIN).await).unwrap();
+    let second = session_cookie(&sign_in(&app, &browser, DEMO_TEAM, DEMO_ADMIN).await).unwrap();
+    assert_ne!(first, second);
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(sessions, 1, "the old session was dropped at sign-in");
+}
+
+#[tokio::test]
+async fn admins_edit_a_community_and_approve_requests_one_by_one_or_in_bulk() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let id = community_id(&app, DEMO_SLUG).await;
+    let first = pending_request(&app, DEMO_SLUG, "ana@example.org").await;
+
+    // Approval mode with no way to deliver yet: the dashboard says what to set up.
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{first}/approve"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+
+    let link = "https://join.slack.com/t/demo-community/shared_invite/zt-secret";
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/communities/{id}"),
+        &[
+            ("csrf", token.as_str()),
+            ("title", "Demo Community"),
+            ("invite_mode", "approval"),
+            ("default_channels", "C0GENERAL1"),
+            ("invite_link", link),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let (_, edit) = page(
+        &admin,
+        &app,
+        &format!("/admin/communities/{id}?notice=saved"),
+    )
+    .await;
+    assert!(edit.contains("Saved."));
+    assert!(
+        !edit.contains("zt-secret"),
+        "a sealed setting is never shown"
+    );
+    assert!(edit.contains("/join/demo-community/embed"));
+    assert!(edit.contains("[![Slack]("));
+
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{first}/approve"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text().await.unwrap().contains("zt-secret"),
+        "the approver gets the link to pass on"
+    );
+    assert_eq!(status_of(&app, first).await, InviteStatus::LinkShown);
+
+    let second = pending_request(&app, DEMO_SLUG, "bo@example.org").await;
+    let third = pending_request(&app, DEMO_SLUG, "cy@example.org").await;
+    let denied = pending_request(&app, DEMO_SLUG, "dee@example.org").await;
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{denied}/deny"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(status_of(&app, denied).await, InviteStatus::Denied);
+    let res = post(
+        &admin,
+        &app,
+        "/admin/requests/approve",
+        &[
+            ("csrf", token.as_str()),
+            ("community", &id.to_string()),
+            ("status", "pending"),
+            ("ids", &second.to_string()),
+            ("ids", &third.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("approved=2&skipped=0")
+    );
+    assert_eq!(status_of(&app, second).await, InviteStatus::LinkShown);
+    assert_eq!(status_of(&app, third).await, InviteStatus::LinkShown);
+    let actions = audit_actions(&app, DEMO_TEAM).await;
+    assert!(actions.contains(&"community.updated".to_owned()));
+    assert!(actions.contains(&"invite.denied".to_owned()));
+    assert_eq!(
+        actions.iter().filter(|a| *a == "invite.approved").count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_request_list_filters_and_pages_by_id() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    for n in 0..60 {
+        pending_request(&app, DEMO_SLUG, &format!("person{n:02}@example.org")).await;
+    }
+    let (status, first) = page(&admin, &app, "/admin/requests?status=pending").await;
+    assert_eq!(status, 200);
+    assert!(first.contains("person59@example.org") && !first.contains("person09@example.org"));
+    let next = attr_after(&first, "Older requests", "href").expect("a next page");
+    let (_, second) = page(&admin, &app, &next).await;
+    assert!(second.contains("person09@example.org") && !second.contains("person59@example.org"));
+    assert!(!second.contains("Older requests"));
+
+    let (_, found) = page(&admin, &app, "/admin/requests?email=person4").await;
+    assert_eq!(
+        found.matches("@example.org</td>").count() + found.matches("@example.org<br>").count(),
+        10
+    );
+    let (_, none) = page(&admin, &app, "/admin/requests?status=joined").await;
+    assert!(none.contains("No request matches"));
+    assert_eq!(
+        page(&admin, &app, "/admin/requests?status=bogus").await.0,
+        400
+    );
+}
+
+#[tokio::test]
+async fn with_nothing_installed_the_login_page_explains_the_setup() {
+    let app = spawn_app().await;
+    let res = app.get("/admin/login").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Create New App"));
+    assert!(html.contains(&format!("{}/admin/oauth_redirect", app.address)));
+    assert!(html.contains("/slack/install"));
+    assert!(app.emulator.calls().is_empty());
+}

@@ -1,0 +1,164 @@
+//! Just enough of the W3C WebDriver protocol, over HTTP with reqwest, to drive chromedriver:
+//! open a page, find elements by CSS, click, type, read, and take a screenshot.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+/// The key WebDriver names element references by.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Session {
+    http: reqwest::Client,
+    base: String,
+}
+
+pub struct Element<'a> {
+    session: &'a Session,
+    id: String,
+}
+
+impl Session {
+    /// Starts headless Chromium through the chromedriver at `driver_url`.
+    pub async fn start(driver_url: &str, chromium: &str, args: &[String]) -> Session {
+        let http = reqwest::Client::new();
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": { "binary": chromium, "args": args },
+            }}
+        });
+        let answer: Value = http
+            .post(format!("{driver_url}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        let id = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {answer}"))
+            .to_owned();
+        Session {
+            http,
+            base: format!("{driver_url}/session/{id}"),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let answer: Value = req
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        if answer["value"]["error"].is_string() {
+            panic!("WebDriver {path}: {}", answer["value"]);
+        }
+        answer["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    pub async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The first element matching `css`, waiting up to five seconds for it to appear.
+    pub async fn find(&self, css: &str) -> Element<'_> {
+        let started = Instant::now();
+        loop {
+            let answer: Value = self
+                .http
+                .post(format!("{}/element", self.base))
+                .json(&json!({ "using": "css selector", "value": css }))
+                .send()
+                .await
+                .expect("chromedriver answers")
+                .json()
+                .await
+                .expect("a JSON answer");
+            if let Some(id) = answer["value"][ELEMENT_KEY].as_str() {
+                return Element {
+                    session: self,
+                    id: id.to_owned(),
+                };
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                panic!(
+                    "no element matches {css} on {}:\n{}",
+                    self.url().await,
+                    self.source().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The page as a PNG.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        STANDARD
+            .decode(data.as_str().expect("base64 PNG data"))
+            .expect("valid base64")
+    }
+
+    pub async fn quit(self) {
+        let _ = self.http.delete(&self.base).send().await;
+    }
+}
+
+impl Element<'_> {
+    fn path(&self, action: &str) -> String {
+        format!("/element/{}/{action}", self.id)
+    }
+
+    pub async fn click(&self) {
+        self.session
+            .call(reqwest::Method::POST, &self.path("click"), Some(json!({})))
+            .await;
+    }
+
+    pub async fn type_text(&self, text: &str) {
+        self.session
+            .call(
+                reqwest::Method::POST,
+                &self.path("value"),
+                Some(json!({ "text": text })),
+            )
+            .await;
+    }
+
+    pub async fn text(&self) -> String {
+        self.session
+            .call(reqwest::Method::GET, &self.path("text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
