@@ -4,7 +4,8 @@
 //! loopback, installs the demo workspace with `admin.users:write` (so each signup commits a request
 //! and its delivery job, and the workers deliver them meanwhile), then keeps 64 clients posting
 //! distinct signups — each from its own address, through a trusted proxy — for ten seconds.
-//! Settings: BENCH_CONNECTIONS, BENCH_SECONDS.
+//! Settings: BENCH_CONNECTIONS, BENCH_SECONDS, and BENCH_APPROVAL=1 to leave out delivery (requests
+//! then wait for approval, so only the signups themselves are measured).
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -55,7 +56,14 @@ async fn main() {
             "SLACK_OAUTH_AUTHORIZE_URL",
             emu.emulator.authorize_url().to_string(),
         ),
-        ("SLACK_USER_SCOPES", "admin.users:write".into()),
+        (
+            "SLACK_USER_SCOPES",
+            if std::env::var_os("BENCH_APPROVAL").is_some() {
+                String::new()
+            } else {
+                "admin.users:write".into()
+            },
+        ),
         ("LOBBY_TRUSTED_PROXIES", "127.0.0.1".into()),
         ("RUST_LOG", "warn".into()),
     ]
