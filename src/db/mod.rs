@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 pub mod communities;
 pub mod events_seen;
 pub mod installations;
