@@ -12,6 +12,9 @@ use crate::startup::{self, StartupError};
 use crate::state::AppState;
 use crate::storage::StorageError;
 
+/// The status of an installation whose workspace removed the app.
+const UNINSTALLED: &str = "uninstalled";
+
 /// Exit status when a check failed; 2 stays "the configuration is wrong", as for other commands.
 const FAILED: u8 = 1;
 
@@ -51,10 +54,9 @@ async fn check(settings: Settings, report: &mut Report) {
         Ok(state) => state,
         Err(e) => return report.fail(startup_check(&e), &e.to_string()),
     };
-    if db::is_writable(&state.db).await {
-        report.ok("database", "opened, migrated and writable");
-    } else {
-        report.fail("database", "opened but does not take writes");
+    match db::check_writable(&state.db).await {
+        Ok(()) => report.ok("database", "opened, migrated and writable"),
+        Err(e) => report.fail("database", &format!("opened but does not take writes: {e}")),
     }
     report.ok(
         "master key",
@@ -102,14 +104,20 @@ async fn check_installation(state: &AppState, installation: &Installation, repor
         installation.id, installation.team_name
     );
     if !installation.is_active() {
-        let reason = installation.status_reason.as_deref().unwrap_or("no reason");
-        return report.skip(
-            &name,
-            &format!(
-                "{} ({reason}); reinstall the app to use it again",
-                installation.status
-            ),
-        );
+        let reason = installation
+            .status_reason
+            .as_deref()
+            .unwrap_or("no reason given");
+        let detail = format!("{} ({reason})", installation.status);
+        // A workspace that removed the app chose to; one whose token Slack refused is broken.
+        return if installation.status == UNINSTALLED {
+            report.skip(&name, &detail)
+        } else {
+            report.fail(
+                &name,
+                &format!("{detail}; reinstall the app to use it again"),
+            )
+        };
     }
     let token = match tokens::bot_token(state, &installation.id).await {
         Ok(token) => token,

@@ -56,13 +56,14 @@ pub fn now() -> i64 {
 
 /// True when the database answers a write (readiness).
 pub async fn is_writable(db: &Db) -> bool {
-    async {
-        let mut tx = begin_write(db).await?;
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS readiness_probe (x INTEGER)")
-            .execute(&mut *tx)
-            .await?;
-        tx.rollback().await
-    }
-    .await
-    .is_ok()
+    check_writable(db).await.is_ok()
+}
+
+/// Takes the write lock and writes, then rolls back: why the database refuses writes, if it does.
+pub async fn check_writable(db: &Db) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS readiness_probe (x INTEGER)")
+        .execute(&mut *tx)
+        .await?;
+    tx.rollback().await
 }

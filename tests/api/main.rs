@@ -4,6 +4,7 @@ mod helpers;
 mod install_flow;
 mod join;
 mod keys;
+mod operations;
 mod posting;
 mod restart;
 mod slack_side;
