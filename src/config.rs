@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ipnet::IpNet;
 use secrecy::SecretString;
@@ -54,7 +55,18 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS",
     "RUST_LOG",
     "LOBBY_LOG_FORMAT",
+    "LOBBY_SHUTDOWN_GRACE",
+    "LOBBY_METRICS_TOKEN",
 ];
+
+/// How long running jobs and requests may take to finish at shutdown, unless configured.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// The longest shutdown grace accepted: beyond it a service manager kills the process anyway.
+const MAX_SHUTDOWN_GRACE_SECS: u64 = 3600;
+
+/// A metrics token shorter than this could be guessed.
+const MIN_METRICS_TOKEN_LEN: usize = 16;
 
 #[derive(Debug)]
 pub struct Settings {
@@ -71,6 +83,10 @@ pub struct Settings {
     /// `/summarize` may fetch from private, loopback and link-local addresses (for testing only).
     pub summarize_allow_private_networks: bool,
     pub log: LogSettings,
+    /// How long in-flight requests and running jobs may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+    /// Lets a scraper that is not on loopback read `/metrics` (`Authorization: Bearer`).
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The names the slash commands answer to (each starts with `/`).
@@ -382,6 +398,30 @@ impl Settings {
             format,
         };
 
+        let shutdown_grace = match source.get("LOBBY_SHUTDOWN_GRACE") {
+            None => DEFAULT_SHUTDOWN_GRACE,
+            Some(v) => match v.strip_suffix('s').unwrap_or(v).parse::<u64>() {
+                Ok(secs) if secs <= MAX_SHUTDOWN_GRACE_SECS => Duration::from_secs(secs),
+                _ => {
+                    fail(format!(
+                        "LOBBY_SHUTDOWN_GRACE={v:?} must be whole seconds from 0 to {MAX_SHUTDOWN_GRACE_SECS}, like 20"
+                    ));
+                    DEFAULT_SHUTDOWN_GRACE
+                }
+            },
+        };
+        // The value is never echoed back: it is a secret.
+        let metrics_token = match source.get("LOBBY_METRICS_TOKEN") {
+            None => None,
+            Some(token) if token.len() < MIN_METRICS_TOKEN_LEN => {
+                fail(format!(
+                    "LOBBY_METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN_LEN} random characters (e.g. `openssl rand -hex 32`)"
+                ));
+                None
+            }
+            Some(token) => Some(SecretString::from(token.to_owned())),
+        };
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -397,6 +437,8 @@ impl Settings {
             commands,
             summarize_allow_private_networks,
             log,
+            shutdown_grace,
+            metrics_token,
         })
     }
 }
@@ -589,6 +631,36 @@ mod tests {
         assert_eq!(s.commands.lobby, "/lobby");
         assert!(settings(&[("LOBBY_SLASH_COMMANDS", "invite=join")]).is_err());
         assert!(settings(&[("LOBBY_SLASH_COMMANDS", "magic=/magic")]).is_err());
+    }
+
+    #[test]
+    fn the_shutdown_grace_defaults_to_20_seconds_and_takes_whole_seconds() {
+        assert_eq!(
+            settings(&[]).unwrap().shutdown_grace,
+            Duration::from_secs(20)
+        );
+        let s = settings(&[("LOBBY_SHUTDOWN_GRACE", "5")]).unwrap();
+        assert_eq!(s.shutdown_grace, Duration::from_secs(5));
+        let s = settings(&[("LOBBY_SHUTDOWN_GRACE", "45s")]).unwrap();
+        assert_eq!(s.shutdown_grace, Duration::from_secs(45));
+        for bad in ["-1", "1.5", "soon", "3601"] {
+            let errors = settings(&[("LOBBY_SHUTDOWN_GRACE", bad)]).unwrap_err();
+            assert!(errors[0].0.contains("LOBBY_SHUTDOWN_GRACE"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_metrics_token_is_optional_secret_and_not_guessable() {
+        assert!(settings(&[]).unwrap().metrics_token.is_none());
+        let s = settings(&[("LOBBY_METRICS_TOKEN", "0123456789abcdef-scraper")]).unwrap();
+        assert!(s.metrics_token.is_some());
+        assert!(!format!("{s:?}").contains("0123456789abcdef-scraper"));
+        let errors = settings(&[("LOBBY_METRICS_TOKEN", "short-secret")]).unwrap_err();
+        assert!(errors[0].0.contains("LOBBY_METRICS_TOKEN"));
+        assert!(
+            !errors[0].0.contains("short-secret"),
+            "the token is not echoed"
+        );
     }
 
     #[test]

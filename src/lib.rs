@@ -14,6 +14,7 @@ pub mod install;
 pub mod invites;
 pub mod jobs;
 pub mod members;
+pub mod metrics;
 pub mod middleware;
 pub mod posting;
 pub mod routes;

@@ -13,6 +13,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::{AppError, code_for, title_for};
+use crate::metrics;
 use crate::routes::pages::{Chrome, ErrorPage};
 use crate::state::AppState;
 
@@ -31,24 +32,40 @@ pub fn request_id(req: &HttpRequest) -> Option<RequestId> {
 }
 
 /// Opens a span per request. Only the path is logged: query strings carry OAuth codes and states.
+/// `route` is the matched pattern (`/join/{slug}`), the same in the logs as in the metrics;
+/// `team_id` is filled in by [`record_team_id`] once a handler knows the workspace.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = RequestId(Uuid::new_v4());
     req.extensions_mut().insert(id);
+    // Metrics: routing has not happened yet, but the pattern can already be looked up.
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| metrics::UNMATCHED_ROUTE.to_owned());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.metrics.clone());
+    let method = req.method().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
-        method = %req.method(),
-        route = %req.path(),
+        method = %method,
+        route = %route,
+        path = %req.path(),
+        team_id = tracing::field::Empty,
     );
     let started = Instant::now();
     async move {
         let mut res = next.call(req).await?;
         let status = res.status().as_u16();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let latency = started.elapsed();
+        let latency_ms = latency.as_secs_f64() * 1000.0;
         tracing::info!(status, latency_ms, "request finished");
+        if let Some(metrics) = metrics {
+            metrics.http_request(method.as_str(), &route, status, latency);
+        }
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             res.headers_mut()
                 .insert(HeaderName::from_static("x-request-id"), value);
@@ -57,6 +74,12 @@ pub async fn request_context(
     }
     .instrument(span)
     .await
+}
+
+/// Names the workspace a request is about in its span, so every later log line of the request
+/// (and its "request finished" line) carries `team_id`. Call it from a handler once it knows.
+pub fn record_team_id(team_id: &str) {
+    tracing::Span::current().record("team_id", team_id);
 }
 
 /// Security headers on every response, 404s and error pages included. A handler that sets its

@@ -14,6 +14,7 @@ use crate::commands::{mention, reply, summarize};
 use crate::config::{Settings, SlackCredentials};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::invites::announce;
+use crate::metrics::Metrics;
 use crate::middleware;
 use crate::routes;
 use crate::slack::client::SlackClient;
@@ -23,9 +24,6 @@ use crate::{abuse, housekeeping, invites, jobs, members};
 
 /// Every Slack Web API call gives up after this long.
 pub const SLACK_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long running jobs may take to finish when the server stops.
-const JOB_GRACE: Duration = Duration::from_secs(20);
 
 /// Where the emulator is mounted in demo mode.
 pub const EMULATOR_PATH: &str = "/_emulator/slack";
@@ -81,7 +79,10 @@ impl Application {
         let workers = jobs::Workers::start(
             &state.queue,
             handlers(state.clone()),
-            jobs::WorkerConfig::default(),
+            jobs::WorkerConfig {
+                metrics: state.metrics.clone(),
+                ..jobs::WorkerConfig::default()
+            },
         )
         .await
         .map_err(|e| {
@@ -94,6 +95,7 @@ impl Application {
         housekeeping::spawn(state.clone());
 
         let server_state = state.clone();
+        let grace = state.settings.shutdown_grace;
         let server = HttpServer::new(move || {
             let emulator = server_state.emulator.clone();
             App::new()
@@ -109,6 +111,9 @@ impl Application {
                 })
                 .default_service(web::to(middleware::not_found))
         })
+        // Signals are the caller's (`run_until`): actix's own would stop abruptly on Ctrl-C.
+        .disable_signals()
+        .shutdown_timeout(grace.as_secs().max(1))
         .listen(listener)
         .map_err(StartupError::Server)?
         .run();
@@ -134,10 +139,37 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the server stops (SIGTERM, Ctrl-C), then lets running jobs finish.
+    /// Serves until the server stops by itself (only an I/O failure stops it).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
-        self.workers.shutdown(JOB_GRACE).await;
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `stop` completes, then shuts down gracefully: no new connections, in-flight
+    /// requests and running jobs get `LOBBY_SHUTDOWN_GRACE` to finish, and jobs still running
+    /// then are handed back to the queue, so the next start runs them at once.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+        let Application {
+            mut server,
+            state,
+            workers,
+            ..
+        } = self;
+        let grace = state.settings.shutdown_grace;
+        tokio::select! {
+            served = &mut server => {
+                workers.shutdown(grace).await;
+                return served;
+            }
+            () = stop => {}
+        }
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: finishing requests and jobs"
+        );
+        let handle = server.handle();
+        // Requests and jobs drain side by side, so the whole stop takes at most the grace.
+        let ((), (), served) = tokio::join!(handle.stop(true), workers.shutdown(grace), server);
+        tracing::info!("stopped");
         served
     }
 }
@@ -188,8 +220,10 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         );
     }
 
-    let slack =
-        SlackClient::new(api_url, SLACK_TIMEOUT).map_err(|e| StartupError::Slack(e.to_string()))?;
+    let metrics = Metrics::new();
+    let slack = SlackClient::new(api_url, SLACK_TIMEOUT)
+        .map_err(|e| StartupError::Slack(e.to_string()))?
+        .with_metrics(metrics.clone());
     Ok(AppState {
         queue: jobs::Queue::new(storage.db.clone()),
         join_limiter: abuse::RateLimiter::join_form(),
@@ -203,6 +237,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         openid_authorize_url,
         emulator,
         refresh_locks: Default::default(),
+        metrics,
     })
 }
 

@@ -5,6 +5,7 @@ use crate::config::{Settings, SlackCredentials};
 use crate::db::Db;
 use crate::emulator::Emulator;
 use crate::jobs::Queue;
+use crate::metrics::Metrics;
 use crate::posting::ChannelDirectory;
 use crate::slack::client::SlackClient;
 use crate::slack::tokens::RefreshLocks;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub join_limiter: RateLimiter,
     /// Channel names resolved to ids, per workspace, for the posting API.
     pub channels: ChannelDirectory,
+    /// What `GET /metrics` reports; the middleware, the workers and the Slack client count into it.
+    pub metrics: Metrics,
 }
 
 impl AppState {

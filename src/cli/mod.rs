@@ -1,12 +1,15 @@
 //! The `lobby` command line: parse, load settings, dispatch. Every failure is one line on stderr.
 
 mod api_keys;
+mod backup;
+mod check;
 mod community;
 mod emulator;
 mod invites;
 mod keys;
 mod post;
 mod seal;
+mod serve;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,7 +18,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
-use crate::startup::Application;
 use crate::state::AppState;
 
 #[derive(Debug, Parser)]
@@ -68,6 +70,11 @@ pub enum Command {
     Manifest,
     /// Post a message or a file to a channel, through a Lobby server or straight to Slack
     Post(Box<post::PostArgs>),
+    /// Check the configuration, the database, the master key and Slack (api.test, and auth.test
+    /// per installation); one line per check, non-zero exit if any fails
+    Check,
+    /// Write a consistent copy of the database while the server runs (the master key is not in it)
+    Backup(backup::BackupArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -85,6 +92,10 @@ pub fn run(cli: Cli) -> ExitCode {
     {
         return seal::run(args);
     }
+    // A check reports a bad configuration as one of its lines.
+    if let Command::Check = command {
+        return check::run(cli.config.as_deref());
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(errors) => {
@@ -99,7 +110,8 @@ pub fn run(cli: Cli) -> ExitCode {
         return ExitCode::from(2);
     }
     match command {
-        Command::Serve => with_runtime(serve(settings)),
+        Command::Serve => with_runtime(serve::run(settings)),
+        Command::Backup(args) => with_runtime(backup::run(&settings, args)),
         Command::Keys { command } => with_runtime(keys::run(settings, command)),
         Command::Manifest => {
             println!("{}", crate::slack::manifest::render(&settings));
@@ -114,23 +126,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::ApiKeys { command } => with_runtime(with_state(settings, |state| {
             Box::pin(async move { api_keys::run(&state, command).await })
         })),
-        Command::Emulator { .. } | Command::Post(_) => unreachable!("handled above"),
-    }
-}
-
-async fn serve(settings: Settings) -> ExitCode {
-    let app = match Application::build(settings).await {
-        Ok(app) => app,
-        Err(e) => {
-            eprintln!("lobby: {e}");
-            return ExitCode::from(e.exit_code() as u8);
-        }
-    };
-    match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("lobby: the server stopped: {e}");
-            ExitCode::FAILURE
+        Command::Emulator { .. } | Command::Post(_) | Command::Check => {
+            unreachable!("handled above")
         }
     }
 }

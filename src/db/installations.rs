@@ -212,6 +212,15 @@ pub async fn count_active(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Erro
         .await
 }
 
+/// How many installations are in each status (the metrics gauges).
+pub async fn count_by_status(
+    db: impl SqliteExecutor<'_>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, COUNT(*) FROM installations GROUP BY status ORDER BY status")
+        .fetch_all(db)
+        .await
+}
+
 /// The installation's token of that kind, opened — only while the installation is active.
 pub async fn token(
     db: impl SqliteExecutor<'_>,

@@ -159,6 +159,15 @@ pub async fn counts(
     .await
 }
 
+/// How many requests are in each status, across every community (the metrics gauges).
+pub async fn count_by_status(
+    db: impl SqliteExecutor<'_>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, COUNT(*) FROM invite_requests GROUP BY status ORDER BY status")
+        .fetch_all(db)
+        .await
+}
+
 /// A workspace's numbers for `/lobby stats`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct WeeklyCounts {

@@ -8,6 +8,7 @@ pub mod admin_requests;
 pub mod admin_scope;
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 pub mod communities;
 pub mod events_seen;
 pub mod installations;
@@ -59,13 +60,14 @@ pub fn now() -> i64 {
 
 /// True when the database answers a write (readiness).
 pub async fn is_writable(db: &Db) -> bool {
-    async {
-        let mut tx = begin_write(db).await?;
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS readiness_probe (x INTEGER)")
-            .execute(&mut *tx)
-            .await?;
-        tx.rollback().await
-    }
-    .await
-    .is_ok()
+    check_writable(db).await.is_ok()
+}
+
+/// Takes the write lock and writes, then rolls back: why the database refuses writes, if it does.
+pub async fn check_writable(db: &Db) -> Result<(), sqlx::Error> {
+    let mut tx = begin_write(db).await?;
+    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS readiness_probe (x INTEGER)")
+        .execute(&mut *tx)
+        .await?;
+    tx.rollback().await
 }

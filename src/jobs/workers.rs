@@ -4,7 +4,7 @@
 //! due a worker sleeps until the next job falls due, a [`Queue::wake`], or its poll interval.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -13,6 +13,7 @@ use tracing::Instrument;
 use super::{Backoff, Job, Outcome, Queue, Registry, due_at, now_nanos};
 use crate::db::jobs::{Claim, ClaimedJob};
 use crate::db::{self, Db};
+use crate::metrics::{JobOutcome, Metrics};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -21,6 +22,8 @@ pub struct WorkerConfig {
     pub backoff: Backoff,
     /// The longest an idle worker sleeps before looking again (jobs enqueued without a wake-up).
     pub poll_interval: Duration,
+    /// Where every run's outcome and duration is counted.
+    pub metrics: Metrics,
 }
 
 impl Default for WorkerConfig {
@@ -29,6 +32,7 @@ impl Default for WorkerConfig {
             concurrency: 4,
             backoff: Backoff::DEFAULT,
             poll_interval: Duration::from_secs(1),
+            metrics: Metrics::default(),
         }
     }
 }
@@ -61,6 +65,7 @@ impl Workers {
             notify: queue.notify().clone(),
             backoff: config.backoff,
             poll_interval: config.poll_interval,
+            metrics: config.metrics,
         });
         let concurrency = config.concurrency.max(1);
         let (stop, _) = watch::channel(false);
@@ -113,6 +118,7 @@ struct Worker {
     notify: Arc<Notify>,
     backoff: Backoff,
     poll_interval: Duration,
+    metrics: Metrics,
 }
 
 impl Worker {
@@ -175,8 +181,18 @@ impl Worker {
                 worker_id: &self.id,
                 attempt: job.attempt,
             };
+            let started = Instant::now();
+            // Metrics: a run aborted at shutdown never reaches `record`; the guard counts it.
+            let mut running = CountReleased {
+                metrics: &self.metrics,
+                kind: &job.kind,
+                finished: false,
+            };
             let outcome = self.execute(&job).await;
-            self.record(claim, job.max_attempts, outcome).await;
+            running.finished = true;
+            let counted = self.record(claim, job.max_attempts, outcome).await;
+            self.metrics
+                .job_finished(&job.kind, counted, started.elapsed());
         }
         .instrument(span)
         .await;
@@ -210,25 +226,35 @@ impl Worker {
         }
     }
 
-    async fn record(&self, claim: Claim<'_>, max_attempts: i64, outcome: Outcome) {
-        let recorded = match outcome {
+    /// Stores the run's outcome; returns it as the metrics count it.
+    async fn record(&self, claim: Claim<'_>, max_attempts: i64, outcome: Outcome) -> JobOutcome {
+        let (recorded, counted) = match outcome {
             Outcome::Done => {
                 tracing::debug!("job done");
-                db::jobs::complete(&self.db, claim).await
+                (db::jobs::complete(&self.db, claim).await, JobOutcome::Done)
             }
             Outcome::Retry { error, retry_after } if claim.attempt < max_attempts => {
                 let delay = self.backoff.delay(claim.attempt, retry_after);
                 tracing::warn!(%error, retry_in = ?delay, "job will be retried");
                 let run_at = due_at(now_nanos(), delay);
-                db::jobs::retry(&self.db, claim, run_at, &error).await
+                (
+                    db::jobs::retry(&self.db, claim, run_at, &error).await,
+                    JobOutcome::Retry,
+                )
             }
             Outcome::Retry { error, .. } => {
                 tracing::error!(%error, max_attempts, "job failed on its last attempt");
-                db::jobs::fail(&self.db, claim, &error).await
+                (
+                    db::jobs::fail(&self.db, claim, &error).await,
+                    JobOutcome::Failed,
+                )
             }
             Outcome::Fail { error } => {
                 tracing::error!(%error, "job failed");
-                db::jobs::fail(&self.db, claim, &error).await
+                (
+                    db::jobs::fail(&self.db, claim, &error).await,
+                    JobOutcome::Failed,
+                )
             }
         };
         match recorded {
@@ -240,6 +266,22 @@ impl Worker {
                 %error,
                 "cannot record the job's outcome; it is released at shutdown or the next start"
             ),
+        }
+        counted
+    }
+}
+
+/// Counts a run as released when it is dropped unfinished (its worker was aborted at shutdown).
+struct CountReleased<'a> {
+    metrics: &'a Metrics,
+    kind: &'a str,
+    finished: bool,
+}
+
+impl Drop for CountReleased<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.metrics.jobs_ended(self.kind, JobOutcome::Released, 1);
         }
     }
 }
@@ -273,7 +315,6 @@ impl<T> Drop for AbortOnDrop<T> {
 mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::time::Instant;
 
     use serde_json::json;
 
@@ -290,6 +331,7 @@ mod tests {
                 cap: Duration::ZERO,
             },
             poll_interval: Duration::from_millis(200),
+            metrics: Metrics::default(),
         }
     }
 
@@ -705,9 +747,9 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(300)).await;
             Outcome::Done
         });
-        let workers = Workers::start(&queue, registry, no_backoff(1))
-            .await
-            .unwrap();
+        let config = no_backoff(1);
+        let metrics = config.metrics.clone();
+        let workers = Workers::start(&queue, registry, config).await.unwrap();
         let id = queue.enqueue(NewJob::new("slow", json!({}))).await.unwrap();
         wait_for_status(&db, id, "running").await;
 
@@ -716,6 +758,9 @@ mod tests {
             db::jobs::get(&db, id).await.unwrap().unwrap().status,
             "done"
         );
+        let text = metrics.render(&Default::default());
+        assert!(text.contains(r#"lobby_jobs_total{kind="slow",outcome="done"} 1"#));
+        assert!(text.contains(r#"lobby_job_duration_seconds_count{kind="slow"} 1"#));
     }
 
     #[tokio::test]
@@ -732,9 +777,9 @@ mod tests {
                 std::future::pending::<Outcome>().await
             }
         });
-        let workers = Workers::start(&queue, registry, no_backoff(1))
-            .await
-            .unwrap();
+        let config = no_backoff(1);
+        let metrics = config.metrics.clone();
+        let workers = Workers::start(&queue, registry, config).await.unwrap();
         let id = queue
             .enqueue(NewJob::new("stuck", json!({})))
             .await
@@ -744,6 +789,8 @@ mod tests {
         workers.shutdown(Duration::from_millis(100)).await;
         let row = db::jobs::get(&db, id).await.unwrap().unwrap();
         assert_eq!((row.status.as_str(), row.claimed_by), ("ready", None));
+        let text = metrics.render(&Default::default());
+        assert!(text.contains(r#"lobby_jobs_total{kind="stuck",outcome="released"} 1"#));
         let attempts = db::jobs::attempts(&db, id).await.unwrap();
         assert_eq!(attempts[0].outcome.as_deref(), Some("released"));
         let deadline = Instant::now() + Duration::from_secs(5);

@@ -34,6 +34,7 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiTeam
     let active = db::installations::get(&state.db, &team)
         .await?
         .is_some_and(|i| i.is_active());
+    crate::middleware::record_team_id(&team);
     if !active {
         return Err(AppError::Forbidden(
             "The workspace of this API key is not installed.".into(),

@@ -8,6 +8,7 @@ pub mod health;
 pub mod home;
 pub mod install;
 pub mod join;
+pub mod metrics;
 pub mod pages;
 pub mod slack_events;
 
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(home::landing))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/{file}", web::get().to(assets::serve))
         .route("/slack/install", web::get().to(install::install_page))
         .route(

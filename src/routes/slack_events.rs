@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::install;
 use crate::invites::announce;
 use crate::jobs::{NewJob, Queue};
+use crate::middleware::record_team_id;
 use crate::slack::payloads::{BlockActions, EventCallback, FormPost};
 use crate::slack::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::state::AppState;
@@ -63,6 +64,7 @@ async fn form(state: &AppState, body: &[u8]) -> Result<HttpResponse, AppError> {
     let Some(command) = post.into_command() else {
         return Ok(ack());
     };
+    record_team_id(&command.team_id);
     match commands::slash(state, command).await? {
         Some(reply) => Ok(HttpResponse::Ok().json(reply.response_body())),
         None => Ok(ack()),
@@ -81,6 +83,9 @@ async fn event(state: &AppState, body: &[u8]) -> Result<HttpResponse, AppError> 
             let Ok(callback) = serde_json::from_value::<EventCallback>(envelope) else {
                 return Err(AppError::bad_request("The event has no event_id."));
             };
+            if let Some(team) = &callback.team_id {
+                record_team_id(team);
+            }
             record_event(state, &callback).await?;
             Ok(ack())
         }

@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use url::Url;
 
+use crate::metrics::Metrics;
+
 /// What Slack is told is calling it.
 const USER_AGENT: &str = concat!("lobby/", env!("CARGO_PKG_VERSION"));
 
@@ -37,6 +39,8 @@ const AUTH_FAILURE_CODES: [&str; 5] = [
 pub struct SlackClient {
     http: reqwest::Client,
     base: Url,
+    /// Where calls are counted, when the client belongs to a server (see [`SlackClient::with_metrics`]).
+    metrics: Option<Metrics>,
 }
 
 /// How a call proves who is calling.
@@ -153,7 +157,17 @@ impl SlackClient {
             .timeout(timeout)
             .build()
             .map_err(|err| SlackError::Config(format!("cannot build the HTTP client: {err}")))?;
-        Ok(Self { http, base })
+        Ok(Self {
+            http,
+            base,
+            metrics: None,
+        })
+    }
+
+    /// Counts every call (by method and outcome) and every rate-limit wait into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The Web API base URL, always ending with `/`.
@@ -179,6 +193,9 @@ impl SlackClient {
             let started = Instant::now();
             let result = self.exchange(method, auth, body).await;
             log_outcome(method, &result, started.elapsed());
+            if let Some(metrics) = &self.metrics {
+                count_outcome(metrics, method, &result);
+            }
             result
         }
         .instrument(span)
@@ -388,6 +405,26 @@ fn log_outcome<T>(method: &str, result: &Result<Answer<T>, SlackError>, elapsed:
             ?elapsed,
             "slack call failed"
         ),
+    }
+}
+
+/// Metrics: every call by method and outcome code, and the waits Slack asked for.
+fn count_outcome<T>(metrics: &Metrics, method: &str, result: &Result<Answer<T>, SlackError>) {
+    let err = match result {
+        Ok(_) => return metrics.slack_call(method, "ok"),
+        Err(err) => err,
+    };
+    if let Some(retry_after) = err.retry_after() {
+        metrics.rate_limited(method, retry_after);
+    }
+    match err {
+        SlackError::Api { code, .. } => metrics.slack_call(method, code),
+        SlackError::RateLimited { .. } => metrics.slack_call(method, "ratelimited"),
+        SlackError::Status { status, .. } => metrics.slack_call(method, &format!("http_{status}")),
+        SlackError::Timeout { .. } => metrics.slack_call(method, "timeout"),
+        SlackError::Transport { .. } => metrics.slack_call(method, "unreachable"),
+        SlackError::Decode { .. } => metrics.slack_call(method, "bad_answer"),
+        SlackError::Config(_) => metrics.slack_call(method, "bad_request"),
     }
 }
 
@@ -703,6 +740,31 @@ mod tests {
             .await
             .expect_err("limited");
         assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+    }
+
+    #[tokio::test]
+    async fn calls_are_counted_by_method_and_outcome_with_rate_limit_waits() {
+        let replies = std::sync::Mutex::new(vec![
+            Reply::json(json!({"ok": true})),
+            Reply::json(json!({"ok": false, "error": "token_revoked"})),
+            Reply::status(429).with_header("retry-after", "7"),
+        ]);
+        let fake = FakeSlack::start(move |_| replies.lock().expect("replies").remove(0));
+        let metrics = Metrics::new();
+        let client = client(&fake).with_metrics(metrics.clone());
+        for _ in 0..3 {
+            let _ = call_value(&client, Auth::Bearer(&token())).await;
+        }
+        let text = metrics.render(&crate::metrics::Snapshot::default());
+        for line in [
+            r#"lobby_slack_calls_total{method="auth.test",code="ok"} 1"#,
+            r#"lobby_slack_calls_total{method="auth.test",code="token_revoked"} 1"#,
+            r#"lobby_slack_calls_total{method="auth.test",code="ratelimited"} 1"#,
+            r#"lobby_slack_rate_limit_waits_total{method="auth.test"} 1"#,
+            r#"lobby_slack_rate_limit_wait_seconds_total{method="auth.test"} 7.0"#,
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ mod admin;
 mod install_flow;
 mod join;
 mod keys;
+mod operations;
 mod posting;
 mod restart;
 mod slack_side;

@@ -1,0 +1,219 @@
+//! `lobby check`: can this deployment run? Checks the configuration, the data directory, the
+//! database, the master key, Slack's Web API and every installation's bot token; prints one line
+//! per check and exits non-zero when any fails, for people and for deployment scripts alike.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::Settings;
+use crate::db::{self, installations::Installation};
+use crate::slack::tokens;
+use crate::startup::{self, StartupError};
+use crate::state::AppState;
+use crate::storage::StorageError;
+
+/// The status of an installation whose workspace removed the app.
+const UNINSTALLED: &str = "uninstalled";
+
+/// Exit status when a check failed; 2 stays "the configuration is wrong", as for other commands.
+const FAILED: u8 = 1;
+
+pub fn run(config: Option<&Path>) -> ExitCode {
+    let mut report = Report::default();
+    let settings = match Settings::load(config) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            for error in errors {
+                report.fail("configuration", &error.0);
+            }
+            return report.exit_code();
+        }
+    };
+    report.ok("configuration", &describe(&settings));
+    if let Err(e) = crate::telemetry::init(&settings.log) {
+        report.fail("logging", &e);
+    }
+    super::with_runtime(async move {
+        check(settings, &mut report).await;
+        report.exit_code()
+    })
+}
+
+fn describe(settings: &Settings) -> String {
+    let mode = if settings.is_demo() {
+        "demo mode, Slack is the built-in emulator".to_owned()
+    } else {
+        format!("Slack app {}", settings.slack.api_url)
+    };
+    format!("public URL {}, {mode}", settings.public_url)
+}
+
+async fn check(settings: Settings, report: &mut Report) {
+    let local = settings.bind;
+    let state = match startup::build_state(settings, local).await {
+        Ok(state) => state,
+        Err(e) => return report.fail(startup_check(&e), &e.to_string()),
+    };
+    match db::check_writable(&state.db).await {
+        Ok(()) => report.ok("database", "opened, migrated and writable"),
+        Err(e) => report.fail("database", &format!("opened but does not take writes: {e}")),
+    }
+    report.ok(
+        "master key",
+        &format!(
+            "key id {} opens the database's sealed values",
+            state.keyring.sealing_key_id()
+        ),
+    );
+    match state.slack.api_test().await {
+        Ok(()) => report.ok("slack", &format!("{} answers api.test", state.slack.base())),
+        Err(e) => report.fail("slack", &e.to_string()),
+    }
+    match db::installations::list(&state.db).await {
+        Ok(installations) if installations.is_empty() => report.ok(
+            "installations",
+            &format!(
+                "none yet: add the app to a workspace at {}",
+                state.settings.url("/slack/install")
+            ),
+        ),
+        Ok(installations) => {
+            for installation in &installations {
+                check_installation(&state, installation, report).await;
+            }
+        }
+        Err(e) => report.fail("installations", &format!("cannot list them: {e}")),
+    }
+}
+
+/// Which check a startup failure belongs to.
+fn startup_check(e: &StartupError) -> &'static str {
+    match e {
+        StartupError::Storage(StorageError::Key(_) | StorageError::WrongKey { .. }) => "master key",
+        StartupError::Storage(StorageError::DataDir { .. }) => "data directory",
+        StartupError::Storage(_) => "database",
+        StartupError::Slack(_) => "slack",
+        StartupError::Bind { .. } | StartupError::Server(_) => "server",
+    }
+}
+
+/// `auth.test` with the installation's bot token: Slack still accepts it, for that workspace.
+async fn check_installation(state: &AppState, installation: &Installation, report: &mut Report) {
+    let name = format!(
+        "installation {} ({})",
+        installation.id, installation.team_name
+    );
+    if !installation.is_active() {
+        let reason = installation
+            .status_reason
+            .as_deref()
+            .unwrap_or("no reason given");
+        let detail = format!("{} ({reason})", installation.status);
+        // A workspace that removed the app chose to; one whose token Slack refused is broken.
+        return if installation.status == UNINSTALLED {
+            report.skip(&name, &detail)
+        } else {
+            report.fail(
+                &name,
+                &format!("{detail}; reinstall the app to use it again"),
+            )
+        };
+    }
+    let token = match tokens::bot_token(state, &installation.id).await {
+        Ok(token) => token,
+        Err(e) => return report.fail(&name, &format!("no usable bot token: {e}")),
+    };
+    match state.slack.auth_test(&token).await {
+        Ok(who) if belongs_to(installation, &who.team_id, who.enterprise_id.as_deref()) => report
+            .ok(
+                &name,
+                &format!("auth.test accepts the bot token ({})", who.user),
+            ),
+        Ok(who) => report.fail(
+            &name,
+            &format!(
+                "the bot token belongs to another workspace ({})",
+                who.team_id
+            ),
+        ),
+        Err(e) => report.fail(&name, &e.to_string()),
+    }
+}
+
+/// An org-wide installation's token answers for the organization, a team's for the team.
+fn belongs_to(installation: &Installation, team_id: &str, enterprise_id: Option<&str>) -> bool {
+    installation.team_id.as_deref() == Some(team_id)
+        || (installation.is_enterprise_install
+            && installation.enterprise_id.is_some()
+            && installation.enterprise_id.as_deref() == enterprise_id)
+}
+
+/// The checks' lines, printed as they come (a slow Slack should not look like a hang).
+#[derive(Default)]
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn ok(&mut self, check: &str, detail: &str) {
+        println!("{}", line("ok", check, detail));
+    }
+
+    fn skip(&mut self, check: &str, detail: &str) {
+        println!("{}", line("skip", check, detail));
+    }
+
+    fn fail(&mut self, check: &str, detail: &str) {
+        self.failed = true;
+        println!("{}", line("FAIL", check, detail));
+    }
+
+    fn exit_code(&self) -> ExitCode {
+        if self.failed {
+            ExitCode::from(FAILED)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn line(verdict: &str, check: &str, detail: &str) -> String {
+    format!("{verdict:<4}  {check}: {detail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_line_up_with_the_verdict_first() {
+        assert_eq!(
+            line("ok", "database", "writable"),
+            "ok    database: writable"
+        );
+        assert_eq!(
+            line("FAIL", "slack", "unreachable"),
+            "FAIL  slack: unreachable"
+        );
+    }
+
+    #[test]
+    fn one_failure_fails_the_whole_check() {
+        let mut report = Report::default();
+        report.ok("a", "fine");
+        report.skip("b", "inactive");
+        assert_eq!(report.exit_code(), ExitCode::SUCCESS);
+        report.fail("c", "broken");
+        assert_eq!(report.exit_code(), ExitCode::from(FAILED));
+    }
+
+    #[test]
+    fn startup_failures_name_their_check() {
+        let wrong_key = StartupError::Storage(StorageError::WrongKey {
+            key_id: "k1".into(),
+        });
+        assert_eq!(startup_check(&wrong_key), "master key");
+        let slack = StartupError::Slack("bad URL".into());
+        assert_eq!(startup_check(&slack), "slack");
+    }
+}

@@ -1,0 +1,56 @@
+//! `lobby serve`: run the server until SIGTERM or Ctrl-C, then stop gracefully.
+
+use std::process::ExitCode;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::config::Settings;
+use crate::startup::Application;
+
+pub async fn run(settings: Settings) -> ExitCode {
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("lobby: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let stop = match signal(SignalKind::terminate()) {
+        Ok(terminate) => first_signal(terminate),
+        Err(e) => {
+            eprintln!("lobby: cannot listen for SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until(stop).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lobby: the server stopped: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves at the first SIGTERM or SIGINT (Ctrl-C). From then on a second one ends the process
+/// at once: someone who asks twice does not want to wait for the grace period. Jobs cut short
+/// that way are taken back at the next start, as after a crash.
+async fn first_signal(mut terminate: Signal) {
+    let name = next_signal(&mut terminate).await;
+    tracing::info!(
+        signal = name,
+        "stopping gracefully; send the signal again to stop at once"
+    );
+    tokio::spawn(async move {
+        let name = next_signal(&mut terminate).await;
+        tracing::warn!(signal = name, "stopping at once");
+        std::process::exit(if name == "SIGINT" { 130 } else { 143 });
+    });
+}
+
+async fn next_signal(terminate: &mut Signal) -> &'static str {
+    tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        // Should listening for Ctrl-C fail, this branch is disabled rather than firing.
+        Ok(()) = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}

@@ -1,0 +1,853 @@
+//! Operations: graceful shutdown, `/metrics`, JSON logs with no secrets, `lobby check` and
+//! `lobby backup` — what a self-hoster relies on in production.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lobby::db::installations::TokenKind;
+use lobby::emulator::seed::{DEMO_ADMIN, DEMO_TEAM};
+use lobby::emulator::{self, Emulator, EmulatorConfig, Fault};
+use lobby::vault::{self, KeySource};
+use secrecy::ExposeSecret;
+
+use crate::helpers::{
+    AppOptions, TestApp, browser, captured_logs, install_at, lobby_command, spawn_app_with,
+};
+
+const SLUG: &str = "demo-community";
+const METRICS_TOKEN: &str = "scraper-token-0123456789abcdef";
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown and JSON logs: `lobby serve` as a child process, like a service manager runs it.
+
+/// `lobby serve` in its own process, pointed at the emulator; its stderr goes to `log`.
+struct Server {
+    child: Child,
+    address: String,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    async fn start(dir: &Path, emulator: &Emulator, env: &[(&str, &str)]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("http://127.0.0.1:{port}");
+        let log = dir.join(format!("serve-{port}.log"));
+        let mut command = with_emulator(lobby_command(dir), emulator);
+        command
+            .env("LOBBY_BIND", format!("127.0.0.1:{port}"))
+            .env("LOBBY_PUBLIC_URL", &address)
+            .env("LOBBY_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .arg("serve");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let server = Server {
+            child: command.spawn().unwrap(),
+            address,
+            log,
+        };
+        let started = Instant::now();
+        while reqwest::get(format!("{}/healthz", server.address))
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name}");
+    }
+
+    async fn exit_within(&mut self, limit: Duration) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < limit, "still running after {limit:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn log_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"))
+            })
+            .collect()
+    }
+}
+
+/// The Slack settings that point a `lobby` process at `emulator`.
+fn with_emulator(mut command: std::process::Command, emulator: &Emulator) -> std::process::Command {
+    let config = emulator.config();
+    command
+        .env("SLACK_CLIENT_ID", &config.client_id)
+        .env("SLACK_CLIENT_SECRET", config.client_secret.expose_secret())
+        .env(
+            "SLACK_SIGNING_SECRET",
+            config.signing_secret.expose_secret(),
+        )
+        .env("SLACK_API_URL", emulator.api_url().as_str())
+        .env(
+            "SLACK_OAUTH_AUTHORIZE_URL",
+            emulator.authorize_url().as_str(),
+        )
+        .env("SLACK_USER_SCOPES", "admin.users:write");
+    command
+}
+
+/// Signs up on the join form of the server at `address`, as a person would; returns the response.
+async fn sign_up_at(address: &str, data_dir: &Path, email: &str, ip: &str) -> reqwest::Response {
+    let keyring = vault::load_keyring(&KeySource::Generated(data_dir.join("master.key")))
+        .unwrap()
+        .keyring;
+    let key = keyring.derive_key("join-form");
+    let (token, cookie) = lobby::abuse::FormToken::issue(&key, SLUG, lobby::db::now() - 10);
+    browser()
+        .post(format!("{address}/join/{SLUG}"))
+        .header("cookie", format!("lobby_join={cookie}"))
+        .header("x-forwarded-for", ip)
+        .form(&[
+            ("email", email),
+            ("form_token", token.as_str()),
+            ("website", ""),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn open_db(dir: &Path) -> lobby::db::Db {
+    lobby::db::connect(&format!("sqlite://{}", dir.join("lobby.db").display()))
+        .await
+        .unwrap()
+}
+
+async fn count(db: &lobby::db::Db, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+}
+
+async fn wait_for(db: &lobby::db::Db, what: &str, sql: &'static str) {
+    let started = Instant::now();
+    while count(db, sql).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A server whose only signup's delivery hangs at Slack: the job is running when this returns.
+async fn server_with_a_delivery_in_flight(
+    dir: &Path,
+    emulator: &Emulator,
+    grace: &str,
+) -> (Server, String) {
+    let server = Server::start(dir, emulator, &[("LOBBY_SHUTDOWN_GRACE", grace)]).await;
+    let res = install_at(&server.address, &browser(), DEMO_TEAM, DEMO_ADMIN).await;
+    assert_eq!(res.status(), 200);
+    emulator.inject(
+        "admin.users.invite",
+        Fault::Slow(Duration::from_secs(300)),
+        1,
+    );
+    let res = sign_up_at(&server.address, dir, "shutdown@example.org", "198.51.100.7").await;
+    assert_eq!(res.status(), 200, "the signup was acknowledged");
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    wait_for(
+        &open_db(dir).await,
+        "the delivery job to be claimed",
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'invite.deliver' AND status = 'running'",
+    )
+    .await;
+    (server, request_id)
+}
+
+#[tokio::test]
+async fn sigterm_with_a_delivery_in_flight_exits_cleanly_and_it_is_delivered_once_after_restart() {
+    let emu = emulator::spawn(EmulatorConfig::demo(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, _) = server_with_a_delivery_in_flight(dir.path(), &emu.emulator, "1").await;
+
+    first.signal("TERM");
+    let status = first.exit_within(Duration::from_secs(15)).await;
+    assert!(status.success(), "exit status {status:?}");
+    let db = open_db(dir.path()).await;
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'invite.deliver' AND status = 'ready'"
+        )
+        .await,
+        1,
+        "the unfinished job was handed back to the queue"
+    );
+    let messages: Vec<String> = first
+        .log_lines()
+        .iter()
+        .filter_map(|l| l["fields"]["message"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m == "shutting down: finishing requests and jobs"),
+        "{messages:?}"
+    );
+    assert_eq!(messages.last().map(String::as_str), Some("stopped"));
+
+    let _second = Server::start(dir.path(), &emu.emulator, &[]).await;
+    wait_for(
+        &db,
+        "the request to be invited",
+        "SELECT COUNT(*) FROM invite_requests WHERE status = 'invited'",
+    )
+    .await;
+    let delivered = emu
+        .emulator
+        .calls_to("admin.users.invite")
+        .into_iter()
+        .filter(|c| c.param("email") == Some("shutdown@example.org") && c.error.is_none())
+        .count();
+    assert_eq!(delivered, 1, "delivered once");
+}
+
+#[tokio::test]
+async fn a_second_signal_stops_at_once() {
+    let emu = emulator::spawn(EmulatorConfig::demo(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, _) = server_with_a_delivery_in_flight(dir.path(), &emu.emulator, "120").await;
+
+    server.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the first signal waits for the job"
+    );
+    server.signal("INT");
+    let status = server.exit_within(Duration::from_secs(5)).await;
+    assert!(!status.success(), "an interrupted stop says so: {status:?}");
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_with_the_request_id_and_ctrl_c_stops_cleanly() {
+    let emu = emulator::spawn(EmulatorConfig::demo(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &emu.emulator, &[]).await;
+    let res = reqwest::get(format!("{}/join/{SLUG}", server.address))
+        .await
+        .unwrap();
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+
+    server.signal("INT");
+    let status = server.exit_within(Duration::from_secs(15)).await;
+    assert!(status.success(), "exit status {status:?}");
+    let lines = server.log_lines();
+    let finished = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"] == "request finished" && l["span"]["request_id"] == request_id
+        })
+        .unwrap_or_else(|| panic!("no line for request {request_id}: {lines:#?}"));
+    assert_eq!(finished["span"]["route"], "/join/{slug}");
+    assert_eq!(finished["span"]["method"], "GET");
+    assert_eq!(finished["fields"]["status"], res.status().as_u16());
+    assert!(finished["fields"]["latency_ms"].as_f64().is_some());
+    assert_eq!(finished["level"], "INFO");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics.
+
+async fn app_with_admin_api(env: Vec<(&'static str, String)>) -> TestApp {
+    let mut all = vec![
+        ("SLACK_USER_SCOPES", "admin.users:write".to_owned()),
+        ("LOBBY_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+    ];
+    all.extend(env);
+    let app = spawn_app_with(AppOptions {
+        env: all,
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    app
+}
+
+async fn scrape(app: &TestApp) -> HashMap<String, f64> {
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    exposition::parse(&res.text().await.unwrap()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+async fn wait_for_status(app: &TestApp, status: &'static str) {
+    let started = Instant::now();
+    loop {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invite_requests WHERE status = ?")
+            .bind(status)
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+        if n > 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no request reached {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text_and_move_when_a_signup_is_delivered() {
+    let app = app_with_admin_api(vec![]).await;
+    let before = scrape(&app).await;
+
+    let res = sign_up_at(
+        &app.address,
+        &app.data_dir,
+        "metrics@example.org",
+        "198.51.100.8",
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    wait_for_status(&app, "invited").await;
+    let after = scrape(&app).await;
+
+    for series in [
+        r#"lobby_http_requests_total{method="POST",route="/join/{slug}",status="200"}"#,
+        r#"lobby_http_request_duration_seconds_count{method="POST",route="/join/{slug}"}"#,
+        r#"lobby_jobs_total{kind="invite.deliver",outcome="done"}"#,
+        r#"lobby_slack_calls_total{code="ok",method="admin.users.invite"}"#,
+    ] {
+        assert_eq!(
+            value(&after, series) - value(&before, series),
+            1.0,
+            "{series} did not move by one"
+        );
+    }
+    assert_eq!(
+        value(&after, r#"lobby_invite_requests{status="invited"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(&after, r#"lobby_installations{status="active"}"#),
+        1.0
+    );
+    assert!(after.contains_key(r#"lobby_job_queue_depth{status="ready"}"#));
+    assert!(after.contains_key("lobby_job_queue_oldest_ready_age_seconds"));
+    assert!(
+        after.keys().all(|k| !k.contains("demo-community")),
+        "routes are patterns, never raw paths"
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_refused_to_a_relayed_client_without_the_token_and_served_with_it() {
+    let app = app_with_admin_api(vec![("LOBBY_METRICS_TOKEN", METRICS_TOKEN.to_owned())]).await;
+    let from_afar = || {
+        app.client
+            .get(app.url("/metrics"))
+            .header("x-forwarded-for", "203.0.113.50")
+    };
+
+    let refused = from_afar().send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+
+    let wrong = from_afar()
+        .bearer_auth("scraper-token-0123456789abcdeX")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+
+    let served = from_afar().bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    exposition::parse(&served.text().await.unwrap()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// No secrets in the logs.
+
+#[tokio::test]
+async fn the_logs_hold_no_token_code_state_or_plain_email_address() {
+    let app = app_with_admin_api(vec![]).await;
+    // A second install through the browser, to know this flow's code and state.
+    let authorize = app.start_install().await;
+    let callback = app
+        .consent(
+            &authorize,
+            crate::helpers::Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_ADMIN,
+            },
+        )
+        .await;
+    let query: HashMap<_, _> = callback.query_pairs().into_owned().collect();
+    assert_eq!(app.client.get(callback).send().await.unwrap().status(), 200);
+    for (i, email) in ["ada.lovelace@example.org", "Grace.Hopper@Example.COM"]
+        .iter()
+        .enumerate()
+    {
+        let res = sign_up_at(
+            &app.address,
+            &app.data_dir,
+            email,
+            &format!("198.51.100.{}", 20 + i),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+    }
+    wait_for_status(&app, "invited").await;
+
+    let logs = captured_logs();
+    assert!(
+        logs.contains("invite request received"),
+        "the logs were captured"
+    );
+    let config = app.emulator.config();
+    let mut secrets: Vec<String> = app.emulator.issued_tokens();
+    secrets.push(query["code"].clone());
+    secrets.push(query["state"].clone());
+    secrets.push(config.client_secret.expose_secret().to_owned());
+    secrets.push(config.signing_secret.expose_secret().to_owned());
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret is in the logs");
+    }
+    let plain = plain_email_addresses(&logs);
+    assert!(
+        plain.is_empty(),
+        "plain email addresses in the logs: {plain:?}"
+    );
+}
+
+/// The example an error message gives of an address's shape; nobody's address.
+const FORMAT_HINT: &str = "name@example.org";
+
+/// Anything shaped like `local@domain.tld` whose local part is not masked (`a***`).
+fn plain_email_addresses(text: &str) -> HashSet<String> {
+    text.split(|c: char| c.is_whitespace() || "\"'<>()[]{},;=".contains(c))
+        .filter_map(|word| {
+            let (local, domain) = word.split_once('@')?;
+            let local = local.rsplit(':').next().unwrap_or(local);
+            let plausible = !local.is_empty()
+                && !local.ends_with("***")
+                && !word.starts_with(FORMAT_HINT)
+                && domain.contains('.')
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c));
+            plausible.then(|| word.to_owned())
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// lobby check and lobby backup.
+
+/// Runs `lobby check` against the app's data directory. Asynchronously: the app shares this
+/// test's runtime, and blocking it would leave its open transactions holding the database lock.
+async fn lobby_check(app: &TestApp) -> std::process::Output {
+    let mut command = with_emulator(lobby_command(&app.data_dir), &app.emulator);
+    command.env("LOBBY_PUBLIC_URL", &app.address).arg("check");
+    tokio::process::Command::from(command)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn lobby_check_passes_then_fails_on_a_revoked_installation() {
+    let app = app_with_admin_api(vec![]).await;
+
+    let out = lobby_check(&app).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    for check in ["configuration", "database", "master key", "slack"] {
+        assert!(
+            stdout.contains(&format!("ok    {check}: ")),
+            "{check}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains(&format!("ok    installation {DEMO_TEAM} ")),
+        "{stdout}"
+    );
+
+    let bot =
+        lobby::db::installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
+            .await
+            .unwrap()
+            .unwrap()
+            .token;
+    assert!(app.state.slack.auth_revoke(&bot).await.unwrap());
+
+    let out = lobby_check(&app).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("FAIL  installation {DEMO_TEAM} ")))
+        .unwrap_or_else(|| panic!("no failing installation line: {stdout}"));
+    assert!(line.contains("auth.test"), "{line}");
+    assert!(
+        !stdout.contains(bot.expose_secret()),
+        "the token is not printed"
+    );
+}
+
+#[tokio::test]
+async fn lobby_check_reports_a_bad_configuration_as_a_failed_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lobby_command(dir.path())
+        .env("LOBBY_SHUTDOWN_GRACE", "forever")
+        .arg("check")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("FAIL  configuration: "), "{stdout}");
+    assert!(stdout.contains("LOBBY_SHUTDOWN_GRACE"));
+}
+
+#[tokio::test]
+async fn a_backup_taken_during_signups_is_whole_and_holds_every_committed_request() {
+    let app = Arc::new(app_with_admin_api(vec![]).await);
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let mut signups = tokio::task::JoinSet::new();
+    for stream in 0..4 {
+        let app = app.clone();
+        let acknowledged = acknowledged.clone();
+        signups.spawn(async move {
+            for i in 0..25 {
+                let email = format!("backup-{stream}-{i}@example.org");
+                let ip = format!("198.51.{}.{}", 100 + stream, 1 + i);
+                let res = sign_up_at(&app.address, &app.data_dir, &email, &ip).await;
+                assert_eq!(res.status(), 200, "{email}");
+                acknowledged.lock().unwrap().push(email);
+            }
+        });
+    }
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "signups stalled"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let committed_before: Vec<String> = acknowledged.lock().unwrap().clone();
+    let file = app.data_dir.join("backup.db");
+    let out = tokio::process::Command::from(lobby_command(&app.data_dir))
+        .arg("backup")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&file.display().to_string()), "{stdout}");
+    assert!(
+        stdout.contains("master key is not in the backup"),
+        "{stdout}"
+    );
+    assert!(
+        acknowledged.lock().unwrap().len() < 100,
+        "the backup ran while signups were still coming in"
+    );
+    while let Some(done) = signups.join_next().await {
+        done.unwrap();
+    }
+
+    let mut copy = lobby::db::backup::open_copy(&file).await.unwrap();
+    assert_eq!(
+        lobby::db::backup::integrity_check(&mut copy).await.unwrap(),
+        "ok"
+    );
+    let emails: HashSet<String> = sqlx::query_scalar("SELECT email FROM invite_requests")
+        .fetch_all(&mut copy)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    for email in &committed_before {
+        assert!(emails.contains(email), "{email} is missing from the backup");
+    }
+    let without_job: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM invite_requests r WHERE NOT EXISTS (
+             SELECT 1 FROM jobs j WHERE j.kind = 'invite.deliver'
+             AND json_extract(j.payload, '$.request_id') = r.id)",
+    )
+    .fetch_one(&mut copy)
+    .await
+    .unwrap();
+    assert_eq!(
+        without_job, 0,
+        "each request is there with its delivery job"
+    );
+
+    let again = tokio::process::Command::from(lobby_command(&app.data_dir))
+        .arg("backup")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "an existing backup is not overwritten"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+}
+
+/// A strict reader of the OpenMetrics text Prometheus scrapes: every line must be well formed,
+/// every sample must belong to a declared family, and histograms must add up.
+mod exposition {
+    use std::collections::HashMap;
+
+    /// The samples, keyed `name{label="value",...}` with labels sorted by name.
+    pub fn parse(text: &str) -> Result<HashMap<String, f64>, String> {
+        let body = text
+            .strip_suffix("# EOF\n")
+            .ok_or("the exposition does not end with # EOF")?;
+        let mut types: HashMap<String, String> = HashMap::new();
+        let mut current: Option<String> = None;
+        let mut samples = HashMap::new();
+        for (n, line) in body.lines().enumerate() {
+            let fail = |why: &str| format!("line {}: {why}: {line:?}", n + 1);
+            if let Some(comment) = line.strip_prefix("# ") {
+                let mut parts = comment.splitn(3, ' ');
+                let (kind, name, rest) = (parts.next(), parts.next(), parts.next());
+                let name = name
+                    .filter(|n| is_name(n))
+                    .ok_or_else(|| fail("bad name"))?;
+                match (kind, rest) {
+                    (Some("TYPE"), Some(t)) => {
+                        let known = [
+                            "counter",
+                            "gauge",
+                            "histogram",
+                            "info",
+                            "stateset",
+                            "unknown",
+                        ];
+                        if !known.contains(&t) {
+                            return Err(fail("unknown type"));
+                        }
+                        if types.insert(name.to_owned(), t.to_owned()).is_some() {
+                            return Err(fail("family declared twice"));
+                        }
+                        current = Some(name.to_owned());
+                    }
+                    (Some("HELP" | "UNIT"), Some(_)) => {}
+                    _ => return Err(fail("unknown comment")),
+                }
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').ok_or_else(|| fail("no value"))?;
+            let value = match value {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                v => v.parse::<f64>().map_err(|_| fail("bad value"))?,
+            };
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => (
+                    name,
+                    parse_labels(
+                        rest.strip_suffix('}')
+                            .ok_or_else(|| fail("unclosed labels"))?,
+                    )
+                    .map_err(|e| fail(&e))?,
+                ),
+                None => (series, Vec::new()),
+            };
+            let family = current
+                .as_deref()
+                .ok_or_else(|| fail("sample before any TYPE"))?;
+            let suffixes: &[&str] = match types[family].as_str() {
+                "counter" => &["_total", "_created"],
+                "histogram" => &["_bucket", "_sum", "_count", "_created"],
+                "info" => &["_info"],
+                _ => &[""],
+            };
+            let suffix = name
+                .strip_prefix(family)
+                .filter(|s| suffixes.contains(s))
+                .ok_or_else(|| fail("sample outside its family"))?;
+            if suffix == "_bucket" && !labels.iter().any(|(k, _)| k == "le") {
+                return Err(fail("bucket without le"));
+            }
+            let key = series_key(name, labels);
+            if samples.insert(key, value).is_some() {
+                return Err(fail("duplicate series"));
+            }
+        }
+        check_histograms(&types, &samples)?;
+        Ok(samples)
+    }
+
+    fn is_name(name: &str) -> bool {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    }
+
+    fn parse_labels(mut rest: &str) -> Result<Vec<(String, String)>, String> {
+        let mut labels = Vec::new();
+        while !rest.is_empty() {
+            let (name, after) = rest.split_once("=\"").ok_or("a label without =\"")?;
+            if !is_name(name) || name.contains(':') {
+                return Err(format!("bad label name {name:?}"));
+            }
+            let mut value = String::new();
+            let mut chars = after.char_indices();
+            let end = loop {
+                match chars.next().ok_or("unterminated label value")? {
+                    (i, '"') => break i,
+                    (_, '\\') => match chars.next().ok_or("dangling escape")?.1 {
+                        '\\' => value.push('\\'),
+                        '"' => value.push('"'),
+                        'n' => value.push('\n'),
+                        other => return Err(format!("bad escape \\{other}")),
+                    },
+                    (_, '\n') => return Err("newline in a label value".into()),
+                    (_, c) => value.push(c),
+                }
+            };
+            labels.push((name.to_owned(), value));
+            rest = &after[end + 1..];
+            rest = match rest.strip_prefix(',') {
+                Some(more) if !more.is_empty() => more,
+                Some(_) => return Err("trailing comma".into()),
+                None if rest.is_empty() => rest,
+                None => return Err(format!("junk after a label: {rest:?}")),
+            };
+        }
+        Ok(labels)
+    }
+
+    fn series_key(name: &str, mut labels: Vec<(String, String)>) -> String {
+        if labels.is_empty() {
+            return name.to_owned();
+        }
+        labels.sort();
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        format!("{name}{{{}}}", labels.join(","))
+    }
+
+    /// Buckets only grow with `le`, and the `+Inf` bucket is the count.
+    fn check_histograms(
+        types: &HashMap<String, String>,
+        samples: &HashMap<String, f64>,
+    ) -> Result<(), String> {
+        for (family, _) in types.iter().filter(|(_, t)| *t == "histogram") {
+            let prefix = format!("{family}_count");
+            for (count_key, count) in samples.iter().filter(|(k, _)| k.starts_with(&prefix)) {
+                let labels = &count_key[prefix.len()..];
+                let inner = labels.trim_start_matches('{').trim_end_matches('}');
+                let mut buckets: Vec<(f64, f64)> = samples
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let rest = k.strip_prefix(&format!("{family}_bucket{{"))?;
+                        let rest = rest.strip_suffix('}')?;
+                        let mut le = None;
+                        let others: Vec<&str> = rest
+                            .split(',')
+                            .filter(|part| match part.strip_prefix("le=") {
+                                Some(v) => {
+                                    le = Some(v.trim_matches('"').to_owned());
+                                    false
+                                }
+                                None => true,
+                            })
+                            .collect();
+                        (others.join(",") == inner).then_some(())?;
+                        let le = match le?.as_str() {
+                            "+Inf" => f64::INFINITY,
+                            v => v.parse().ok()?,
+                        };
+                        Some((le, *v))
+                    })
+                    .collect();
+                buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if buckets.windows(2).any(|w| w[1].1 < w[0].1) {
+                    return Err(format!("{count_key}: buckets shrink"));
+                }
+                if buckets.last() != Some(&(f64::INFINITY, *count)) {
+                    return Err(format!("{count_key}: the +Inf bucket is not the count"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_reader_refuses_what_prometheus_would() {
+        let good = "# TYPE a counter\na_total{x=\"1\"} 2\n# EOF\n";
+        assert_eq!(parse(good).unwrap()["a_total{x=\"1\"}"], 2.0);
+        for bad in [
+            "# TYPE a counter\na_total 1\n",
+            "a_total 1\n# EOF\n",
+            "# TYPE a counter\nb_total 1\n# EOF\n",
+            "# TYPE a counter\na_total{x=\"1} 1\n# EOF\n",
+            "# TYPE a gauge\na{x=\"\\q\"} 1\n# EOF\n",
+            "# TYPE a gauge\na one\n# EOF\n",
+            "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n# EOF\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}
