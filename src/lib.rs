@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cookies;
 pub mod db;
 pub mod domain;
 pub mod emulator;

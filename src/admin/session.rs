@@ -1,13 +1,14 @@
 //! Dashboard sessions: a random 256-bit id in an HttpOnly cookie, only its SHA-256 in the
 //! database, an idle and an absolute lifetime, and a per-session secret the CSRF tokens derive from.
 
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::cookie::Cookie;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::cookies;
 use crate::db::{self, Db, sessions::NewSession};
 use crate::slack::oauth::random_token;
 
@@ -130,13 +131,12 @@ pub async fn start(
     )
     .await?;
     tx.commit().await?;
-    Ok(Cookie::build(cookie_name(https), token)
-        .path("/")
-        .http_only(true)
-        .secure(https)
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::seconds(ABSOLUTE_SECS))
-        .finish())
+    Ok(cookies::build(
+        cookie_name(https),
+        token,
+        https,
+        ABSOLUTE_SECS,
+    ))
 }
 
 /// The admin behind a session cookie, while the session is live.
@@ -166,14 +166,7 @@ pub async fn end(db: &Db, cookie_value: &str) -> Result<bool, sqlx::Error> {
 
 /// The cookie that removes the session from the browser.
 pub fn clear_cookie(https: bool) -> Cookie<'static> {
-    let mut cookie = Cookie::build(cookie_name(https), "")
-        .path("/")
-        .http_only(true)
-        .secure(https)
-        .same_site(SameSite::Lax)
-        .finish();
-    cookie.make_removal();
-    cookie
+    cookies::removal(cookie_name(https), https)
 }
 
 #[cfg(test)]

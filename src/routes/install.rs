@@ -11,7 +11,7 @@ use super::pages::{Chrome, render_with_status};
 use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::install::{self, InstallRefusal, Installed};
-use crate::slack::oauth::{self, Flow, StateRefusal};
+use crate::slack::oauth::{self, Flow};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -174,34 +174,7 @@ fn explain(refusal: &InstallRefusal) -> (StatusCode, &'static str, String) {
             "Slack did not approve the installation",
             format!("Slack answered “{code}”. Nothing was installed."),
         ),
-        State(StateRefusal::Missing) => (
-            StatusCode::BAD_REQUEST,
-            "This link is incomplete",
-            "The address is missing its state, so it cannot be checked. Please start the installation again.".into(),
-        ),
-        State(StateRefusal::Unknown) => (
-            StatusCode::BAD_REQUEST,
-            "This link has already been used",
-            "Each installation link works once, and this one is unknown or was already used. Please start again."
-                .into(),
-        ),
-        State(StateRefusal::Expired) => (
-            StatusCode::BAD_REQUEST,
-            "This link has expired",
-            "Installation links are valid for ten minutes. Please start again.".into(),
-        ),
-        State(StateRefusal::OtherBrowser) => (
-            StatusCode::FORBIDDEN,
-            "This installation was started elsewhere",
-            "The installation was started in another browser, so it cannot be finished here. Please start again in this browser."
-                .into(),
-        ),
-        State(StateRefusal::WrongFlow) => (
-            StatusCode::BAD_REQUEST,
-            "This link belongs to the sign-in",
-            "The address was issued for signing in to the dashboard, not for installing the app. Please start again."
-                .into(),
-        ),
+        State(refusal) => refusal.explain(Flow::Install),
         MissingCode => (
             StatusCode::BAD_REQUEST,
             "Slack sent no code",

@@ -13,12 +13,16 @@ use serde::Deserialize;
 use super::pages::{Chrome, render_with_status};
 use crate::abuse::captcha::CaptchaProvider;
 use crate::abuse::{self, FormToken, FormTokenError};
+use crate::cookies;
 use crate::db::{self, communities::Community, communities::CommunitySecret};
 use crate::domain::Email;
 use crate::error::AppError;
 use crate::invites::{self, Source, Submission, Submitted};
 use crate::state::AppState;
 use url::Url;
+
+/// A served form may be sent back for this long (the form token expires with it).
+const FORM_TOKEN_MAX_AGE_SECS: i64 = 2 * 60 * 60;
 
 /// Purpose of the key that signs join-form tokens.
 const FORM_KEY_PURPOSE: &str = "join-form";
@@ -139,18 +143,15 @@ fn issue_token(state: &AppState, slug: &str, embed: bool) -> (String, Cookie<'st
     let https = state.settings.is_https();
     let key = state.keyring.derive_key(FORM_KEY_PURPOSE);
     let (token, cookie_value) = FormToken::issue(&key, slug, db::now());
-    let same_site = if embed && https {
-        SameSite::None
-    } else {
-        SameSite::Lax
-    };
-    let cookie = Cookie::build(cookie_name(https), cookie_value)
-        .path("/")
-        .http_only(true)
-        .secure(https)
-        .same_site(same_site)
-        .max_age(actix_web::cookie::time::Duration::hours(2))
-        .finish();
+    let mut cookie = cookies::build(
+        cookie_name(https),
+        cookie_value,
+        https,
+        FORM_TOKEN_MAX_AGE_SECS,
+    );
+    if embed && https {
+        cookie.set_same_site(SameSite::None);
+    }
     (token, cookie)
 }
 

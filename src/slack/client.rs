@@ -263,12 +263,13 @@ fn normalize_base(mut base: Url) -> Result<Url, SlackError> {
     Ok(base)
 }
 
-fn transport_error(method: &str, err: reqwest::Error) -> SlackError {
+/// A failed request as a `SlackError`, with reqwest's cause chain but never the URL (an upload
+/// URL is a credential; an API URL says nothing the method does not).
+pub(crate) fn transport_error(method: &str, err: reqwest::Error) -> SlackError {
     let method = method.to_owned();
     if err.is_timeout() {
         return SlackError::Timeout { method };
     }
-    // The URL carries no secret, but leave it out anyway: the method already says where.
     let err = err.without_url();
     let mut message = err.to_string();
     let mut cause = std::error::Error::source(&err);

@@ -675,19 +675,7 @@ impl SlackClient {
 
 /// A failed upload, without the URL (which is a credential).
 fn upload_transport_error(err: reqwest::Error) -> SlackError {
-    let method = UPLOAD_STEP.to_owned();
-    if err.is_timeout() {
-        return SlackError::Timeout { method };
-    }
-    let err = err.without_url();
-    let mut message = err.to_string();
-    let mut cause = std::error::Error::source(&err);
-    while let Some(inner) = cause {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    SlackError::Transport { method, message }
+    super::client::transport_error(UPLOAD_STEP, err)
 }
 
 #[cfg(test)]

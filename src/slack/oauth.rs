@@ -5,12 +5,14 @@
 //! value kept in an HttpOnly cookie (also stored hashed). The callback consumes the state with a
 //! single `DELETE … RETURNING`, so it works once, then checks the flow and the browser.
 
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::cookies;
 use crate::db::{self, Db};
 
 /// How long a started flow may take.
@@ -61,6 +63,73 @@ pub enum StateRefusal {
     WrongFlow,
 }
 
+impl StateRefusal {
+    /// The status, title and message of the page a person sees when `flow`'s callback refuses
+    /// its state. Both flows word it the same way, each in its own terms.
+    pub fn explain(self, flow: Flow) -> (StatusCode, &'static str, String) {
+        let (what, again) = match flow {
+            Flow::Install => ("installation", "Please start the installation again"),
+            Flow::Login => ("sign-in", "Please sign in again"),
+        };
+        match self {
+            StateRefusal::Missing => (
+                StatusCode::BAD_REQUEST,
+                "This link is incomplete",
+                format!("The address is missing its state, so it cannot be checked. {again}."),
+            ),
+            StateRefusal::Unknown => (
+                StatusCode::BAD_REQUEST,
+                "This link has already been used",
+                format!(
+                    "Each {what} link works once, and this one is unknown or was already used. {again}."
+                ),
+            ),
+            StateRefusal::Expired => (
+                StatusCode::BAD_REQUEST,
+                "This link has expired",
+                format!(
+                    "{} links are valid for ten minutes. {again}.",
+                    capitalized(what)
+                ),
+            ),
+            StateRefusal::OtherBrowser => (
+                StatusCode::FORBIDDEN,
+                match flow {
+                    Flow::Install => "This installation was started elsewhere",
+                    Flow::Login => "This sign-in was started elsewhere",
+                },
+                format!(
+                    "The {what} was started in another browser, so it cannot be finished here. {again} in this browser."
+                ),
+            ),
+            StateRefusal::WrongFlow => match flow {
+                Flow::Install => (
+                    StatusCode::BAD_REQUEST,
+                    "This link belongs to the sign-in",
+                    format!(
+                        "The address was issued for signing in to the dashboard, not for installing the app. {again}."
+                    ),
+                ),
+                Flow::Login => (
+                    StatusCode::BAD_REQUEST,
+                    "This link belongs to an installation",
+                    format!(
+                        "The address was issued for installing the app, not for signing in. {again}."
+                    ),
+                ),
+            },
+        }
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// What a valid state was issued with.
 #[derive(Debug)]
 pub struct AcceptedState {
@@ -102,13 +171,7 @@ pub async fn issue(db: &Db, flow: Flow, https: bool) -> Result<IssuedState, OAut
         db::now() + STATE_TTL_SECS,
     )
     .await?;
-    let cookie = Cookie::build(flow.cookie_name(https), binding)
-        .path("/")
-        .http_only(true)
-        .secure(https)
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::seconds(STATE_TTL_SECS))
-        .finish();
+    let cookie = cookies::build(flow.cookie_name(https), binding, https, STATE_TTL_SECS);
     Ok(IssuedState {
         state,
         nonce,
@@ -152,14 +215,7 @@ pub async fn burn(db: &Db, state: &str) -> Result<(), sqlx::Error> {
 
 /// The cookie that removes a flow's binding from the browser.
 pub fn clear_cookie(flow: Flow, https: bool) -> Cookie<'static> {
-    let mut cookie = Cookie::build(flow.cookie_name(https), "")
-        .path("/")
-        .http_only(true)
-        .secure(https)
-        .same_site(SameSite::Lax)
-        .finish();
-    cookie.make_removal();
-    cookie
+    cookies::removal(flow.cookie_name(https), https)
 }
 
 #[cfg(test)]

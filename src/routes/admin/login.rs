@@ -17,7 +17,7 @@ use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::routes::pages::{Chrome, render_with_status};
 use crate::slack::manifest;
-use crate::slack::oauth::{self, Flow, StateRefusal};
+use crate::slack::oauth::{self, Flow};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -189,33 +189,7 @@ fn explain(refusal: &LoginRefusal) -> (StatusCode, &'static str, String) {
             "Slack did not sign you in",
             format!("Slack answered “{code}”."),
         ),
-        State(StateRefusal::Missing) => (
-            StatusCode::BAD_REQUEST,
-            "This link is incomplete",
-            "The address is missing its state, so it cannot be checked. Please sign in again.".into(),
-        ),
-        State(StateRefusal::Unknown) => (
-            StatusCode::BAD_REQUEST,
-            "This link has already been used",
-            "Each sign-in link works once, and this one is unknown or was already used. Please sign in again."
-                .into(),
-        ),
-        State(StateRefusal::Expired) => (
-            StatusCode::BAD_REQUEST,
-            "This link has expired",
-            "Sign-in links are valid for ten minutes. Please sign in again.".into(),
-        ),
-        State(StateRefusal::OtherBrowser) => (
-            StatusCode::FORBIDDEN,
-            "This sign-in was started elsewhere",
-            "The sign-in was started in another browser, so it cannot be finished here. Please sign in again in this browser."
-                .into(),
-        ),
-        State(StateRefusal::WrongFlow) => (
-            StatusCode::BAD_REQUEST,
-            "This link belongs to an installation",
-            "The address was issued for installing the app, not for signing in. Please sign in again.".into(),
-        ),
+        State(refusal) => refusal.explain(Flow::Login),
         MissingCode => (
             StatusCode::BAD_REQUEST,
             "Slack sent no code",
