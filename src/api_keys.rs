@@ -71,6 +71,8 @@ pub async fn authenticate(
     if !matches || stored.revoked_at.is_some() {
         return Ok(None);
     }
-    db::api_keys::touch(db, stored.id).await?;
+    let mut tx = db::begin_write(db).await?;
+    db::api_keys::touch(&mut *tx, stored.id).await?;
+    tx.commit().await?;
     Ok(Some(stored.team_id))
 }

@@ -19,16 +19,64 @@ pub mod sealed;
 pub mod sessions;
 pub mod vault_canaries;
 
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use tokio::sync::OwnedMutexGuard;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub type Db = SqlitePool;
-pub type WriteTx = Transaction<'static, Sqlite>;
+
+/// One gate per database file in this process. SQLite lets one writer in at a time and makes
+/// the others retry in its busy handler, sleeping whole milliseconds between tries; queueing
+/// write transactions here instead hands the lock over at once, in order.
+static WRITE_GATES: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Default::default);
+
+fn write_gate(db: &Db) -> Arc<tokio::sync::Mutex<()>> {
+    let file = db.connect_options().get_filename().to_path_buf();
+    let mut gates = WRITE_GATES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    gates.entry(file).or_default().clone()
+}
+
+/// A write transaction holding this process's write gate until it commits or rolls back.
+/// It dereferences to the connection, so `&mut *tx` runs queries as with a plain transaction.
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    _gate: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+}
 
 /// Opens (creating if needed) the database and applies the embedded migrations.
 pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
@@ -48,9 +96,13 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
 }
 
 /// Starts a write transaction that takes SQLite's write lock up front, so a read-then-write
-/// transaction waits for the lock (busy timeout) instead of failing when it upgrades.
+/// transaction waits for the lock instead of failing when it upgrades. Within this process
+/// writers wait their turn at the gate; another process (the CLI) still waits in SQLite's busy
+/// handler.
 pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
-    db.begin_with("BEGIN IMMEDIATE").await
+    let gate = write_gate(db).lock_owned().await;
+    let tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    Ok(WriteTx { tx, _gate: gate })
 }
 
 /// Now, in Unix seconds: the unit every time column uses.

@@ -199,8 +199,9 @@ async fn attempt(state: &AppState, request_id: i64, attempt: i64) -> anyhow::Res
             (InviteStatus::Pending, message, Some(code))
         }
     };
+    let mut tx = db::begin_write(&state.db).await?;
     db::invite_requests::transition(
-        &state.db,
+        &mut *tx,
         request_id,
         &[InviteStatus::Queued],
         to,
@@ -210,8 +211,9 @@ async fn attempt(state: &AppState, request_id: i64, attempt: i64) -> anyhow::Res
     )
     .await?;
     if to == InviteStatus::Invited {
-        db::communities::set_config_error(&state.db, community.id, None).await?;
+        db::communities::set_config_error(&mut *tx, community.id, None).await?;
     }
+    tx.commit().await?;
     tracing::info!(request_id, community = %community.slug, status = %to, "invite delivered");
     Ok(match to {
         InviteStatus::Failed => Outcome::Fail { error: message },

@@ -12,7 +12,7 @@ mod workers;
 use std::time::Duration;
 
 use sqlx::SqliteExecutor;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::db::{self, Db};
 
@@ -108,21 +108,49 @@ impl<'a> NewJob<'a> {
 pub struct Queue {
     db: Db,
     notify: std::sync::Arc<Notify>,
+    batches: mpsc::Sender<Pending>,
 }
 
+/// A job waiting for the batcher to commit it, and who to tell its id.
+#[derive(Debug)]
+struct Pending {
+    kind: String,
+    payload: serde_json::Value,
+    run_at: i64,
+    max_attempts: i64,
+    committed: oneshot::Sender<Result<i64, String>>,
+}
+
+/// At most this many jobs share one transaction.
+const MAX_BATCH: usize = 512;
+
 impl Queue {
+    /// Must be called inside a Tokio runtime: it starts the task that commits enqueued jobs.
     pub fn new(db: Db) -> Self {
+        let notify: std::sync::Arc<Notify> = Default::default();
+        let (batches, pending) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(commit_batches(db.clone(), notify.clone(), pending));
         Queue {
             db,
-            notify: Default::default(),
+            notify,
+            batches,
         }
     }
 
-    /// Enqueues on its own and wakes a worker.
+    /// Enqueues on its own and wakes a worker. Jobs enqueued at the same moment commit together
+    /// in one transaction (group commit), so a burst costs one write, not one each.
     pub async fn enqueue(&self, job: NewJob<'_>) -> Result<i64, sqlx::Error> {
-        let id = Self::enqueue_in(&self.db, job).await?;
-        self.wake();
-        Ok(id)
+        let (committed, id) = oneshot::channel();
+        let pending = Pending {
+            kind: job.kind.to_owned(),
+            payload: job.payload,
+            run_at: job.run_at,
+            max_attempts: job.max_attempts,
+            committed,
+        };
+        let gone = || sqlx::Error::Protocol("the job queue has stopped".into());
+        self.batches.send(pending).await.map_err(|_| gone())?;
+        id.await.map_err(|_| gone())?.map_err(sqlx::Error::Protocol)
     }
 
     /// Enqueues inside the caller's transaction, so a request and its job commit together.
@@ -147,6 +175,48 @@ impl Queue {
     fn notify(&self) -> &std::sync::Arc<Notify> {
         &self.notify
     }
+}
+
+/// Commits what `enqueue` sends, as many jobs per transaction as are waiting.
+async fn commit_batches(
+    db: Db,
+    notify: std::sync::Arc<Notify>,
+    mut pending: mpsc::Receiver<Pending>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let ids = insert_batch(&db, &batch).await;
+        for (i, job) in batch.drain(..).enumerate() {
+            let result = match &ids {
+                Ok(ids) => Ok(ids[i]),
+                Err(e) => Err(e.to_string()),
+            };
+            // The caller may have given up waiting; the job is committed either way.
+            let _ = job.committed.send(result);
+        }
+        if ids.is_ok() {
+            notify.notify_one();
+        }
+    }
+}
+
+async fn insert_batch(db: &Db, batch: &[Pending]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut tx = db::begin_write(db).await?;
+    let mut ids = Vec::with_capacity(batch.len());
+    for job in batch {
+        ids.push(
+            db::jobs::enqueue(
+                &mut *tx,
+                &job.kind,
+                &job.payload,
+                job.run_at,
+                job.max_attempts,
+            )
+            .await?,
+        );
+    }
+    tx.commit().await?;
+    Ok(ids)
 }
 
 /// The first whole second at or after `now + delay`, so a job is never claimed early
@@ -187,6 +257,32 @@ mod tests {
     #[test]
     fn due_at_saturates_on_absurd_delays() {
         assert_eq!(due_at(10 * SEC, Duration::MAX), i64::MAX);
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_enqueues_commits_every_job_once() {
+        let (_dir, db) = crate::db::jobs::temp_db().await;
+        let queue = Queue::new(db.clone());
+        let mut sends = tokio::task::JoinSet::new();
+        for i in 0..300 {
+            let queue = queue.clone();
+            sends.spawn(async move {
+                queue
+                    .enqueue(NewJob::new("burst", serde_json::json!({ "i": i })))
+                    .await
+            });
+        }
+        let mut ids: Vec<i64> = sends
+            .join_all()
+            .await
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 300, "every caller got its own job id");
+        let stats = crate::db::jobs::stats(&db, crate::db::now()).await.unwrap();
+        assert_eq!(stats.ready, 300);
     }
 
     #[test]
