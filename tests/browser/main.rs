@@ -118,7 +118,11 @@ async fn consent(browser: &Session, workspace: &str, user: &str) {
         .await
         .click()
         .await;
-    browser.find("button[value='allow']").await.click().await;
+    browser
+        .find("button[value='allow']")
+        .await
+        .click_and_wait()
+        .await;
 }
 
 #[tokio::test]
@@ -157,7 +161,7 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
 
     // Add to Slack, through the emulator's consent page.
     browser.goto(&format!("{base}/slack/install")).await;
-    browser.find("a.button.slack").await.click().await;
+    browser.find("a.button.slack").await.click_and_wait().await;
     consent(&browser, "T0DEMO0001", "U0ADMIN001").await;
     let heading = browser.find("h1").await.text().await;
     assert!(heading.contains("installed"), "{heading}");
@@ -172,7 +176,7 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     browser
         .find("a[href^='/admin/communities/']")
         .await
-        .click()
+        .click_and_wait()
         .await;
     browser
         .find("#invite_mode option[value='approval']")
@@ -182,7 +186,7 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     browser
         .find("form[action^='/admin/communities/'] button[type='submit']")
         .await
-        .click()
+        .click_and_wait()
         .await;
     let saved = browser.find(".notice.ok").await.text().await;
     assert!(saved.contains("Saved"), "{saved}");
@@ -198,9 +202,10 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     browser
         .find("form.join button[type='submit']")
         .await
-        .click()
+        .click_and_wait()
         .await;
-    browser.find("h1").await;
+    let thanks = browser.find("h1").await.text().await;
+    assert!(thanks.contains("your request is in"), "{thanks}");
 
     // The admin approves it.
     browser
@@ -211,7 +216,7 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     browser
         .find("tr[id^='request-'] button[formaction$='/approve']")
         .await
-        .click()
+        .click_and_wait()
         .await;
     let notice = browser.find(".notice.ok").await.text().await;
     assert!(notice.contains("Approved"), "{notice}");
@@ -250,7 +255,7 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     browser
         .find("form[action='/admin/logout'] button")
         .await
-        .click()
+        .click_and_wait()
         .await;
     browser.goto(&format!("{base}/admin")).await;
     assert!(!browser.url().await.ends_with("/admin"));

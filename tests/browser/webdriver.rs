@@ -49,6 +49,45 @@ impl Session {
         }
     }
 
+    /// Runs `script` in the page; `None` while the page is between documents.
+    async fn script(&self, script: &str) -> Option<Value> {
+        let answer: Value = self
+            .http
+            .post(format!("{}/execute/sync", self.base))
+            .json(&json!({ "script": script, "args": [] }))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (!answer["value"]["error"].is_string()).then(|| answer["value"].clone())
+    }
+
+    /// Waits until the page marked by `mark_document` has been replaced by a loaded new one, so
+    /// what is found next belongs to the new page (a click that submits a form returns before
+    /// the browser has navigated).
+    async fn wait_for_new_document(&self) {
+        let started = Instant::now();
+        loop {
+            let fresh = self
+                .script("return document.readyState === 'complete' && !window.__lobbyOldDocument;")
+                .await;
+            if fresh == Some(Value::Bool(true)) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the page did not change after a click"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn mark_document(&self) {
+        self.script("window.__lobbyOldDocument = true;").await;
+    }
+
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
@@ -141,6 +180,13 @@ impl Element<'_> {
         self.session
             .call(reqwest::Method::POST, &self.path("click"), Some(json!({})))
             .await;
+    }
+
+    /// Clicks something that leads to another page (a link, a submit button), and waits for it.
+    pub async fn click_and_wait(&self) {
+        self.session.mark_document().await;
+        self.click().await;
+        self.session.wait_for_new_document().await;
     }
 
     pub async fn type_text(&self, text: &str) {
