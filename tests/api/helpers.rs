@@ -5,13 +5,16 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use lobby::config::{LogFormat, LogSettings, Settings};
 use lobby::emulator::{self, Emulator, EmulatorConfig, RunningEmulator};
 use lobby::startup::Application;
 use lobby::state::AppState;
+use lobby::vault::{self, KeySource};
 use secrecy::ExposeSecret;
 use tempfile::TempDir;
 use url::Url;
@@ -143,6 +146,23 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         _emulator_server: running,
         _tmp: tmp,
     }
+}
+
+/// An app whose demo workspace is installed with `admin.users:write` (so its community invites
+/// through `admin.users.invite`) and which believes `X-Forwarded-For` from loopback.
+pub async fn app_with_admin_api(env: Vec<(&'static str, String)>) -> TestApp {
+    let mut all = vec![
+        ("SLACK_USER_SCOPES", "admin.users:write".to_owned()),
+        ("LOBBY_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+    ];
+    all.extend(env);
+    let app = spawn_app_with(AppOptions {
+        env: all,
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    app
 }
 
 /// A fresh browser: its own cookie jar, redirects off.
@@ -301,5 +321,165 @@ impl TestApp {
             "{}",
             res.text().await.unwrap_or_default()
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `lobby serve` as a child process, for what only a real process shows (signals, crashes, logs).
+
+/// The community every first install of the demo workspace creates.
+pub const DEMO_SLUG: &str = "demo-community";
+
+/// `lobby serve` in its own process, pointed at the emulator; its stderr goes to `log`.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+    pub log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub async fn start(dir: &Path, emulator: &Emulator, env: &[(&str, &str)]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("http://127.0.0.1:{port}");
+        let log = dir.join(format!("serve-{port}.log"));
+        let mut command = with_emulator(lobby_command(dir), emulator);
+        command
+            .env("LOBBY_BIND", format!("127.0.0.1:{port}"))
+            .env("LOBBY_PUBLIC_URL", &address)
+            .env("LOBBY_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .arg("serve");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let server = Server {
+            child: command.spawn().unwrap(),
+            address,
+            log,
+        };
+        let started = Instant::now();
+        while reqwest::get(format!("{}/healthz", server.address))
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name}");
+    }
+
+    pub async fn exit_within(&mut self, limit: Duration) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < limit, "still running after {limit:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn log_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"))
+            })
+            .collect()
+    }
+}
+
+/// The Slack settings that point a `lobby` process at `emulator`.
+pub fn with_emulator(
+    mut command: std::process::Command,
+    emulator: &Emulator,
+) -> std::process::Command {
+    let config = emulator.config();
+    command
+        .env("SLACK_CLIENT_ID", &config.client_id)
+        .env("SLACK_CLIENT_SECRET", config.client_secret.expose_secret())
+        .env(
+            "SLACK_SIGNING_SECRET",
+            config.signing_secret.expose_secret(),
+        )
+        .env("SLACK_API_URL", emulator.api_url().as_str())
+        .env(
+            "SLACK_OAUTH_AUTHORIZE_URL",
+            emulator.authorize_url().as_str(),
+        )
+        .env("SLACK_USER_SCOPES", "admin.users:write");
+    command
+}
+
+/// Signs up on the join form of the server at `address`, as a person would; returns the response.
+pub async fn sign_up_at(
+    address: &str,
+    data_dir: &Path,
+    email: &str,
+    ip: &str,
+) -> reqwest::Response {
+    let keyring = vault::load_keyring(&KeySource::Generated(data_dir.join("master.key")))
+        .unwrap()
+        .keyring;
+    let key = keyring.derive_key("join-form");
+    let (token, cookie) = lobby::abuse::FormToken::issue(&key, DEMO_SLUG, lobby::db::now() - 10);
+    browser()
+        .post(format!("{address}/join/{DEMO_SLUG}"))
+        .header("cookie", format!("lobby_join={cookie}"))
+        .header("x-forwarded-for", ip)
+        .form(&[
+            ("email", email),
+            ("form_token", token.as_str()),
+            ("website", ""),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn open_db(dir: &Path) -> lobby::db::Db {
+    lobby::db::connect(&format!("sqlite://{}", dir.join("lobby.db").display()))
+        .await
+        .unwrap()
+}
+
+pub async fn count(db: &lobby::db::Db, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+}
+
+pub async fn wait_for(db: &lobby::db::Db, what: &str, sql: &'static str) {
+    let started = Instant::now();
+    while count(db, sql).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

@@ -7,24 +7,11 @@ use lobby::domain::InviteStatus;
 use lobby::emulator::Fault;
 use lobby::emulator::seed::{DEMO_GENERAL, DEMO_TEAM};
 
-use crate::helpers::{AppOptions, TestApp, attr_after, browser, spawn_app_with};
+use crate::helpers::{
+    AppOptions, TestApp, app_with_admin_api, attr_after, browser, spawn_app_with,
+};
 
 const SLUG: &str = "demo-community";
-
-/// An app whose demo workspace is installed with `admin.users:write`, so its community invites
-/// through `admin.users.invite`.
-async fn app_with_admin_api() -> TestApp {
-    let app = spawn_app_with(AppOptions {
-        env: vec![
-            ("SLACK_USER_SCOPES", "admin.users:write".into()),
-            ("LOBBY_TRUSTED_PROXIES", "127.0.0.1".into()),
-        ],
-        ..Default::default()
-    })
-    .await;
-    app.install_demo_workspace().await;
-    app
-}
 
 /// The requests of the demo community.
 async fn requests(app: &TestApp) -> Vec<InviteRequest> {
@@ -92,7 +79,7 @@ impl TestApp {
 
 #[tokio::test]
 async fn the_join_page_shows_the_community_and_a_form() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     let res = app.get(&format!("/join/{SLUG}")).await;
     assert_eq!(res.status(), 200);
     let csp = res.headers()["content-security-policy"]
@@ -113,7 +100,7 @@ async fn the_join_page_shows_the_community_and_a_form() {
 
 #[tokio::test]
 async fn a_signup_becomes_exactly_one_invite() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     let res = app.sign_up("grace@example.org", "203.0.113.7").await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("your request is in"));
@@ -157,7 +144,7 @@ async fn each_slack_error_lands_in_its_status() {
         ("invalid_auth", InviteStatus::Pending, "reinstall"),
     ];
     for (code, status, message) in cases {
-        let app = app_with_admin_api().await;
+        let app = app_with_admin_api(vec![]).await;
         app.emulator
             .inject("admin.users.invite", Fault::Error(code.into()), 1);
         assert_eq!(
@@ -186,7 +173,7 @@ async fn each_slack_error_lands_in_its_status() {
 
 #[tokio::test]
 async fn invalid_auth_retires_the_installation() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     app.emulator
         .inject("admin.users.invite", Fault::Error("invalid_auth".into()), 1);
     app.sign_up("ada@example.org", "203.0.113.9").await;
@@ -200,7 +187,7 @@ async fn invalid_auth_retires_the_installation() {
 
 #[tokio::test]
 async fn a_rate_limited_invite_is_retried_no_sooner_than_retry_after() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     app.emulator.inject(
         "admin.users.invite",
         Fault::RateLimited {
@@ -222,7 +209,7 @@ async fn a_rate_limited_invite_is_retried_no_sooner_than_retry_after() {
 
 #[tokio::test]
 async fn honeypot_and_too_fast_submissions_send_nothing() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     // The honeypot filled in.
     let (token, cookie) = app.aged_form_token(10);
     let res = browser()
@@ -264,7 +251,7 @@ async fn honeypot_and_too_fast_submissions_send_nothing() {
 
 #[tokio::test]
 async fn a_post_without_its_csrf_token_is_refused() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     let res = browser()
         .post(app.url(&format!("/join/{SLUG}")))
         .form(&[("email", "mallory@example.org"), ("website", "")])
@@ -290,7 +277,7 @@ async fn a_post_without_its_csrf_token_is_refused() {
 
 #[tokio::test]
 async fn bad_addresses_get_the_form_back_with_a_message() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     for (email, message) in [
         ("not-an-address", "email"),
         ("someone@mailinator.com", "disposable"),
@@ -306,7 +293,7 @@ async fn bad_addresses_get_the_form_back_with_a_message() {
 
 #[tokio::test]
 async fn the_limits_answer_429() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     for i in 0..5 {
         let res = app
             .sign_up(&format!("p{i}@example.org"), "2001:db8:1:2::1")
@@ -359,7 +346,7 @@ async fn one_open_request_per_email_and_the_answer_does_not_tell() {
 
 #[tokio::test]
 async fn approving_a_pending_request_delivers_it() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     let community = db::communities::by_slug(app.db(), SLUG)
         .await
         .unwrap()
@@ -407,7 +394,7 @@ pub fn settings_of(c: &db::communities::Community) -> db::communities::Community
 
 #[tokio::test]
 async fn the_badge_is_svg_with_the_member_count() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     // The count is refreshed by a background job after the install.
     let start = Instant::now();
     let count = loop {
@@ -444,7 +431,7 @@ async fn the_badge_is_svg_with_the_member_count() {
 
 #[tokio::test]
 async fn only_the_embed_page_may_be_framed() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     let page = app.get(&format!("/join/{SLUG}")).await;
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     let embed = app.get(&format!("/join/{SLUG}/embed")).await;
@@ -464,7 +451,7 @@ async fn only_the_embed_page_may_be_framed() {
 
 #[tokio::test]
 async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
-    let app = app_with_admin_api().await;
+    let app = app_with_admin_api(vec![]).await;
     let url = app.url("/api/v1/invites");
     let body =
         serde_json::json!({"community": SLUG, "email": "cms-user@example.org", "name": "CMS User"});
