@@ -4,11 +4,10 @@
 //! low-entropy secrets; this one cannot be guessed).
 
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::db::{self, Db};
-use crate::slack::oauth::random_token;
+use crate::slack::oauth::{random_token, token_hash};
 
 const PREFIX: &str = "lobby_";
 
@@ -26,10 +25,6 @@ pub enum ApiKeyError {
     Random,
 }
 
-fn hash(key: &str) -> Vec<u8> {
-    Sha256::digest(key.as_bytes()).to_vec()
-}
-
 pub async fn create(
     db: &Db,
     team_id: &str,
@@ -44,7 +39,8 @@ pub async fn create(
     };
     let secret = random_token(32).map_err(|_| ApiKeyError::Random)?;
     let key = format!("{PREFIX}{prefix}_{secret}");
-    let id = db::api_keys::insert(db, team_id, name, &prefix, &hash(&key), created_by).await?;
+    let id =
+        db::api_keys::insert(db, team_id, name, &prefix, &token_hash(&key), created_by).await?;
     Ok(CreatedKey {
         id,
         key: SecretString::from(key),
@@ -67,7 +63,7 @@ pub async fn authenticate(
     let Some(stored) = db::api_keys::by_prefix(db, prefix).await? else {
         return Ok(None);
     };
-    let matches: bool = hash(presented).ct_eq(&stored.secret_hash).into();
+    let matches: bool = token_hash(presented).ct_eq(&stored.secret_hash).into();
     if !matches || stored.revoked_at.is_some() {
         return Ok(None);
     }

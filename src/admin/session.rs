@@ -5,12 +5,12 @@ use actix_web::cookie::Cookie;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::cookies;
 use crate::db::{self, Db, sessions::NewSession};
-use crate::slack::oauth::random_token;
+use crate::slack::oauth::{random_token, token_hash};
 
 /// A session unused this long is over.
 pub const IDLE_SECS: i64 = 12 * 60 * 60;
@@ -79,10 +79,6 @@ pub fn cookie_name(https: bool) -> &'static str {
     }
 }
 
-fn hash(value: &str) -> Vec<u8> {
-    Sha256::digest(value.as_bytes()).to_vec()
-}
-
 fn csrf_token_for(secret: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
@@ -116,13 +112,13 @@ pub async fn start(
     let (idle_since, created_since) = live_since(db::now());
     let mut tx = db::begin_write(db).await?;
     if let Some(previous) = previous {
-        db::sessions::delete(&mut *tx, &hash(previous)).await?;
+        db::sessions::delete(&mut *tx, &token_hash(previous)).await?;
     }
     db::sessions::delete_expired(&mut *tx, idle_since, created_since).await?;
     db::sessions::create(
         &mut tx,
         &NewSession {
-            token_hash: &hash(&token),
+            token_hash: &token_hash(&token),
             user_id: who.user_id,
             user_name: who.name,
             csrf_secret: &secret,
@@ -144,7 +140,7 @@ pub async fn resolve(db: &Db, cookie_value: &str) -> Result<Option<Admin>, sqlx:
     let now = db::now();
     let (idle_since, created_since) = live_since(now);
     let Some(session) =
-        db::sessions::find_live(db, &hash(cookie_value), idle_since, created_since).await?
+        db::sessions::find_live(db, &token_hash(cookie_value), idle_since, created_since).await?
     else {
         return Ok(None);
     };
@@ -161,7 +157,7 @@ pub async fn resolve(db: &Db, cookie_value: &str) -> Result<Option<Admin>, sqlx:
 
 /// Ends the session with that cookie (logout); false when it was already gone.
 pub async fn end(db: &Db, cookie_value: &str) -> Result<bool, sqlx::Error> {
-    db::sessions::delete(db, &hash(cookie_value)).await
+    db::sessions::delete(db, &token_hash(cookie_value)).await
 }
 
 /// The cookie that removes the session from the browser.
@@ -248,13 +244,13 @@ mod tests {
         let now = db::now();
         sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
             .bind(now - IDLE_SECS - 1)
-            .bind(hash(idle.value()))
+            .bind(token_hash(idle.value()))
             .execute(&db)
             .await
             .unwrap();
         sqlx::query("UPDATE sessions SET created_at = ? WHERE token_hash = ?")
             .bind(now - ABSOLUTE_SECS - 1)
-            .bind(hash(old.value()))
+            .bind(token_hash(old.value()))
             .execute(&db)
             .await
             .unwrap();

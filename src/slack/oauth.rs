@@ -151,8 +151,10 @@ pub fn random_token(bytes: usize) -> Result<String, getrandom::Error> {
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
-fn hash(value: &str) -> Vec<u8> {
-    Sha256::digest(value.as_bytes()).to_vec()
+/// What is stored in place of a random token (state, session id, API key): its SHA-256. The
+/// token's 256 random bits make a slow password hash unnecessary.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 pub async fn issue(db: &Db, flow: Flow, https: bool) -> Result<IssuedState, OAuthStateError> {
@@ -164,9 +166,9 @@ pub async fn issue(db: &Db, flow: Flow, https: bool) -> Result<IssuedState, OAut
     };
     db::oauth_states::insert(
         db,
-        &hash(&state),
+        &token_hash(&state),
         flow.as_str(),
-        &hash(&binding),
+        &token_hash(&binding),
         nonce.as_deref(),
         db::now() + STATE_TTL_SECS,
     )
@@ -190,7 +192,7 @@ pub async fn consume(
     let Some(state) = state.filter(|s| !s.is_empty()) else {
         return Ok(Err(StateRefusal::Missing));
     };
-    let Some(row) = db::oauth_states::consume(db, &hash(state)).await? else {
+    let Some(row) = db::oauth_states::consume(db, &token_hash(state)).await? else {
         return Ok(Err(StateRefusal::Unknown));
     };
     if row.flow != flow.as_str() {
@@ -199,7 +201,7 @@ pub async fn consume(
     if row.expires_at < db::now() {
         return Ok(Err(StateRefusal::Expired));
     }
-    let same_browser = cookie.is_some_and(|c| bool::from(hash(c).ct_eq(&row.browser_hash)));
+    let same_browser = cookie.is_some_and(|c| bool::from(token_hash(c).ct_eq(&row.browser_hash)));
     if !same_browser {
         return Ok(Err(StateRefusal::OtherBrowser));
     }
@@ -208,7 +210,7 @@ pub async fn consume(
 
 /// Makes a state unusable without checking it, when the flow ended on Slack's page.
 pub async fn burn(db: &Db, state: &str) -> Result<(), sqlx::Error> {
-    db::oauth_states::consume(db, &hash(state))
+    db::oauth_states::consume(db, &token_hash(state))
         .await
         .map(|_| ())
 }
