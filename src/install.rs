@@ -202,7 +202,8 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     };
 
     let mut tx = db::begin_write(&state.db).await?;
-    let reinstall = db::installations::get(&mut *tx, &id).await?.is_some();
+    let previous = db::installations::get(&mut *tx, &id).await?;
+    let reinstall = previous.is_some();
     db::installations::upsert(&mut *tx, &state.keyring, &new).await?;
     if let (false, Some(team_id), Some(domain)) = (reinstall, &new.team_id, &new.team_domain) {
         create_default_community(&mut tx, &new, team_id, domain, general.as_deref()).await?;
@@ -213,21 +214,21 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     )
     .max_attempts(3);
     jobs::Queue::enqueue_in(&mut *tx, count_members).await?;
-    db::audit::record(
-        &mut *tx,
-        Some(&id),
-        &new.installer_user_id,
-        if reinstall {
-            "app.reinstalled"
-        } else {
-            "app.installed"
-        },
-        &format!(
-            "scopes: {}",
-            new.bot.as_ref().map(|g| g.scopes.as_str()).unwrap_or("")
+    let (action, detail) = match &previous {
+        Some(previous) => ("app.reinstalled", reinstall_detail(previous, &new)),
+        None => (
+            "app.installed",
+            format!(
+                "bot scopes: {}; user scopes: {}",
+                new.bot.as_ref().map(|g| g.scopes.as_str()).unwrap_or(""),
+                new.user
+                    .as_ref()
+                    .map(|g| g.scopes.as_str())
+                    .unwrap_or("none"),
+            ),
         ),
-    )
-    .await?;
+    };
+    db::audit::record(&mut *tx, Some(&id), &new.installer_user_id, action, &detail).await?;
     tx.commit().await?;
     state.queue.wake();
     tracing::info!(team_id = %id, reinstall, "workspace installed");
@@ -240,6 +241,49 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         slack_url: Some(auth.url).filter(|u| u.starts_with("https://") || u.starts_with("http://")),
         reinstall,
     })
+}
+
+/// What a reinstall changed, for the audit log and the overview: scopes added and removed, and
+/// whether the stored user token was kept because the new grant had none.
+fn reinstall_detail(previous: &db::installations::Installation, new: &NewInstallation) -> String {
+    let bot_scopes = new.bot.as_ref().map(|g| g.scopes.as_str()).unwrap_or("");
+    let mut parts = vec![scope_change("bot", &previous.bot_scopes, bot_scopes)];
+    match &new.user {
+        Some(user) => parts.push(scope_change("user", &previous.user_scopes, &user.scopes)),
+        None if previous.has_user_token => parts.push(format!(
+            "no user token in this grant; the user token of {} and its scopes ({}) are kept",
+            previous.installer_user_id, previous.user_scopes
+        )),
+        None => {}
+    }
+    parts.join("; ")
+}
+
+fn scope_change(kind: &str, before: &str, after: &str) -> String {
+    let split = |s: &str| -> std::collections::BTreeSet<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let (before, after) = (split(before), split(after));
+    let added: Vec<&str> = after.difference(&before).map(String::as_str).collect();
+    let removed: Vec<&str> = before.difference(&after).map(String::as_str).collect();
+    if added.is_empty() && removed.is_empty() {
+        return format!("{kind} scopes unchanged");
+    }
+    let mut out = format!("{kind} scopes");
+    if !added.is_empty() {
+        out.push_str(&format!(" added: {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        if !added.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&format!(" removed: {}", removed.join(", ")));
+    }
+    out
 }
 
 /// The workspace's #general (Slack's `is_general` channel), the default channel for invites.

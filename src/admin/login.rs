@@ -6,13 +6,12 @@ use actix_web::cookie::Cookie;
 use secrecy::ExposeSecret;
 
 use super::id_token::{self, IdTokenRefusal};
+use super::roles;
 use super::session::{self, SessionError, SignIn};
-use crate::db::{self, installations::Installation};
+use crate::db;
 use crate::error::AppError;
 use crate::slack::client::SlackError;
-use crate::slack::methods::OpenIdUserInfo;
 use crate::slack::oauth::{self, Flow, StateRefusal};
-use crate::slack::tokens;
 use crate::state::AppState;
 
 pub const REDIRECT_PATH: &str = "/admin/oauth_redirect";
@@ -121,7 +120,15 @@ pub async fn finish(state: &AppState, callback: Callback<'_>) -> Result<SignedIn
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| person.user_id.clone());
 
-    let teams = administered(state, &person).await?;
+    let teams = roles::administered(
+        state,
+        &roles::Person {
+            user_id: &person.user_id,
+            team_id: &person.team_id,
+            enterprise_id: person.enterprise_id.as_deref(),
+        },
+    )
+    .await?;
     if teams.is_empty() {
         db::audit::record(
             &state.db,
@@ -141,6 +148,8 @@ pub async fn finish(state: &AppState, callback: Callback<'_>) -> Result<SignedIn
         &SignIn {
             user_id: &person.user_id,
             name: &name,
+            person_team_id: &person.team_id,
+            person_enterprise_id: person.enterprise_id.as_deref(),
             teams: &teams,
         },
         state.settings.is_https(),
@@ -151,108 +160,4 @@ pub async fn finish(state: &AppState, callback: Callback<'_>) -> Result<SignedIn
     }
     tracing::info!(user_id = %person.user_id, workspaces = teams.len(), "signed in to the dashboard");
     Ok(SignedIn { cookie, name })
-}
-
-/// The active installations this person may manage: their workspace's (or their organisation's)
-/// where Slack says they are an admin or owner, and any they installed.
-async fn administered(
-    state: &AppState,
-    person: &OpenIdUserInfo,
-) -> Result<Vec<String>, sqlx::Error> {
-    let installations = db::installations::list(&state.db).await?;
-    let mut teams = Vec::new();
-    for installation in installations.iter().filter(|i| i.is_active()) {
-        let installer = installation.installer_user_id == person.user_id;
-        // The installer is admitted without asking Slack again.
-        if installer
-            || (serves(installation, person) && is_admin_in(state, installation, person).await)
-        {
-            teams.push(installation.id.clone());
-        }
-    }
-    Ok(teams)
-}
-
-/// Whether the installation is the person's workspace, or their organisation's org-wide one.
-fn serves(installation: &Installation, person: &OpenIdUserInfo) -> bool {
-    installation.team_id.as_deref() == Some(person.team_id.as_str())
-        || (installation.is_enterprise_install
-            && person.enterprise_id.as_deref() == Some(installation.id.as_str()))
-}
-
-/// Asks Slack (`users.info` with the installation's bot token) whether the person is an admin
-/// or owner there. A failure counts as no, and a dead token retires the installation.
-async fn is_admin_in(
-    state: &AppState,
-    installation: &Installation,
-    person: &OpenIdUserInfo,
-) -> bool {
-    let token = match tokens::bot_token(state, &installation.id).await {
-        Ok(token) => token,
-        Err(e) => {
-            tracing::warn!(team_id = %installation.id, error = %e, "no bot token to check an admin with");
-            return false;
-        }
-    };
-    match state.slack.users_info(&token, &person.user_id).await {
-        Ok(user) => user.is_active_human() && user.is_admin_or_owner(),
-        Err(e) => {
-            tokens::note_failure(state, &installation.id, &e).await;
-            tracing::warn!(team_id = %installation.id, error = %e, "users.info failed while checking an admin");
-            false
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn installation(id: &str, team: Option<&str>, org_wide: bool) -> Installation {
-        Installation {
-            id: id.into(),
-            team_id: team.map(str::to_owned),
-            team_name: String::new(),
-            team_domain: None,
-            team_icon: None,
-            enterprise_id: None,
-            enterprise_name: None,
-            is_enterprise_install: org_wide,
-            app_id: None,
-            bot_user_id: None,
-            bot_id: None,
-            bot_scopes: String::new(),
-            bot_token_expires_at: None,
-            installer_user_id: "U0INSTALL".into(),
-            user_scopes: String::new(),
-            user_token_expires_at: None,
-            status: "active".into(),
-            status_reason: None,
-            installed_at: 0,
-            updated_at: 0,
-            has_bot_token: true,
-            has_user_token: false,
-        }
-    }
-
-    fn person(team: &str, enterprise: Option<&str>) -> OpenIdUserInfo {
-        OpenIdUserInfo {
-            user_id: "U1".into(),
-            team_id: team.into(),
-            enterprise_id: enterprise.map(str::to_owned),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn only_the_persons_workspace_or_organisation_is_asked() {
-        let own = installation("T1", Some("T1"), false);
-        let other = installation("T2", Some("T2"), false);
-        let org = installation("E1", None, true);
-        assert!(serves(&own, &person("T1", None)));
-        assert!(!serves(&other, &person("T1", None)));
-        assert!(serves(&org, &person("T9", Some("E1"))));
-        assert!(!serves(&org, &person("T9", Some("E2"))));
-        assert!(!serves(&org, &person("T9", None)));
-    }
 }

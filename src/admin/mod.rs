@@ -7,6 +7,7 @@ pub mod funnel_chart;
 pub mod id_token;
 pub mod login;
 pub mod removal;
+pub mod roles;
 pub mod session;
 
 pub use session::Admin;

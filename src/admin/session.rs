@@ -29,6 +29,12 @@ pub struct Admin {
     pub name: String,
     /// Installation ids (team ids, or enterprise ids for org-wide installs).
     pub teams: Vec<String>,
+    /// The person's own workspace and organisation, to ask Slack about their role again.
+    pub person_team_id: String,
+    pub person_enterprise_id: Option<String>,
+    /// When Slack last confirmed the role (unix seconds).
+    pub checked_at: i64,
+    pub(crate) session_id: i64,
     csrf_token: String,
 }
 
@@ -95,6 +101,8 @@ fn live_since(now: i64) -> (i64, i64) {
 pub struct SignIn<'a> {
     pub user_id: &'a str,
     pub name: &'a str,
+    pub person_team_id: &'a str,
+    pub person_enterprise_id: Option<&'a str>,
     pub teams: &'a [String],
 }
 
@@ -122,6 +130,8 @@ pub async fn start(
             user_id: who.user_id,
             user_name: who.name,
             csrf_secret: &secret,
+            person_team_id: who.person_team_id,
+            person_enterprise_id: who.person_enterprise_id,
             installations: who.teams,
         },
     )
@@ -152,6 +162,10 @@ pub async fn resolve(db: &Db, cookie_value: &str) -> Result<Option<Admin>, sqlx:
         csrf_token: csrf_token_for(&session.csrf_secret),
         user_id: session.user_id,
         name: session.user_name,
+        person_team_id: session.person_team_id,
+        person_enterprise_id: session.person_enterprise_id,
+        checked_at: session.checked_at,
+        session_id: session.id,
     }))
 }
 
@@ -174,6 +188,10 @@ mod tests {
             user_id: "U1".into(),
             name: "Ada".into(),
             teams: vec!["T1".into()],
+            person_team_id: "T1".into(),
+            person_enterprise_id: None,
+            checked_at: 0,
+            session_id: 1,
             csrf_token: csrf_token_for(secret),
         }
     }
@@ -217,6 +235,8 @@ mod tests {
         let who = SignIn {
             user_id: "U1",
             name: "Ada",
+            person_team_id: "T1",
+            person_enterprise_id: None,
             teams: &[],
         };
         let first = start(&db, None, &who, false).await.unwrap();
@@ -237,6 +257,8 @@ mod tests {
         let who = SignIn {
             user_id: "U1",
             name: "Ada",
+            person_team_id: "T1",
+            person_enterprise_id: None,
             teams: &[],
         };
         let idle = start(&db, None, &who, false).await.unwrap();

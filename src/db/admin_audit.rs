@@ -47,3 +47,19 @@ pub async fn recent(
     .fetch_all(db)
     .await
 }
+
+/// The latest entry of one installation with this action, if any.
+pub async fn latest(
+    db: impl SqliteExecutor<'_>,
+    installation_id: &str,
+    action: &str,
+) -> Result<Option<AuditEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, team_id, actor, action, detail FROM audit_log \
+         WHERE team_id = ? AND action = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(installation_id)
+    .bind(action)
+    .fetch_optional(db)
+    .await
+}

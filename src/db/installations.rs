@@ -119,7 +119,10 @@ fn seal(
     value.map(|v| keyring.seal_str(v.expose_secret(), &col.aad(id)))
 }
 
-/// Inserts the installation, or on reinstall replaces its tokens and scopes and makes it active again.
+/// Inserts the installation, or on reinstall replaces its tokens and scopes and makes it active
+/// again. A reinstall never downgrades: when the new grant carries no user token (a member
+/// reinstalled without the admin's user scopes), the stored user token, its scopes and the person
+/// it belongs to stay.
 pub async fn upsert(
     db: impl SqliteExecutor<'_>,
     keyring: &Keyring,
@@ -141,9 +144,15 @@ pub async fn upsert(
            is_enterprise_install = excluded.is_enterprise_install, app_id = excluded.app_id, \
            bot_user_id = excluded.bot_user_id, bot_id = excluded.bot_id, bot_scopes = excluded.bot_scopes, \
            bot_token = excluded.bot_token, bot_refresh_token = excluded.bot_refresh_token, \
-           bot_token_expires_at = excluded.bot_token_expires_at, installer_user_id = excluded.installer_user_id, \
-           user_scopes = excluded.user_scopes, user_token = excluded.user_token, \
-           user_refresh_token = excluded.user_refresh_token, user_token_expires_at = excluded.user_token_expires_at, \
+           bot_token_expires_at = excluded.bot_token_expires_at, \
+           installer_user_id = CASE WHEN excluded.user_token IS NULL AND installations.user_token IS NOT NULL \
+             THEN installations.installer_user_id ELSE excluded.installer_user_id END, \
+           user_scopes = CASE WHEN excluded.user_token IS NULL THEN installations.user_scopes ELSE excluded.user_scopes END, \
+           user_token = COALESCE(excluded.user_token, installations.user_token), \
+           user_refresh_token = CASE WHEN excluded.user_token IS NULL \
+             THEN installations.user_refresh_token ELSE excluded.user_refresh_token END, \
+           user_token_expires_at = CASE WHEN excluded.user_token IS NULL \
+             THEN installations.user_token_expires_at ELSE excluded.user_token_expires_at END, \
            status = 'active', status_reason = NULL, updated_at = excluded.updated_at",
     )
     .bind(id)

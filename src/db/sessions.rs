@@ -10,6 +10,11 @@ pub struct LiveSession {
     pub user_name: String,
     pub csrf_secret: Vec<u8>,
     pub last_seen_at: i64,
+    /// The workspace and organisation of the person, to ask Slack about them again.
+    pub person_team_id: String,
+    pub person_enterprise_id: Option<String>,
+    /// When Slack last confirmed the person's admin role (unix seconds).
+    pub checked_at: i64,
     /// The installation ids, comma-separated (Slack ids have no commas); `None` when there are none.
     pub installations: Option<String>,
 }
@@ -31,6 +36,8 @@ pub struct NewSession<'a> {
     pub user_id: &'a str,
     pub user_name: &'a str,
     pub csrf_secret: &'a [u8],
+    pub person_team_id: &'a str,
+    pub person_enterprise_id: Option<&'a str>,
     pub installations: &'a [String],
 }
 
@@ -38,13 +45,17 @@ pub struct NewSession<'a> {
 pub async fn create(tx: &mut super::WriteTx, new: &NewSession<'_>) -> Result<i64, sqlx::Error> {
     let now = super::now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO sessions (token_hash, user_id, user_name, csrf_secret, created_at, last_seen_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO sessions (token_hash, user_id, user_name, csrf_secret, person_team_id, \
+           person_enterprise_id, created_at, last_seen_at, checked_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(new.token_hash)
     .bind(new.user_id)
     .bind(new.user_name)
     .bind(new.csrf_secret)
+    .bind(new.person_team_id)
+    .bind(new.person_enterprise_id)
+    .bind(now)
     .bind(now)
     .bind(now)
     .fetch_one(&mut **tx)
@@ -70,7 +81,8 @@ pub async fn find_live(
     created_since: i64,
 ) -> Result<Option<LiveSession>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT s.id, s.user_id, s.user_name, s.csrf_secret, s.last_seen_at, \
+        "SELECT s.id, s.user_id, s.user_name, s.csrf_secret, s.last_seen_at, s.person_team_id, \
+           s.person_enterprise_id, s.checked_at, \
            (SELECT group_concat(installation_id, ',') FROM session_installations WHERE session_id = s.id) \
              AS installations \
          FROM sessions s WHERE s.token_hash = ? AND s.last_seen_at > ? AND s.created_at > ?",
@@ -85,6 +97,39 @@ pub async fn find_live(
 pub async fn touch(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
         .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Slack confirmed the person's role now: the session loses the installations in `dropped`.
+pub async fn confirm_admin(
+    tx: &mut super::WriteTx,
+    id: i64,
+    now: i64,
+    dropped: &[String],
+) -> Result<(), sqlx::Error> {
+    for installation in dropped {
+        sqlx::query(
+            "DELETE FROM session_installations WHERE session_id = ? AND installation_id = ?",
+        )
+        .bind(id)
+        .bind(installation)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("UPDATE sessions SET checked_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Ends the session by its row id (its person is no longer an admin anywhere).
+pub async fn delete_by_id(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id = ?")
         .bind(id)
         .execute(db)
         .await?;

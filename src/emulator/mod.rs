@@ -207,6 +207,18 @@ impl Emulator {
         self.lock().world.users.push(user);
     }
 
+    /// Changes a user in place (a promotion, a demotion, a deactivation); false if there is none.
+    pub fn update_user(&self, id: &str, change: impl FnOnce(&mut User)) -> bool {
+        let mut state = self.lock();
+        match state.world.users.iter_mut().find(|u| u.id == id) {
+            Some(user) => {
+                change(user);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn add_channel(&self, channel: Channel) {
         self.lock().world.channels.push(channel);
     }

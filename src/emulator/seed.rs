@@ -88,6 +88,7 @@ pub fn world() -> World {
         User {
             is_admin: true,
             is_owner: true,
+            is_org_admin: true,
             ..User::member(ORG_ADMIN, ORG_TEAM, "grace", "grace@demo-enterprise.test")
         },
         User::member(ORG_MEMBER, ORG_TEAM, "linus", "linus@demo-enterprise.test"),

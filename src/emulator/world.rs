@@ -44,6 +44,8 @@ pub struct User {
     pub is_admin: bool,
     pub is_owner: bool,
     pub is_primary_owner: bool,
+    /// An admin of the Enterprise Grid organisation the user's workspace belongs to.
+    pub is_org_admin: bool,
     pub deleted: bool,
     pub is_bot: bool,
     pub bot_id: Option<String>,

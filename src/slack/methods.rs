@@ -114,6 +114,18 @@ pub struct User {
     pub is_primary_owner: bool,
     pub is_bot: bool,
     pub profile: UserProfile,
+    /// The person's role in their Enterprise Grid organisation, when there is one.
+    pub enterprise_user: Option<EnterpriseUser>,
+}
+
+/// `users.info`'s `enterprise_user`: the organisation-level role.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct EnterpriseUser {
+    pub enterprise_id: String,
+    pub is_admin: bool,
+    pub is_owner: bool,
+    pub is_primary_owner: bool,
 }
 
 impl User {
@@ -125,6 +137,13 @@ impl User {
     /// Admins and owners may manage the workspace's communities in Lobby.
     pub fn is_admin_or_owner(&self) -> bool {
         self.is_admin || self.is_owner || self.is_primary_owner
+    }
+
+    /// Admins and owners of the organisation may manage an org-wide installation.
+    pub fn is_org_admin_or_owner(&self) -> bool {
+        self.enterprise_user
+            .as_ref()
+            .is_some_and(|e| e.is_admin || e.is_owner || e.is_primary_owner)
     }
 }
 

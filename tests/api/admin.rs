@@ -766,3 +766,95 @@ async fn with_nothing_installed_the_login_page_explains_the_setup() {
     assert!(html.contains("/slack/install"));
     assert!(app.emulator.calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_member_who_installs_the_app_is_still_refused_the_dashboard() {
+    let app = spawn_app().await;
+    let res = app.install(DEMO_TEAM, DEMO_MEMBER).await;
+    assert_eq!(res.status(), 200, "Slack lets members install apps");
+    let res = sign_in(&app, &browser(), DEMO_TEAM, DEMO_MEMBER).await;
+    assert_eq!(
+        res.status(),
+        403,
+        "installing the app makes nobody an admin"
+    );
+    assert!(session_cookie(&res).is_none());
+    assert!(
+        audit_actions(&app, DEMO_TEAM)
+            .await
+            .contains(&"login.refused".to_owned())
+    );
+
+    // Reinstalling changes nothing either.
+    let res = app.install(DEMO_TEAM, DEMO_MEMBER).await;
+    assert_eq!(res.status(), 200);
+    let res = sign_in(&app, &browser(), DEMO_TEAM, DEMO_MEMBER).await;
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn a_demoted_admin_is_refused_at_the_next_check() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let id = pending_request(&app, DEMO_SLUG, "ana@example.org").await;
+
+    assert!(app.emulator.update_user(DEMO_ADMIN, |u| u.is_admin = false));
+    // Within the check interval the session stands; once the last check is 15 minutes old, Slack
+    // is asked again before anything changes.
+    let (status, _) = page(&admin, &app, "/admin").await;
+    assert_eq!(status, 200);
+    let checks_before = app.emulator.calls_to("users.info").len();
+    sqlx::query("UPDATE sessions SET checked_at = checked_at - 901")
+        .execute(app.db())
+        .await
+        .unwrap();
+
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{id}/deny"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("no longer lists you as an admin")
+    );
+    assert!(app.emulator.calls_to("users.info").len() > checks_before);
+    let request = db::invite_requests::get(app.db(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(request.status, InviteStatus::Pending, "nothing was decided");
+    assert!(
+        audit_actions(&app, DEMO_TEAM)
+            .await
+            .contains(&"admin.demoted".to_owned())
+    );
+    let res = admin.get(app.url("/admin")).send().await.unwrap();
+    assert_eq!(res.status(), 303, "the session is over");
+}
+
+#[tokio::test]
+async fn an_admin_still_an_admin_passes_the_check_and_keeps_working() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_OWNER).await;
+    sqlx::query("UPDATE sessions SET checked_at = checked_at - 901")
+        .execute(app.db())
+        .await
+        .unwrap();
+    let (status, html) = page(&admin, &app, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Demo Community"));
+    let checked_at: i64 = sqlx::query_scalar("SELECT checked_at FROM sessions")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert!(checked_at > db::now() - 60, "the check was recorded");
+}

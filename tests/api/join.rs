@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 use lobby::db::{self, invite_requests::InviteRequest};
 use lobby::domain::InviteStatus;
 use lobby::emulator::Fault;
-use lobby::emulator::seed::{DEMO_GENERAL, DEMO_TEAM};
+use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM};
 
 use crate::helpers::{
-    AppOptions, TestApp, app_with_admin_api, attr_after, browser, spawn_app_with,
+    AppOptions, Consent, TestApp, app_with_admin_api, attr_after, browser, spawn_app_with,
 };
 
 const SLUG: &str = "demo-community";
@@ -507,4 +507,60 @@ async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401, "a revoked key is refused");
+}
+
+#[tokio::test]
+async fn a_member_reinstall_without_user_scopes_keeps_admin_api_delivery() {
+    let app = app_with_admin_api(vec![]).await;
+    // A member reinstalls; Slack grants them no user token (admin scopes are not theirs to give).
+    let mut authorize = app.start_install().await;
+    let pairs: Vec<(String, String)> = authorize
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "user_scope")
+        .collect();
+    authorize.query_pairs_mut().clear().extend_pairs(pairs);
+    let callback = app
+        .consent(
+            &authorize,
+            Consent::Allow {
+                workspace: DEMO_TEAM,
+                user: DEMO_MEMBER,
+            },
+        )
+        .await;
+    let res = app.client.get(callback).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+
+    let installation = db::installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(installation.has_user_scope("admin.users:write"));
+    assert_eq!(
+        installation.installer_user_id, DEMO_ADMIN,
+        "the token is still the admin's"
+    );
+    let reinstall = db::admin_audit::latest(app.db(), DEMO_TEAM, "app.reinstalled")
+        .await
+        .unwrap()
+        .expect("the reinstall is audited");
+    assert_eq!(reinstall.actor, DEMO_MEMBER);
+    assert!(
+        reinstall.detail.contains("are kept"),
+        "{}",
+        reinstall.detail
+    );
+
+    let res = app.sign_up("grace@example.org", "203.0.113.7").await;
+    assert_eq!(res.status(), 200);
+    request_reaches(&app, InviteStatus::Invited).await;
+    let calls = app.emulator.calls_to("admin.users.invite");
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].error.is_none());
 }

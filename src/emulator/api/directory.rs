@@ -38,8 +38,13 @@ pub fn users_info(ctx: &mut Ctx<'_>) -> ApiResult {
         .user(&user_id)
         .filter(|u| teams.contains(&u.team_id) || u.team_id == grant.installed_in())
         .ok_or_else(|| ApiError::code("user_not_found"))?;
+    let enterprise_id = ctx
+        .state
+        .world
+        .team(&user.team_id)
+        .and_then(|t| t.enterprise_id.as_deref());
     Ok(Reply::ok(
-        json!({ "user": objects::user(user, sees_emails(&grant)) }),
+        json!({ "user": objects::user(user, sees_emails(&grant), enterprise_id) }),
     ))
 }
 
@@ -64,7 +69,14 @@ pub fn users_list(ctx: &mut Ctx<'_>) -> ApiResult {
         .users
         .iter()
         .filter(|u| u.team_id == team_id)
-        .map(|u| objects::user(u, with_email))
+        .map(|u| {
+            let enterprise_id = ctx
+                .state
+                .world
+                .team(&u.team_id)
+                .and_then(|t| t.enterprise_id.as_deref());
+            objects::user(u, with_email, enterprise_id)
+        })
         .collect();
     let (members, next_cursor) = page(ctx.req, members, "users")?;
     Ok(Reply::ok(json!({

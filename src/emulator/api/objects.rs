@@ -48,7 +48,8 @@ pub fn enterprise_ref(world: &World, enterprise_id: Option<&str>) -> Value {
 }
 
 /// A user object as `users.info` / `users.list` show it; the email needs `users:read.email`.
-pub fn user(user: &User, with_email: bool) -> Value {
+/// `enterprise_id` is the organisation of the user's workspace, if any.
+pub fn user(user: &User, with_email: bool, enterprise_id: Option<&str>) -> Value {
     let mut profile = json!({
         "real_name": user.real_name,
         "display_name": user.name,
@@ -67,7 +68,7 @@ pub fn user(user: &User, with_email: bool) -> Value {
     if let (Some(bot_id), Some(fields)) = (&user.bot_id, profile.as_object_mut()) {
         fields.insert("bot_id".into(), Value::String(bot_id.clone()));
     }
-    json!({
+    let mut object = json!({
         "id": user.id,
         "team_id": user.team_id,
         "name": user.name,
@@ -85,7 +86,21 @@ pub fn user(user: &User, with_email: bool) -> Value {
         "is_bot": user.is_bot,
         "is_app_user": false,
         "updated": 1_600_000_000,
-    })
+    });
+    if let (Some(enterprise_id), Some(fields)) = (enterprise_id, object.as_object_mut()) {
+        fields.insert(
+            "enterprise_user".into(),
+            json!({
+                "id": user.id,
+                "enterprise_id": enterprise_id,
+                "is_admin": user.is_org_admin,
+                "is_owner": user.is_org_admin && user.is_owner,
+                "is_primary_owner": user.is_org_admin && user.is_primary_owner,
+                "teams": [user.team_id],
+            }),
+        );
+    }
+    object
 }
 
 /// A conversation object; `is_member` is from `viewer`'s point of view.

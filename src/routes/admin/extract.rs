@@ -12,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use serde::de::DeserializeOwned;
 
+use crate::admin::roles::{self, Rechecked};
 use crate::admin::{Admin, session};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -40,12 +41,39 @@ pub async fn require_session(
         },
         None => None,
     };
-    if let Some(admin) = admin {
-        req.extensions_mut().insert(admin);
-        let res = next.call(req).await?.map_into_boxed_body();
-        return Ok(no_store(res));
+    let mut res = match admin.map(|admin| roles::recheck(&state, admin)) {
+        Some(check) => match check.await {
+            Ok(Rechecked::Admin(admin)) => {
+                req.extensions_mut().insert(admin);
+                let res = next.call(req).await?.map_into_boxed_body();
+                return Ok(no_store(res));
+            }
+            Ok(Rechecked::Demoted) => req.error_response(AppError::Forbidden(
+                "Slack no longer lists you as an admin or owner of a workspace Lobby is installed in, \
+                 so your dashboard session has ended."
+                    .into(),
+            )),
+            Ok(Rechecked::Unconfirmed) => {
+                return Ok(no_store(req.error_response(AppError::BadGateway(
+                    "Lobby could not confirm with Slack that you are still an admin. Please try again in a minute."
+                        .into(),
+                ))));
+            }
+            Err(e) => return Ok(no_store(req.error_response(AppError::from(e)))),
+        },
+        None => no_session(req),
+    };
+    if presented.is_some()
+        && let Err(e) = res.response_mut().add_cookie(&session::clear_cookie(https))
+    {
+        tracing::error!(error = %e, "could not clear a dead session cookie");
     }
-    let mut res = if matches!(*req.method(), Method::GET | Method::HEAD) {
+    Ok(no_store(res))
+}
+
+/// Without a live session a page view is sent to sign in; anything else is refused.
+fn no_session(req: ServiceRequest) -> ServiceResponse<BoxBody> {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
         req.into_response(
             HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, LOGIN_PATH))
@@ -55,13 +83,7 @@ pub async fn require_session(
         req.error_response(AppError::Unauthorized(
             "Your session has ended. Please sign in again.".into(),
         ))
-    };
-    if presented.is_some()
-        && let Err(e) = res.response_mut().add_cookie(&session::clear_cookie(https))
-    {
-        tracing::error!(error = %e, "could not clear a dead session cookie");
     }
-    Ok(no_store(res))
 }
 
 pub fn no_store<B>(mut res: ServiceResponse<B>) -> ServiceResponse<B> {

@@ -20,6 +20,8 @@ struct Workspace {
     communities: Vec<CommunityRow>,
     chart: FunnelChart,
     recent: Vec<AuditRow>,
+    /// Who reinstalled the app last and what changed (members may reinstall apps).
+    last_reinstall: Option<AuditRow>,
 }
 
 #[derive(Template)]
@@ -44,11 +46,13 @@ pub async fn show(
         let communities = CommunityRow::load_for(&state.db, team).await?;
         let days = db::admin_requests::funnel(&state.db, team, start).await?;
         let recent = db::admin_audit::recent(&state.db, team, RECENT).await?;
+        let last_reinstall = db::admin_audit::latest(&state.db, team, "app.reinstalled").await?;
         workspaces.push(Workspace {
             installation: InstallationView::from(installation),
             communities,
             chart: funnel_chart::layout(start, &days),
             recent: recent.into_iter().map(AuditRow::from).collect(),
+            last_reinstall: last_reinstall.map(AuditRow::from),
         });
     }
     render(&OverviewPage {
