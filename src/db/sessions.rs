@@ -171,6 +171,9 @@ mod tests {
             user_name: String::new(),
             csrf_secret: vec![],
             last_seen_at: 0,
+            person_team_id: "T1".into(),
+            person_enterprise_id: None,
+            checked_at: 0,
             installations: Some("T1,E2".into()),
         };
         assert_eq!(session.installation_ids(), ["T1", "E2"]);
