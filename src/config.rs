@@ -57,6 +57,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOBBY_LOG_FORMAT",
     "LOBBY_SHUTDOWN_GRACE",
     "LOBBY_METRICS_TOKEN",
+    "LOBBY_DEMO",
 ];
 
 /// How long running jobs and requests may take to finish at shutdown, unless configured.
@@ -87,6 +88,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Lets a scraper that is not on loopback read `/metrics` (`Authorization: Bearer`).
     pub metrics_token: Option<SecretString>,
+    /// `LOBBY_DEMO=1`: demo mode (without Slack credentials) on any address, on purpose.
+    pub demo_requested: bool,
 }
 
 /// The names the slash commands answer to (each starts with `/`).
@@ -180,9 +183,46 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// A yes/no setting: `1`/`true` or `0`/`false`; unset is no.
+fn flag(source: &Source<'_>, key: &str, fail: &mut impl FnMut(String)) -> bool {
+    match source.get(key) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            fail(format!("{key}={other:?} must be 1 or 0 (true or false)"));
+            false
+        }
+    }
+}
+
 impl Settings {
     pub fn is_demo(&self) -> bool {
         self.slack.credentials.is_none()
+    }
+
+    /// Demo mode exposes an emulator anyone can sign in to as anyone, so without Slack credentials
+    /// the server starts only on purpose: `LOBBY_DEMO=1`, or a loopback bind with a plain-http
+    /// localhost public URL (a developer's machine). Anything else is a configuration error.
+    pub fn demo_refusal(&self) -> Option<ConfigError> {
+        if !self.is_demo() || self.demo_requested {
+            return None;
+        }
+        let local_url = self.public_url.scheme() == "http"
+            && match self.public_url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+        if self.bind.ip().is_loopback() && local_url {
+            return None;
+        }
+        Some(ConfigError(
+            "no Slack credentials: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET, \
+             or LOBBY_DEMO=1 to run the demo with its built-in Slack emulator on purpose \
+             (without it, demo mode runs only on a loopback LOBBY_BIND with an http://localhost LOBBY_PUBLIC_URL)"
+                .into(),
+        ))
     }
 
     pub fn is_https(&self) -> bool {
@@ -374,16 +414,8 @@ impl Settings {
             }
         };
         let summarize_allow_private_networks =
-            match source.get("LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS") {
-                None | Some("false") | Some("0") => false,
-                Some("true") | Some("1") => true,
-                Some(other) => {
-                    fail(format!(
-                        "LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS={other:?} must be true or false"
-                    ));
-                    false
-                }
-            };
+            flag(&source, "LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS", &mut fail);
+        let demo_requested = flag(&source, "LOBBY_DEMO", &mut fail);
 
         let format = match source.get("LOBBY_LOG_FORMAT") {
             None | Some("pretty") => LogFormat::Pretty,
@@ -436,6 +468,7 @@ impl Settings {
             trusted_proxies,
             commands,
             summarize_allow_private_networks,
+            demo_requested,
             log,
             shutdown_grace,
             metrics_token,
@@ -563,6 +596,28 @@ mod tests {
             "http://localhost:8080/slack/oauth_redirect"
         );
         assert_eq!(s.database_url, "sqlite://./data/lobby.db");
+        assert!(s.demo_refusal().is_none(), "the README's cargo run just works");
+    }
+
+    #[test]
+    fn demo_mode_elsewhere_needs_lobby_demo() {
+        for env in [
+            &[("LOBBY_PUBLIC_URL", "https://join.example.org")][..],
+            &[("LOBBY_BIND", "0.0.0.0:8080")][..],
+            &[("LOBBY_PUBLIC_URL", "http://example.org:8080")][..],
+        ] {
+            let s = settings(env).unwrap();
+            let refusal = s.demo_refusal().expect("refused").0;
+            for name in ["SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "LOBBY_DEMO"] {
+                assert!(refusal.contains(name), "{refusal}");
+            }
+            let mut with_demo = env.to_vec();
+            with_demo.push(("LOBBY_DEMO", "1"));
+            assert!(settings(&with_demo).unwrap().demo_refusal().is_none());
+        }
+        let loopback = settings(&[("LOBBY_PUBLIC_URL", "http://127.0.0.1:8080")]).unwrap();
+        assert!(loopback.demo_refusal().is_none());
+        assert!(settings(&[("LOBBY_DEMO", "maybe")]).is_err());
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub fn run(config: Option<&Path>) -> ExitCode {
             return report.exit_code();
         }
     };
-    report.ok("configuration", &describe(&settings));
+    match settings.demo_refusal() {
+        Some(refusal) => report.fail("configuration", &refusal.0),
+        None => report.ok("configuration", &describe(&settings)),
+    }
     if let Err(e) = crate::telemetry::init(&settings.log) {
         report.fail("logging", &e);
     }

@@ -105,6 +105,10 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let (Command::Serve, Some(refusal)) = (&command, settings.demo_refusal()) {
+        eprintln!("lobby: {refusal}");
+        return ExitCode::from(2);
+    }
     if let Err(e) = crate::telemetry::init(&settings.log) {
         eprintln!("lobby: {e}");
         return ExitCode::from(2);
