@@ -596,7 +596,10 @@ mod tests {
             "http://localhost:8080/slack/oauth_redirect"
         );
         assert_eq!(s.database_url, "sqlite://./data/lobby.db");
-        assert!(s.demo_refusal().is_none(), "the README's cargo run just works");
+        assert!(
+            s.demo_refusal().is_none(),
+            "the README's cargo run just works"
+        );
     }
 
     #[test]
@@ -608,7 +611,12 @@ mod tests {
         ] {
             let s = settings(env).unwrap();
             let refusal = s.demo_refusal().expect("refused").0;
-            for name in ["SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "LOBBY_DEMO"] {
+            for name in [
+                "SLACK_CLIENT_ID",
+                "SLACK_CLIENT_SECRET",
+                "SLACK_SIGNING_SECRET",
+                "LOBBY_DEMO",
+            ] {
                 assert!(refusal.contains(name), "{refusal}");
             }
             let mut with_demo = env.to_vec();

@@ -102,6 +102,7 @@ fn check(emulator: &Emulator, kind: Kind, params: &ConsentParams) -> Result<Chec
         }
         _ => {}
     }
+    let registered = registered_redirects(emulator);
     let redirect = match params.redirect_uri.as_deref() {
         Some(given) => Url::parse(given)
             .ok()
@@ -110,19 +111,50 @@ fn check(emulator: &Emulator, kind: Kind, params: &ConsentParams) -> Result<Chec
                 title: "Invalid redirect_uri",
                 message: "The redirect_uri is not an http(s) URL.",
             })?,
-        None => emulator
-            .app_url()
-            .and_then(|app| app.join(kind.default_callback()).ok())
+        None => registered
+            .iter()
+            .find(|url| url.path().ends_with(kind.default_callback()))
+            .cloned()
             .ok_or(Refusal {
                 title: "Missing redirect_uri",
                 message: "No redirect_uri was given and no app URL is set.",
             })?,
     };
+    // Slack sends the browser back only to a Redirect URL registered in the app's settings (or a
+    // path below one); anything else would make the consent page an open redirect.
+    if !registered.iter().any(|r| is_under(&redirect, r)) {
+        return Err(Refusal {
+            title: "redirect_uri did not match any configured URIs",
+            message: "The redirect_uri is not one of the Redirect URLs registered for this app.",
+        });
+    }
     Ok(Checked {
         redirect,
         scopes,
         user_scopes,
     })
+}
+
+/// The app's registered Redirect URLs: its two callbacks under the app URL.
+fn registered_redirects(emulator: &Emulator) -> Vec<Url> {
+    let Some(app) = emulator.app_url() else {
+        return Vec::new();
+    };
+    [Kind::Install, Kind::OpenId]
+        .into_iter()
+        .filter_map(|kind| app.join(kind.default_callback()).ok())
+        .collect()
+}
+
+/// Slack's rule: the same origin, and the registered path or a path below it.
+fn is_under(candidate: &Url, registered: &Url) -> bool {
+    let base = registered.path().trim_end_matches('/');
+    candidate.origin() == registered.origin()
+        && (candidate.path() == registered.path()
+            || candidate
+                .path()
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with('/')))
 }
 
 #[derive(Template)]

@@ -38,7 +38,19 @@ pub(crate) struct State {
     serial: u64,
 }
 
+/// The call log keeps this many calls; a long-running demo must not grow without bound.
+pub const MAX_RECORDED_CALLS: usize = 10_000;
+
 impl State {
+    /// Adds a call to the log, forgetting the oldest when the log is full.
+    pub fn record_call(&mut self, call: RecordedCall) {
+        if self.calls.len() >= MAX_RECORDED_CALLS {
+            // Dropping a tenth at once keeps the cost of shifting the log rare.
+            self.calls.drain(..MAX_RECORDED_CALLS / 10);
+        }
+        self.calls.push(call);
+    }
+
     pub fn seeded() -> Self {
         Self {
             world: seed::world(),

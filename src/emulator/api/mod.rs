@@ -272,7 +272,7 @@ pub(crate) async fn handle(
         Outcome::from_result(result)
     });
     let at = state.now();
-    state.calls.push(RecordedCall {
+    state.record_call(RecordedCall {
         method: method_name,
         params: request.params,
         token: request.token,

@@ -34,6 +34,10 @@ async fn start(config: EmulatorConfig) -> Harness {
     let running = spawn(config, "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("emulator starts");
+    // The app's registered Redirect URLs live under this URL.
+    running
+        .emulator
+        .set_app_url(Url::parse("https://lobby.test/").expect("url"));
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -946,4 +950,55 @@ async fn sign_in_with_slack_yields_an_id_token_and_user_info() {
     assert_eq!(info["email"], "ada@demo-community.test");
     assert_eq!(info["email_verified"], true);
     assert_eq!(info["https://slack.com/team_domain"], "demo-community");
+}
+
+#[tokio::test]
+async fn the_consent_page_redirects_only_to_registered_redirect_urls() {
+    let h = demo().await;
+    for redirect in [
+        "https://evil.test/slack/oauth_redirect",
+        "https://lobby.test/elsewhere",
+        "https://lobby.test/slack/oauth_redirectx",
+        "http://lobby.test/slack/oauth_redirect",
+    ] {
+        let mut url = h.running.emulator.authorize_url();
+        url.query_pairs_mut()
+            .append_pair("client_id", &h.client_id())
+            .append_pair("scope", "chat:write")
+            .append_pair("redirect_uri", redirect);
+        let res = h.http.get(url).send().await.expect("answer");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{redirect}");
+        assert!(res.headers().get("location").is_none());
+    }
+    let mut url = h.running.emulator.authorize_url();
+    url.query_pairs_mut()
+        .append_pair("client_id", &h.client_id())
+        .append_pair("scope", "chat:write")
+        .append_pair(
+            "redirect_uri",
+            "https://lobby.test/slack/oauth_redirect/deeper",
+        );
+    let res = h.http.get(url).send().await.expect("answer");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "a path below a registered URL is fine"
+    );
+}
+
+#[test]
+fn the_call_log_is_bounded() {
+    let mut state = crate::emulator::state::State::seeded();
+    for _ in 0..crate::emulator::state::MAX_RECORDED_CALLS + 5 {
+        state.record_call(crate::emulator::record::RecordedCall {
+            method: "api.test".into(),
+            params: Default::default(),
+            token: None,
+            basic_client_id: None,
+            status: 200,
+            error: None,
+            at: time::OffsetDateTime::UNIX_EPOCH,
+        });
+    }
+    assert!(state.calls.len() <= crate::emulator::state::MAX_RECORDED_CALLS);
 }
