@@ -238,6 +238,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         emulator,
         refresh_locks: Default::default(),
         metrics,
+        replays: Default::default(),
     })
 }
 

@@ -8,6 +8,7 @@ use crate::jobs::Queue;
 use crate::metrics::Metrics;
 use crate::posting::ChannelDirectory;
 use crate::slack::client::SlackClient;
+use crate::slack::replay::ReplayGuard;
 use crate::slack::tokens::RefreshLocks;
 use crate::vault::Keyring;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub channels: ChannelDirectory,
     /// What `GET /metrics` reports; the middleware, the workers and the Slack client count into it.
     pub metrics: Metrics,
+    /// Signed commands and clicks already received, so a replay is refused.
+    pub replays: ReplayGuard,
 }
 
 impl AppState {

@@ -25,12 +25,13 @@ pub async fn receive(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    signature::verify(
+    let now = db::now();
+    let verified = signature::verify(
         &state.credentials.signing_secret,
         header(TIMESTAMP_HEADER),
         header(SIGNATURE_HEADER),
         &body,
-        db::now(),
+        now,
     )
     .map_err(|e| AppError::Unauthorized(e.to_string()))?;
 
@@ -38,6 +39,15 @@ pub async fn receive(
     if is_json {
         event(&state, &body).await
     } else {
+        // Commands and clicks have no id of their own to de-duplicate by: the signature is one.
+        if !state
+            .replays
+            .first_use(verified.digest, verified.timestamp, now)
+        {
+            return Err(AppError::Unauthorized(
+                "this signed request was already received".into(),
+            ));
+        }
         form(&state, &body).await
     }
 }

@@ -4,5 +4,6 @@ pub mod manifest;
 pub mod methods;
 pub mod oauth;
 pub mod payloads;
+pub mod replay;
 pub mod signature;
 pub mod tokens;

@@ -453,3 +453,27 @@ async fn team_join_marks_the_request_joined() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_replayed_signed_command_is_refused() {
+    let app = installed(AppOptions::default()).await;
+    let body = "command=%2Finvite&text=eve%40example.org&team_id=T0DEMO0001&channel_id=C0GENERAL1&user_id=U0MEMBR001&response_url=http%3A%2F%2F127.0.0.1%3A9%2F&trigger_id=1.2.3";
+    let ts = db::now().to_string();
+    let signature =
+        lobby::slack::signature::sign(&app.state.credentials.signing_secret, &ts, body.as_bytes());
+    let send = || {
+        reqwest::Client::new()
+            .post(app.url("/slack/events"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", &signature)
+            .body(body)
+            .send()
+    };
+    assert_eq!(send().await.unwrap().status(), 200);
+    let replay = send().await.unwrap();
+    assert_eq!(replay.status(), 401);
+    let json: Value = replay.json().await.unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(requests(&app).await.len(), 1, "the replay had no effect");
+}
