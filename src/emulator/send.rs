@@ -394,6 +394,7 @@ mod tests {
             &received.body,
             now,
         )
+        .map(|_| ())
     }
 
     fn form_field(body: &[u8], name: &str) -> Option<String> {
