@@ -14,6 +14,7 @@ use crate::db::{self, installations::Installation};
 use crate::domain::Email;
 use crate::error::AppError;
 use crate::invites::{self, Source, Submission, Submitted};
+use crate::slack::mrkdwn;
 use crate::slack::payloads::SlashCommand;
 use crate::state::AppState;
 pub use reply::{Reply, ReplyTo};
@@ -138,9 +139,11 @@ pub async fn answer(
     let commands = &state.settings.commands;
     Ok(match intent {
         Intent::Help => Reply::ephemeral(help_text(commands)),
-        Intent::Unknown(word) => {
-            Reply::ephemeral(format!("I don't know “{word}”.\n{}", help_text(commands)))
-        }
+        Intent::Unknown(word) => Reply::ephemeral(format!(
+            "I don't know “{}”.\n{}",
+            mrkdwn::escape(&word),
+            help_text(commands)
+        )),
         Intent::Stats => Reply::ephemeral(stats::text(state, team_id).await?),
         Intent::Invite { email, name } => {
             Reply::ephemeral(propose(state, installation, team_id, user_id, &email, &name).await?)
@@ -154,7 +157,8 @@ pub async fn answer(
             }
             summarize::queue(state, &url, &reply_to).await?;
             Reply::ephemeral(format!(
-                "Reading {url} — the summary will appear here in a moment."
+                "Reading {} — the summary will appear here in a moment.",
+                mrkdwn::escape(&url)
             ))
         }
     })
@@ -173,11 +177,13 @@ async fn propose(
         Ok(email) => email,
         Err(e) => {
             return Ok(format!(
-                "{e} Try `{} someone@example.org Their Name`.",
+                "{} Try `{} someone@example.org Their Name`.",
+                mrkdwn::escape(&e.to_string()),
                 state.settings.commands.invite
             ));
         }
     };
+    let shown = mrkdwn::escape(email.as_str());
     let communities = db::communities::for_installation(&state.db, &installation.id).await?;
     let Some(community) = communities
         .iter()
@@ -201,19 +207,16 @@ async fn propose(
     )
     .await?;
     Ok(match submitted {
-        Submitted::Queued { .. } => format!(
-            "Thanks! Slack will email an invitation to {} shortly.",
-            email
-        ),
-        Submitted::Pending { .. } => format!(
-            "Thanks! Your proposal to invite {} is waiting for an admin.",
-            email
-        ),
+        Submitted::Queued { .. } => {
+            format!("Thanks! Slack will email an invitation to {shown} shortly.")
+        }
+        Submitted::Pending { .. } => {
+            format!("Thanks! Your proposal to invite {shown} is waiting for an admin.")
+        }
         Submitted::Link { .. } => format!(
-            "This community invites through its shared link; please send it to {} yourself.",
-            email
+            "This community invites through its shared link; please send it to {shown} yourself."
         ),
-        Submitted::AlreadyOpen => format!("{} already has a request waiting.", email),
+        Submitted::AlreadyOpen => format!("{shown} already has a request waiting."),
     })
 }
 

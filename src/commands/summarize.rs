@@ -5,8 +5,9 @@ use serde_json::json;
 
 use super::reply::{self, Reply, ReplyTo};
 use crate::jobs::{Job, NewJob, Outcome};
+use crate::slack::mrkdwn::escape as escape_slack_text;
 use crate::state::AppState;
-use crate::summarize::{self, FetchPolicy, SummarizeError, escape_slack_text};
+use crate::summarize::{self, FetchPolicy, SummarizeError};
 
 pub const SUMMARIZE_JOB: &str = "summarize";
 

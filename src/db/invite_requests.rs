@@ -135,7 +135,7 @@ pub async fn mark_joined(
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE invite_requests SET status = 'joined', status_message = 'Joined the workspace.', updated_at = ? \
-         WHERE email = ? AND status IN ('invited', 'already_invited', 'link_shown', 'pending', 'queued') \
+         WHERE lower(email) = lower(?) AND status IN ('invited', 'already_invited', 'link_shown', 'pending', 'queued') \
            AND community_id IN (SELECT id FROM communities WHERE team_id = ?)",
     )
     .bind(super::now())

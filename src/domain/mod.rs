@@ -3,6 +3,7 @@ mod email;
 mod invites;
 mod slack_ids;
 mod slug;
+pub mod text;
 
 pub(crate) use email::is_domain_label;
 pub use email::{Email, EmailError};

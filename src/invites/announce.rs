@@ -7,10 +7,10 @@ use super::{Approved, DecisionError};
 use crate::commands::reply::{self, Reply, ReplyTo};
 use crate::db::{self, installations::Installation};
 use crate::jobs::{Job, NewJob, Outcome};
+use crate::slack::mrkdwn::escape as escape_slack_text;
 use crate::slack::payloads::BlockActions;
 use crate::slack::tokens;
 use crate::state::AppState;
-use crate::summarize::escape_slack_text;
 
 pub const ANNOUNCE_JOB: &str = "invite.announce";
 pub const DECIDE_JOB: &str = "invite.decide";

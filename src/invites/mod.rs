@@ -104,6 +104,9 @@ pub fn check_address(community: &Community, email: &Email) -> Result<(), String>
 /// The user scope `admin.users.invite` needs.
 pub const ADMIN_SCOPE: &str = "admin.users:write";
 
+/// The longest name kept with a request.
+pub const MAX_NAME_CHARS: usize = 100;
+
 pub const MSG_QUEUED: &str = "Received; Slack will email an invitation shortly.";
 pub const MSG_PENDING: &str = "Waiting for an admin to approve.";
 pub const MSG_LINK: &str = "Sent on to the community's invite link.";
@@ -133,11 +136,12 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
         None
     };
 
+    let name = crate::domain::text::clean_line(sub.name, MAX_NAME_CHARS);
     let mut tx = db::begin_write(&state.db).await?;
     let new = db::invite_requests::NewRequest {
         community_id: community.id,
         email: sub.email.as_str(),
-        name: sub.name,
+        name: &name,
         source: sub.source.as_str(),
         requested_by: sub.requested_by,
         status,

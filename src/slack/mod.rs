@@ -2,6 +2,7 @@
 pub mod client;
 pub mod manifest;
 pub mod methods;
+pub mod mrkdwn;
 pub mod oauth;
 pub mod payloads;
 pub mod replay;

@@ -2,7 +2,7 @@
 //!
 //! Messages never repeat the URL: its query string may carry someone's token. They are plain
 //! text and may quote a host name or content type the site chose, so escape them
-//! (`escape_slack_text`) before putting them in a Slack message.
+//! (`slack::mrkdwn::escape`) before putting them in a Slack message.
 
 use std::time::Duration;
 

@@ -20,7 +20,7 @@ pub use error::SummarizeError;
 pub use extract::{Document, extract};
 pub use fetch::{ContentType, FetchPolicy, FetchedPage, fetch};
 pub use rank::summarize;
-pub use summary::{Summary, escape as escape_slack_text};
+pub use summary::Summary;
 
 /// How many sentences `/summarize` answers with.
 pub const SUMMARY_SENTENCES: usize = 3;

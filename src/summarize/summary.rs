@@ -3,6 +3,8 @@
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::slack::mrkdwn::escape;
+
 /// The outcome of `/summarize`: the page's title, its most central sentences in document order,
 /// and where the page was found after redirects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,21 +64,6 @@ fn mrkdwn_section(text: String) -> Value {
     json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } })
 }
 
-/// Slack's required escaping for message text. Without it a page could smuggle in `<!channel>`
-/// or a disguised link.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,14 +77,6 @@ mod tests {
             ],
             url: Url::parse("https://example.com/a?b=1&c=x|y").expect("URL"),
         }
-    }
-
-    #[test]
-    fn ampersands_and_angle_brackets_are_escaped() {
-        assert_eq!(
-            escape("a & b <@U123> <!here> c > d"),
-            "a &amp; b &lt;@U123&gt; &lt;!here&gt; c &gt; d"
-        );
     }
 
     #[test]

@@ -564,3 +564,48 @@ async fn a_member_reinstall_without_user_scopes_keeps_admin_api_delivery() {
     assert_eq!(calls.len(), 1);
     assert!(calls[0].error.is_none());
 }
+
+#[tokio::test]
+async fn one_open_request_per_mailbox_whatever_its_case() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![("LOBBY_TRUSTED_PROXIES", "127.0.0.1".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    assert_eq!(
+        app.sign_up("spoof@x.org", "203.0.113.7").await.status(),
+        200
+    );
+    let res = app.sign_up("Spoof@X.org", "203.0.113.8").await;
+    assert_eq!(res.status(), 200);
+    let open: Vec<_> = requests(&app).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].email, "spoof@x.org");
+}
+
+#[tokio::test]
+async fn names_lose_control_and_bidi_characters() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![("LOBBY_TRUSTED_PROXIES", "127.0.0.1".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    let (token, cookie) = app.aged_form_token(10);
+    let res = browser()
+        .post(app.url(&format!("/join/{SLUG}")))
+        .header("cookie", cookie)
+        .form(&[
+            ("email", "bidi@example.org"),
+            ("name", "  Eve\u{202E}gnp \t\r\n  Admin\u{0007} "),
+            ("form_token", &token),
+            ("website", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let stored = requests(&app).await;
+    assert_eq!(stored[0].name, "Evegnp Admin");
+}

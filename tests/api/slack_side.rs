@@ -477,3 +477,22 @@ async fn a_replayed_signed_command_is_refused() {
     assert_eq!(json["ok"], false);
     assert_eq!(requests(&app).await.len(), 1, "the replay had no effect");
 }
+
+#[tokio::test]
+async fn a_mention_of_channel_is_answered_without_pinging_anyone() {
+    let app = installed(AppOptions::default()).await;
+    let bot = app.emulator.app_bot(DEMO_TEAM);
+    let event = json!({
+        "type": "app_mention", "user": DEMO_MEMBER,
+        "text": format!("<@{}> <!channel>", bot.user_id),
+        "channel": DEMO_GENERAL, "ts": "1700000000.000200",
+    });
+    app.emulator.send_event(DEMO_TEAM, event).await.unwrap();
+    let call = eventually("the reply", || async {
+        app.emulator.calls_to("chat.postMessage").pop()
+    })
+    .await;
+    let text = call.param("text").unwrap();
+    assert!(text.contains("&lt;!channel&gt;"), "{text}");
+    assert!(!text.contains("<!channel>"), "{text}");
+}
