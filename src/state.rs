@@ -41,4 +41,9 @@ impl AppState {
     pub fn is_demo(&self) -> bool {
         self.emulator.is_some()
     }
+
+    /// The demo's emulator, standing in for slack.com (its invite links count as Slack's).
+    pub fn demo_slack(&self) -> Option<&url::Url> {
+        self.emulator.as_ref().map(|e| e.base_url())
+    }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::abuse::domains::DomainRules;
 use crate::db::communities::{Community, CommunitySecret, CommunitySettings, SecretChange};
+use crate::domain::InviteLink;
 use crate::domain::InviteMode;
 
 const MAX_TITLE: usize = 100;
@@ -62,9 +63,11 @@ fn secret_change(value: Option<&SecretString>, clear: bool) -> Result<SecretChan
 
 /// Checks the form; the error is a sentence for the admin. `existing` is the community being
 /// edited, whose sealed settings count as set unless the form clears them.
+/// `demo_slack` is the demo's emulator, whose invite links stand in for join.slack.com.
 pub fn parse(
     form: &CommunityForm,
     existing: Option<&Community>,
+    demo_slack: Option<&url::Url>,
 ) -> Result<ParsedCommunity, String> {
     let title = form.title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE {
@@ -110,15 +113,15 @@ pub fn parse(
         })
         .transpose()?;
 
-    let invite_link = secret_change(form.invite_link.as_ref(), form.clear_invite_link.is_some())?;
-    if let SecretChange::Set(link) = &invite_link {
-        let ok = url::Url::parse(link.expose_secret()).is_ok_and(|u| u.scheme() == "https");
-        if !ok {
-            return Err(
-                "The invite link must be an https link (https://join.slack.com/t/…).".into(),
-            );
-        }
-    }
+    let invite_link =
+        match secret_change(form.invite_link.as_ref(), form.clear_invite_link.is_some())? {
+            SecretChange::Set(link) => {
+                let link = InviteLink::parse(link.expose_secret(), demo_slack)
+                    .map_err(|e| e.to_string())?;
+                SecretChange::Set(SecretString::from(link.as_str().to_owned()))
+            }
+            other => other,
+        };
     let legacy_token = secret_change(
         form.legacy_token.as_ref(),
         form.clear_legacy_token.is_some(),
@@ -188,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_plain_form_parses_and_keeps_every_secret() {
-        let parsed = parse(&form(), None).unwrap();
+        let parsed = parse(&form(), None, None).unwrap();
         assert_eq!(parsed.settings.title, "Rustaceans");
         assert_eq!(parsed.settings.invite_mode, InviteMode::Approval);
         assert_eq!(parsed.settings.default_channels, "C0GENERAL1,C0RANDOM01");
@@ -256,7 +259,7 @@ mod tests {
             ),
         ];
         for (form, words) in cases {
-            let error = parse(&form, None).unwrap_err();
+            let error = parse(&form, None, None).unwrap_err();
             assert!(error.contains(words), "{error:?} should mention {words:?}");
         }
     }
@@ -272,6 +275,7 @@ mod tests {
                 captcha_secret: Some("s3cret".into()),
                 ..form()
             },
+            None,
             None,
         )
         .unwrap();

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use crate::db::{
     self, communities::CommunitySecret, communities::CommunitySettings, communities::SecretChange,
 };
-use crate::domain::{InviteMode, Slug};
+use crate::domain::{InviteLink, InviteMode, Slug};
 use crate::state::AppState;
 
 #[derive(Debug, Subcommand)]
@@ -240,12 +240,9 @@ impl SettingArgs {
             let change = if link.trim().is_empty() {
                 SecretChange::Clear
             } else {
-                let url =
-                    url::Url::parse(link.trim()).with_context(|| "--invite-link is not a URL")?;
-                if url.scheme() != "https" {
-                    bail!("--invite-link must be an https link (https://join.slack.com/t/…)");
-                }
-                SecretChange::Set(SecretString::from(url.to_string()))
+                let link = InviteLink::parse(link, state.demo_slack())
+                    .map_err(|e| anyhow::anyhow!("--invite-link: {e}"))?;
+                SecretChange::Set(SecretString::from(link.as_str().to_owned()))
             };
             db::communities::set_secret(
                 &state.db,

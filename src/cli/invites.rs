@@ -2,7 +2,6 @@
 
 use anyhow::anyhow;
 use clap::Subcommand;
-use secrecy::ExposeSecret;
 
 use crate::db;
 use crate::domain::InviteStatus;
@@ -76,7 +75,7 @@ pub async fn run(state: &AppState, command: InvitesCommand) -> anyhow::Result<St
             )),
             Approved::ShareLink(link) => Ok(format!(
                 "approved request {id}; send the person this invite link: {}",
-                link.expose_secret()
+                link.as_str()
             )),
         },
         InvitesCommand::Deny { id } => {

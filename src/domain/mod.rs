@@ -1,5 +1,6 @@
 //! Parsed types: once a value is one of these, the rest of the code trusts it.
 mod email;
+mod invite_link;
 mod invites;
 mod slack_ids;
 mod slug;
@@ -7,6 +8,7 @@ pub mod text;
 
 pub(crate) use email::is_domain_label;
 pub use email::{Email, EmailError};
+pub use invite_link::{InviteLink, InviteLinkError};
 pub use invites::{InviteMode, InviteStatus};
 pub use slack_ids::{TeamId, UserId};
 pub use slug::{Slug, SlugError};

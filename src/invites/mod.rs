@@ -4,13 +4,13 @@
 pub mod announce;
 pub mod deliver;
 
-use secrecy::SecretString;
+use secrecy::ExposeSecret;
 
 use crate::abuse::{disposable, domains::DomainRules};
 use crate::db::{
     self, communities::Community, communities::CommunitySecret, installations::Installation,
 };
-use crate::domain::{Email, InviteMode, InviteStatus};
+use crate::domain::{Email, InviteLink, InviteMode, InviteStatus};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -53,7 +53,7 @@ pub enum Submitted {
     /// Waiting for an admin's approval.
     Pending { id: i64 },
     /// Recorded; the person goes on to the shared invite link.
-    Link { id: i64, link: SecretString },
+    Link { id: i64, link: InviteLink },
     /// This email already has an open request in this community.
     AlreadyOpen,
 }
@@ -111,6 +111,41 @@ pub const MSG_QUEUED: &str = "Received; Slack will email an invitation shortly."
 pub const MSG_PENDING: &str = "Waiting for an admin to approve.";
 pub const MSG_LINK: &str = "Sent on to the community's invite link.";
 
+/// The community's shared invite link, if it has a valid one. A stored link that is not a Slack
+/// invite link (saved before links were checked) is never handed out: the community is flagged
+/// for its admins instead.
+pub async fn shared_link(
+    state: &AppState,
+    community: &Community,
+) -> Result<Option<InviteLink>, AppError> {
+    let Some(stored) = db::communities::secret(
+        &state.db,
+        &state.keyring,
+        community.id,
+        CommunitySecret::InviteLink,
+    )
+    .await
+    .map_err(AppError::internal)?
+    else {
+        return Ok(None);
+    };
+    match InviteLink::parse(stored.expose_secret(), state.demo_slack()) {
+        Ok(link) => Ok(Some(link)),
+        Err(e) => {
+            tracing::warn!(community = %community.slug, "a stored invite link is not a Slack invite link");
+            db::communities::set_config_error(
+                &state.db,
+                community.id,
+                Some(&format!(
+                    "{e} Enter the link again in the community's settings."
+                )),
+            )
+            .await?;
+            Ok(None)
+        }
+    }
+}
+
 pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, AppError> {
     let community = sub.community;
     let (status, message) = match community.invite_mode {
@@ -119,14 +154,7 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
         InviteMode::Link => (InviteStatus::LinkShown, MSG_LINK),
     };
     let link = if status == InviteStatus::LinkShown {
-        let link = db::communities::secret(
-            &state.db,
-            &state.keyring,
-            community.id,
-            CommunitySecret::InviteLink,
-        )
-        .await
-        .map_err(AppError::internal)?;
+        let link = shared_link(state, community).await?;
         Some(link.ok_or_else(|| {
             AppError::Conflict(
                 "This community has no invite link yet. Please try again later.".into(),
@@ -189,7 +217,7 @@ pub enum Approved {
     /// Queued for delivery through Slack.
     Queued,
     /// No API route: the approver passes on the shared invite link.
-    ShareLink(SecretString),
+    ShareLink(InviteLink),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -239,15 +267,9 @@ pub async fn approve(
     let installation = db::installations::get(&state.db, &community.installation_id).await?;
     match route(&community, installation.as_ref()).ok_or(DecisionError::NoRoute)? {
         Route::Link => {
-            let link = db::communities::secret(
-                &state.db,
-                &state.keyring,
-                community.id,
-                CommunitySecret::InviteLink,
-            )
-            .await
-            .map_err(AppError::internal)?
-            .ok_or(DecisionError::NoRoute)?;
+            let link = shared_link(state, &community)
+                .await?
+                .ok_or(DecisionError::NoRoute)?;
             let moved = db::invite_requests::transition(
                 &state.db,
                 request_id,

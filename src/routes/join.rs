@@ -333,13 +333,10 @@ pub async fn submit(
     )
     .await?;
     match submitted {
-        Submitted::Link { link, .. } => {
-            use secrecy::ExposeSecret;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, link.expose_secret()))
-                .insert_header((header::REFERRER_POLICY, "no-referrer"))
-                .finish())
-        }
+        Submitted::Link { link, .. } => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, link.as_str()))
+            .insert_header((header::REFERRER_POLICY, "no-referrer"))
+            .finish()),
         // An address that already asked gets the same answer: the form tells nobody who is a member.
         Submitted::Queued { .. } | Submitted::Pending { .. } | Submitted::AlreadyOpen => {
             done(&req, show, &community, embed)

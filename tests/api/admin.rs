@@ -858,3 +858,79 @@ async fn an_admin_still_an_admin_passes_the_check_and_keeps_working() {
         .unwrap();
     assert!(checked_at > db::now() - 60, "the check was recorded");
 }
+
+#[tokio::test]
+async fn invite_links_that_are_not_slacks_are_refused_and_old_ones_flagged() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let id = community_id(&app, DEMO_SLUG).await;
+    for (link, message) in [
+        (
+            "https://evil.test/t/demo/shared_invite/zt-1",
+            "must be a Slack invite link",
+        ),
+        (
+            "https://join.slack.com/t/demo/shared_invite/zt-1\r\nSet-Cookie: x=y",
+            "line break",
+        ),
+    ] {
+        let res = post(
+            &admin,
+            &app,
+            &format!("/admin/communities/{id}"),
+            &[
+                ("csrf", token.as_str()),
+                ("title", "Demo Community"),
+                ("invite_mode", "link"),
+                ("default_channels", "C0GENERAL1"),
+                ("invite_link", link),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), 400, "{link}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(message), "{link}: {html}");
+        assert!(
+            html.contains("Demo Community"),
+            "the form keeps what was typed"
+        );
+    }
+    let community = db::communities::by_slug(app.db(), DEMO_SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!community.has_invite_link, "nothing was stored");
+
+    // A link stored before links were checked is never handed out: the community is flagged.
+    db::communities::set_secret(
+        app.db(),
+        &app.state.keyring,
+        id,
+        db::communities::CommunitySecret::InviteLink,
+        &db::communities::SecretChange::Set("https://evil.test/phish".into()),
+    )
+    .await
+    .unwrap();
+    let first = pending_request(&app, DEMO_SLUG, "ana@example.org").await;
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{first}/approve"),
+        &[("csrf", &token)],
+    )
+    .await;
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("evil.test"), "{html}");
+    assert_eq!(status_of(&app, first).await, InviteStatus::Pending);
+    let community = db::communities::by_slug(app.db(), DEMO_SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        community
+            .config_error
+            .is_some_and(|e| e.contains("Slack invite link"))
+    );
+}

@@ -200,7 +200,7 @@ pub async fn create(
             .await;
         }
     };
-    let parsed = match community_form::parse(&new.settings, None) {
+    let parsed = match community_form::parse(&new.settings, None, state.demo_slack()) {
         Ok(parsed) => parsed,
         Err(e) => return refuse(e).await,
     };
@@ -322,7 +322,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let admin = &form.admin;
     let community = scoped(&state, admin, id.into_inner()).await?;
-    let parsed = match community_form::parse(&form.fields, Some(&community)) {
+    let parsed = match community_form::parse(&form.fields, Some(&community), state.demo_slack()) {
         Ok(parsed) => parsed,
         Err(error) => {
             let values = Values::entered(&form.fields, community.invite_mode);

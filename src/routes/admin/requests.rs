@@ -4,7 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::extract::AdminForm;
@@ -12,7 +11,7 @@ use super::layout::{Nav, Section, notice, see_other};
 use crate::admin::Admin;
 use crate::admin::display::when;
 use crate::db::{self, admin_requests::RequestFilter, communities::Community};
-use crate::domain::InviteStatus;
+use crate::domain::{InviteLink, InviteStatus};
 use crate::error::AppError;
 use crate::invites::{self, Approved, DecisionError};
 use crate::routes::pages::{Chrome, render, render_with_status};
@@ -259,7 +258,7 @@ async fn share_link_page(
     state: &AppState,
     admin: &Admin,
     id: i64,
-    link: &SecretString,
+    link: &InviteLink,
     back: &Return,
 ) -> Result<HttpResponse, AppError> {
     let email = db::invite_requests::get(&state.db, id)
@@ -272,7 +271,7 @@ async fn share_link_page(
             chrome: Chrome::for_request(req),
             nav: Nav::new(admin, Section::Requests),
             email,
-            link: link.expose_secret().to_owned(),
+            link: link.as_str().to_owned(),
             back: back.path(""),
         },
     )
