@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod cli;
 pub mod commands;
+pub mod communities;
 pub mod config;
 pub mod cookies;
 pub mod db;

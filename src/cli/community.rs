@@ -99,9 +99,10 @@ pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<
             if db::communities::slug_taken(&state.db, slug.as_str()).await? {
                 bail!("the slug {slug} is taken", slug = slug.as_str());
             }
-            let team_id = workspace.or(installation.team_id.clone()).ok_or_else(|| {
-                anyhow!("an org-wide installation needs --workspace T… for its invites")
-            })?;
+            let team_id =
+                crate::communities::target_workspace(state, &installation, workspace.as_deref())
+                    .await
+                    .map_err(|e| anyhow!("--workspace: {e}"))?;
             let can_invite = installation.has_user_scope(crate::invites::ADMIN_SCOPE);
             let base = CommunitySettings {
                 title,

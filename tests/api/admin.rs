@@ -934,3 +934,52 @@ async fn invite_links_that_are_not_slacks_are_refused_and_old_ones_flagged() {
             .is_some_and(|e| e.contains("Slack invite link"))
     );
 }
+
+#[tokio::test]
+async fn an_org_wide_community_targets_only_a_workspace_of_its_organisation() {
+    use lobby::emulator::seed::{ORG, ORG_ADMIN, ORG_TEAM};
+    let app = spawn_app().await;
+    assert_eq!(app.install(ORG, ORG_ADMIN).await.status(), 200);
+    let admin = admin_browser(&app, ORG_TEAM, ORG_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let create = |slug: &'static str, workspace: &'static str| {
+        let (admin, app, token) = (&admin, &app, token.clone());
+        async move {
+            post(
+                admin,
+                app,
+                "/admin/communities",
+                &[
+                    ("csrf", token.as_str()),
+                    ("installation", ORG),
+                    ("slug", slug),
+                    ("workspace", workspace),
+                    ("title", "Org Community"),
+                    ("invite_mode", "approval"),
+                ],
+            )
+            .await
+        }
+    };
+    let res = create("outsiders", OTHER_TEAM).await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("not a workspace of this organisation")
+    );
+    assert!(
+        db::communities::by_slug(app.db(), "outsiders")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let res = create("insiders", ORG_TEAM).await;
+    assert_eq!(res.status(), 303);
+    let community = db::communities::by_slug(app.db(), "insiders")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(community.team_id, ORG_TEAM);
+}

@@ -207,6 +207,23 @@ fn identity_claims(ctx: &Ctx<'_>, grant: &Grant) -> Map<String, Value> {
     claims.insert("sub".into(), json!(grant.user_id));
     claims.insert("https://slack.com/user_id".into(), json!(grant.user_id));
     claims.insert("https://slack.com/team_id".into(), json!(grant.team_id));
+    // Grid users also carry their organisation.
+    if let Some(enterprise) = grant
+        .team_id
+        .as_deref()
+        .and_then(|id| world.team(id))
+        .and_then(|t| t.enterprise_id.as_deref())
+        .and_then(|id| world.enterprise(id))
+    {
+        claims.insert(
+            "https://slack.com/enterprise_id".into(),
+            json!(enterprise.id),
+        );
+        claims.insert(
+            "https://slack.com/enterprise_name".into(),
+            json!(enterprise.name),
+        );
+    }
     let user = world.user(&grant.user_id);
     if let (true, Some(email)) = (
         grant.has_scope("email"),

@@ -11,6 +11,7 @@ use super::layout::{Nav, Section, notice, see_other};
 use super::views::CommunityRow;
 use crate::admin::Admin;
 use crate::admin::community_form::{self, CommunityForm, ParsedCommunity};
+use crate::communities;
 use crate::db::{self, communities::Community};
 use crate::domain::{InviteMode, Slug};
 use crate::error::AppError;
@@ -190,16 +191,11 @@ pub async fn create(
         Ok(slug) => slug,
         Err(e) => return refuse(format!("The address: {e}")).await,
     };
-    let team_id = match (&installation.team_id, new.workspace.trim()) {
-        (Some(team), _) => team.clone(),
-        (None, workspace) if crate::domain::TeamId::is_valid(workspace) => workspace.to_owned(),
-        (None, _) => {
-            return refuse(
-                "An org-wide installation needs the workspace (T…) its invites go to.".into(),
-            )
-            .await;
-        }
-    };
+    let team_id =
+        match communities::target_workspace(state, &installation, Some(&new.workspace)).await {
+            Ok(team_id) => team_id,
+            Err(e) => return refuse(e.to_string()).await,
+        };
     let parsed = match community_form::parse(&new.settings, None, state.demo_slack()) {
         Ok(parsed) => parsed,
         Err(e) => return refuse(e).await,
