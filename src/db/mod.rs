@@ -80,7 +80,9 @@ impl DerefMut for WriteTx {
 
 /// Opens (creating if needed) the database and applies the embedded migrations.
 pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?
+    let options = SqliteConnectOptions::from_str(url)?;
+    private_file(options.get_filename())?;
+    let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
@@ -93,6 +95,40 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         .await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// The database holds sealed tokens, hashed sessions and people's addresses: only its owner may
+/// read it. SQLite gives the `-wal` and `-shm` files the database file's mode, so creating the
+/// database 0600 (and tightening one made before) covers all three.
+fn private_file(path: &std::path::Path) -> Result<(), sqlx::Error> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                let file = std::path::PathBuf::from(file);
+                if let Ok(meta) = std::fs::metadata(&file)
+                    && meta.permissions().mode() & 0o077 != 0
+                    && let Err(e) =
+                        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                {
+                    tracing::warn!(file = %file.display(), error = %e, "could not make a database file private");
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(sqlx::Error::Io(e)),
+    }
 }
 
 /// Starts a write transaction that takes SQLite's write lock up front, so a read-then-write

@@ -142,3 +142,16 @@ async fn lobby_demo_starts_the_demo_on_purpose() {
     let _ = child.wait();
     assert!(body.contains("Slack"), "the emulator is mounted: {body}");
 }
+
+#[tokio::test]
+async fn the_database_and_its_wal_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = crate::helpers::spawn_app().await;
+    app.install_demo_workspace().await;
+    let db = app.db_path();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", db.display());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{path} is {mode:o}");
+    }
+}
