@@ -18,6 +18,8 @@ pub enum SummarizeError {
     SchemeNotAllowed { scheme: String },
     #[error("That link points to a private or reserved network address, which is not fetched.")]
     PrivateAddress,
+    #[error("Only links on the web's ports (80 and 443) are fetched, not port {port}.")]
+    PortNotAllowed { port: u16 },
     #[error("The site's name ({host}) could not be found.")]
     DnsFailed { host: String },
     #[error("The site could not be reached.")]

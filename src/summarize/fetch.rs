@@ -32,6 +32,8 @@ pub struct FetchPolicy {
     /// Whether private, loopback and other non-public addresses may be fetched
     /// (`LOBBY_SUMMARIZE_ALLOW_PRIVATE_NETWORKS`).
     pub allow_private_networks: bool,
+    /// Whether ports other than 80 and 443 may be fetched (with the same setting).
+    pub any_port: bool,
     /// Deadline for the whole fetch: lookups, redirects and the body.
     pub timeout: Duration,
     /// Largest body accepted, in bytes.
@@ -44,6 +46,7 @@ impl Default for FetchPolicy {
     fn default() -> Self {
         Self {
             allow_private_networks: false,
+            any_port: false,
             timeout: Duration::from_secs(10),
             max_bytes: 2 * 1024 * 1024,
             max_redirects: 3,
@@ -94,7 +97,7 @@ async fn follow_redirects(
 ) -> Result<FetchedPage, SummarizeError> {
     let mut redirects = 0;
     loop {
-        let response = request(&url, may_connect).await?;
+        let response = request(&url, may_connect, policy.any_port).await?;
         let status = response.status();
         if is_redirect(status) {
             if redirects >= policy.max_redirects {
@@ -138,10 +141,16 @@ fn parse_link(raw: &str) -> Result<Url, SummarizeError> {
     Ok(url)
 }
 
-/// Sends one GET to `url`, connecting only to addresses `may_connect` accepts.
+/// The ports a link may name: the web's own. Others reach mail, database and admin services that
+/// happen to answer HTTP.
+const WEB_PORTS: [u16; 2] = [80, 443];
+
+/// Sends one GET to `url`, connecting only to addresses `may_connect` accepts and (unless
+/// `any_port`) only to ports 80 and 443.
 async fn request(
     url: &Url,
     may_connect: &(dyn Fn(IpAddr) -> bool + Sync),
+    any_port: bool,
 ) -> Result<Response, SummarizeError> {
     // A client per fetch, because the pinned addresses are part of its configuration. Without a
     // cookie store (none is enabled) nothing carries over from one fetch to the next, and
@@ -161,6 +170,12 @@ async fn request(
             client = client.dns_resolver(Arc::new(CheckedAddresses(addresses)));
         }
         None => return Err(SummarizeError::InvalidUrl),
+    }
+    let port = url
+        .port_or_known_default()
+        .ok_or(SummarizeError::InvalidUrl)?;
+    if !any_port && !WEB_PORTS.contains(&port) {
+        return Err(SummarizeError::PortNotAllowed { port });
     }
     let client = client.build().map_err(|_| SummarizeError::Unreachable)?;
     client
@@ -420,6 +435,7 @@ mod tests {
     fn local_policy() -> FetchPolicy {
         FetchPolicy {
             allow_private_networks: true,
+            any_port: true,
             ..FetchPolicy::default()
         }
     }
@@ -515,6 +531,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_web_ports_are_fetched_without_the_setting() {
+        let policy = FetchPolicy::default();
+        for (url, port) in [
+            ("http://93.184.215.14:25/", 25),
+            ("https://93.184.215.14:8443/", 8443),
+            ("http://[2606:2800:21f::1]:6379/", 6379),
+        ] {
+            assert_eq!(
+                fetch_with(url, &policy, &|_| true).await,
+                Err(SummarizeError::PortNotAllowed { port }),
+                "{url}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn schemes_other_than_http_are_refused_even_with_the_setting() {
         for (url, scheme) in [
             ("file:///etc/passwd", "file"),
@@ -537,7 +569,10 @@ mod tests {
     #[tokio::test]
     async fn redirect_to_a_private_address_is_refused() {
         let server = PageServer::start(routes);
-        let policy = FetchPolicy::default();
+        let policy = FetchPolicy {
+            any_port: true,
+            ..FetchPolicy::default()
+        };
 
         let result = fetch_with(&server.url("/to-private"), &policy, &loopback_or_public).await;
 

@@ -105,6 +105,7 @@ mod tests {
     fn local_policy() -> FetchPolicy {
         FetchPolicy {
             allow_private_networks: true,
+            any_port: true,
             ..FetchPolicy::default()
         }
     }
