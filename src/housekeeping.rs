@@ -7,7 +7,8 @@ use actix_web::web;
 use crate::db;
 use crate::state::AppState;
 
-const EVERY: Duration = Duration::from_secs(60 * 60);
+/// Often enough that an OAuth state outlives its ten minutes by at most a few.
+const EVERY: Duration = Duration::from_secs(5 * 60);
 /// Slack retries an event for minutes; a day is plenty.
 const EVENTS_KEPT_SECS: i64 = 24 * 60 * 60;
 /// Finished jobs stay a week for looking into what happened.

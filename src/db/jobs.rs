@@ -111,12 +111,17 @@ pub async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJ
     Ok(job)
 }
 
+// A finished job keeps only the ids in its payload: response URLs, addresses and message text
+// were needed to do the work, not to look back at it.
+
 /// Marks the job done; false when the claim no longer holds (nothing changed).
 pub async fn complete(db: &Db, claim: Claim<'_>) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
     let applied = sqlx::query(
-        "UPDATE jobs SET status = 'done', claimed_by = NULL, claimed_at = NULL, updated_at = ?
+        "UPDATE jobs SET status = 'done', claimed_by = NULL, claimed_at = NULL, updated_at = ?,
+             payload = (SELECT json_group_object(key, value) FROM json_each(jobs.payload)
+                        WHERE key = 'id' OR key LIKE '%\\_id' ESCAPE '\\')
          WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?",
     )
     .bind(now)
@@ -162,7 +167,9 @@ pub async fn fail(db: &Db, claim: Claim<'_>, error: &str) -> Result<bool, sqlx::
     let mut tx = begin_write(db).await?;
     let now = super::now();
     let applied = sqlx::query(
-        "UPDATE jobs SET status = 'failed', last_error = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ?
+        "UPDATE jobs SET status = 'failed', last_error = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ?,
+             payload = (SELECT json_group_object(key, value) FROM json_each(jobs.payload)
+                        WHERE key = 'id' OR key LIKE '%\\_id' ESCAPE '\\')
          WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?",
     )
     .bind(error)
@@ -366,6 +373,27 @@ mod tests {
             (recorded[0].attempt, recorded[0].outcome.as_deref()),
             (1, None)
         );
+    }
+
+    #[tokio::test]
+    async fn a_finished_job_keeps_only_the_ids_of_its_payload() {
+        let (_dir, db) = temp_db().await;
+        let now = crate::db::now();
+        let payload = json!({
+            "request_id": 7, "team_id": "T1", "email": "ada@example.org",
+            "to": { "response_url": "https://hooks.slack.test/x" }, "text": "hi",
+        });
+        let done = enqueue(&db, "test", &payload, now - 1, 3).await.unwrap();
+        let failed = enqueue(&db, "test", &payload, now, 3).await.unwrap();
+        let a = claim(&db, "w", now).await.unwrap().unwrap();
+        assert!(complete(&db, claim_of(&a, "w")).await.unwrap());
+        let b = claim(&db, "w", now).await.unwrap().unwrap();
+        assert!(fail(&db, claim_of(&b, "w"), "gave up").await.unwrap());
+        for id in [done, failed] {
+            let row = get(&db, id).await.unwrap().unwrap();
+            let kept: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
+            assert_eq!(kept, json!({ "request_id": 7, "team_id": "T1" }));
+        }
     }
 
     #[tokio::test]
