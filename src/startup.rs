@@ -227,6 +227,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
     Ok(AppState {
         queue: jobs::Queue::new(storage.db.clone()),
         join_limiter: abuse::RateLimiter::join_form(),
+        oauth_start_limiter: abuse::RateLimiter::oauth_start(),
         channels: Default::default(),
         settings,
         db: storage.db,

@@ -29,6 +29,8 @@ pub struct AppState {
     pub queue: Queue,
     /// Per-client-IP limits on join-form submissions.
     pub join_limiter: RateLimiter,
+    /// Per-client-IP limits on starting Add to Slack or Sign in with Slack.
+    pub oauth_start_limiter: RateLimiter,
     /// Channel names resolved to ids, per workspace, for the posting API.
     pub channels: ChannelDirectory,
     /// What `GET /metrics` reports; the middleware, the workers and the Slack client count into it.

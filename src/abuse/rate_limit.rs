@@ -46,6 +46,19 @@ pub const JOIN_FORM_WINDOWS: [Window; 2] = [
     },
 ];
 
+/// Starting Add to Slack or Sign in with Slack writes an OAuth state row: 30 a minute and 300 an
+/// hour per client are far beyond a person, and keep one client from filling the table.
+pub const OAUTH_START_WINDOWS: [Window; 2] = [
+    Window {
+        limit: NonZeroU32::new(30).unwrap(),
+        period: Duration::from_secs(60),
+    },
+    Window {
+        limit: NonZeroU32::new(300).unwrap(),
+        period: Duration::from_secs(60 * 60),
+    },
+];
+
 /// Whom a limit applies to: an IPv4 address, or an IPv6 /64 (the smallest network a
 /// provider hands out, so one client can cheaply use any address inside it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,6 +124,11 @@ impl RateLimiter {
     /// 10 per minute and 5 per 30 minutes, per IPv4 address or IPv6 /64.
     pub fn join_form() -> Self {
         Self::new(&JOIN_FORM_WINDOWS, JOIN_FORM_MAX_SUBJECTS)
+    }
+
+    /// The limits on starting an OAuth flow (install or sign-in).
+    pub fn oauth_start() -> Self {
+        Self::new(&OAUTH_START_WINDOWS, JOIN_FORM_MAX_SUBJECTS)
     }
 
     /// Records an attempt from `ip` at `now` if every window allows it.

@@ -51,6 +51,19 @@ struct CallbackQuery {
 }
 
 /// `GET /slack/install`: says what the app will be allowed to do and links to Slack's consent page.
+/// Each OAuth start writes a state row, so a client may start only so many.
+pub fn limit_oauth_start(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    match crate::abuse::client_ip_of(req, &state.settings.trusted_proxies) {
+        Some(ip) => state
+            .oauth_start_limiter
+            .check(ip, std::time::Instant::now())
+            .map_err(|wait| AppError::TooManyRequests {
+                retry_after: wait.0,
+            }),
+        None => Ok(()),
+    }
+}
+
 pub async fn install_page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -63,6 +76,7 @@ pub async fn install_page(
         .map(TeamId::parse)
         .transpose()
         .map_err(AppError::BadRequest)?;
+    limit_oauth_start(&req, &state)?;
     let https = state.settings.is_https();
     let issued = oauth::issue(&state.db, Flow::Install, https)
         .await

@@ -514,3 +514,22 @@ async fn slack_refusing_a_token_marks_the_installation_inactive() {
         "no longer used"
     );
 }
+
+#[tokio::test]
+async fn oauth_starts_are_limited_per_client() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    for _ in 1..30 {
+        assert_eq!(app.get("/slack/install").await.status(), 200);
+    }
+    let res = app.get("/slack/install").await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let states: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_states")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(states, 29, "the refused start wrote no state");
+    let res = app.get("/admin/login").await;
+    assert_eq!(res.status(), 429, "Sign in with Slack shares the budget");
+}
