@@ -3,6 +3,8 @@ pub mod client;
 pub mod manifest;
 pub mod methods;
 pub mod oauth;
+pub mod oauth_client;
+pub mod openid_keys;
 pub mod payloads;
 pub mod signature;
 pub mod tokens;
