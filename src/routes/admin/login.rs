@@ -203,10 +203,17 @@ fn explain(refusal: &LoginRefusal) -> (StatusCode, &'static str, String) {
             "This sign-in does not match",
             "Slack's answer was not issued for the sign-in this browser started. Please sign in again.".into(),
         ),
-        IdToken(IdTokenRefusal::BadSignature | IdTokenRefusal::WrongIssuer) => (
+        IdToken(IdTokenRefusal::BadSignature) => (
             StatusCode::FORBIDDEN,
             "This sign-in is not from Slack",
             "The identity in the answer is not signed by Slack, so it cannot be trusted. You are not signed in."
+                .into(),
+        ),
+        IdToken(IdTokenRefusal::WrongIssuer) => (
+            StatusCode::FORBIDDEN,
+            "This sign-in is not from Slack",
+            "The identity in the answer was issued by someone other than Slack, so it cannot be trusted. You are \
+             not signed in."
                 .into(),
         ),
         IdToken(IdTokenRefusal::Expired) => (
