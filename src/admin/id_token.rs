@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::slack::openid_keys::{KeysError, OpenIdKeys};
+use crate::slack::openid_keys::OpenIdKeys;
 
 /// Who signs Slack's id_tokens (the emulator issues the same).
 pub const SLACK_ISSUER: &str = "https://slack.com";
@@ -54,15 +54,11 @@ pub async fn verify(
         Ok(Some(key)) => key,
         Ok(None) => return Err(IdTokenRefusal::BadSignature),
         Err(e) => {
-            log_keys_error(&e);
+            tracing::warn!(error = %e, "could not fetch Slack's OpenID keys to check a sign-in");
             return Err(IdTokenRefusal::KeysUnavailable);
         }
     };
     check(id_token, &key, client_id, expected_nonce)
-}
-
-fn log_keys_error(error: &KeysError) {
-    tracing::warn!(error = %error, "could not fetch Slack's OpenID keys to check a sign-in");
 }
 
 /// The signature, issuer, audience, expiry and nonce of `id_token`, against `key`.

@@ -55,10 +55,6 @@ impl OpenIdKeys {
         }
     }
 
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
     /// The key with id `kid`: from memory, or from a fresh fetch when it is unknown and the last
     /// fetch is old enough. `Ok(None)` when Slack does not publish it.
     pub async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, KeysError> {
