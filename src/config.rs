@@ -47,6 +47,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "SLACK_API_URL",
     "SLACK_OAUTH_AUTHORIZE_URL",
     "SLACK_OPENID_AUTHORIZE_URL",
+    "SLACK_OPENID_KEYS_URL",
     "SLACK_SCOPES",
     "SLACK_USER_SCOPES",
     "LOBBY_ALLOWED_TEAMS",
@@ -149,6 +150,8 @@ pub struct SlackSettings {
     pub api_url: Url,
     pub oauth_authorize_url: Url,
     pub openid_authorize_url: Url,
+    /// Slack's OpenID signing keys (JWKS), which id_tokens are verified against.
+    pub openid_keys_url: Url,
     pub scopes: Vec<String>,
     pub user_scopes: Vec<String>,
 }
@@ -345,6 +348,28 @@ impl Settings {
             }
         };
 
+        let openid_authorize_url = parse_url(
+            &source,
+            "SLACK_OPENID_AUTHORIZE_URL",
+            "https://slack.com/openid/connect/authorize",
+            &mut fail,
+        );
+        let openid_keys_url = match source.get("SLACK_OPENID_KEYS_URL") {
+            Some(_) => parse_url(
+                &source,
+                "SLACK_OPENID_KEYS_URL",
+                "https://slack.com/openid/connect/keys",
+                &mut fail,
+            ),
+            None => keys_url_beside(&openid_authorize_url).unwrap_or_else(|| {
+                fail(
+                    "SLACK_OPENID_KEYS_URL must be set: SLACK_OPENID_AUTHORIZE_URL does not end in /authorize"
+                        .into(),
+                );
+                openid_authorize_url.clone()
+            }),
+        };
+
         let slack = SlackSettings {
             credentials,
             api_url: with_trailing_slash(parse_url(
@@ -359,12 +384,8 @@ impl Settings {
                 "https://slack.com/oauth/v2/authorize",
                 &mut fail,
             ),
-            openid_authorize_url: parse_url(
-                &source,
-                "SLACK_OPENID_AUTHORIZE_URL",
-                "https://slack.com/openid/connect/authorize",
-                &mut fail,
-            ),
+            openid_authorize_url,
+            openid_keys_url,
             scopes: source
                 .get("SLACK_SCOPES")
                 .map(split_list)
@@ -505,6 +526,20 @@ fn parse_url(source: &Source<'_>, key: &str, default: &str, fail: &mut impl FnMu
             }
         },
     }
+}
+
+/// Slack publishes its OpenID keys beside the authorize page: `…/openid/connect/authorize`
+/// → `…/openid/connect/keys`.
+fn keys_url_beside(authorize: &Url) -> Option<Url> {
+    let path = authorize.path().strip_suffix("authorize")?;
+    if !path.ends_with('/') {
+        return None;
+    }
+    let mut keys = authorize.clone();
+    keys.set_path(&format!("{path}keys"));
+    keys.set_query(None);
+    keys.set_fragment(None);
+    Some(keys)
 }
 
 fn with_trailing_slash(mut url: Url) -> Url {
@@ -724,6 +759,37 @@ mod tests {
             !errors[0].0.contains("short-secret"),
             "the token is not echoed"
         );
+    }
+
+    #[test]
+    fn the_openid_keys_sit_beside_the_authorize_page_unless_set() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            s.slack.openid_keys_url.as_str(),
+            "https://slack.com/openid/connect/keys"
+        );
+        let s = settings(&[(
+            "SLACK_OPENID_AUTHORIZE_URL",
+            "http://127.0.0.1:9/_emulator/slack/openid/connect/authorize",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.slack.openid_keys_url.as_str(),
+            "http://127.0.0.1:9/_emulator/slack/openid/connect/keys"
+        );
+        let s = settings(&[("SLACK_OPENID_KEYS_URL", "https://keys.example.com/jwks")]).unwrap();
+        assert_eq!(
+            s.slack.openid_keys_url.as_str(),
+            "https://keys.example.com/jwks"
+        );
+        let errors = settings(&[("SLACK_OPENID_KEYS_URL", "file:///etc/keys")]).unwrap_err();
+        assert!(errors[0].0.contains("SLACK_OPENID_KEYS_URL"));
+        let errors = settings(&[(
+            "SLACK_OPENID_AUTHORIZE_URL",
+            "https://sso.example.com/login",
+        )])
+        .unwrap_err();
+        assert!(errors[0].0.contains("SLACK_OPENID_KEYS_URL"));
     }
 
     #[test]

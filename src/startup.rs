@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::middleware;
 use crate::routes;
 use crate::slack::client::SlackClient;
+use crate::slack::openid_keys::OpenIdKeys;
 use crate::state::AppState;
 use crate::storage::{self, StorageError};
 use crate::{abuse, housekeeping, invites, jobs, members};
@@ -185,13 +186,14 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         );
     }
 
-    let (credentials, api_url, oauth_authorize_url, openid_authorize_url, emulator) =
+    let (credentials, api_url, oauth_authorize_url, openid_authorize_url, keys_url, emulator) =
         match &settings.slack.credentials {
             Some(credentials) => (
                 credentials.clone(),
                 settings.slack.api_url.clone(),
                 settings.slack.oauth_authorize_url.clone(),
                 settings.slack.openid_authorize_url.clone(),
+                settings.slack.openid_keys_url.clone(),
                 None,
             ),
             None => {
@@ -204,11 +206,13 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
                 };
                 // The server calls its own emulator over loopback; browsers use the public URL.
                 let api_url = loopback_url(local, &format!("{EMULATOR_PATH}/api/"));
+                let keys_url = loopback_url(local, &format!("{EMULATOR_PATH}/openid/connect/keys"));
                 (
                     credentials,
                     api_url,
                     emulator.authorize_url(),
                     emulator.openid_authorize_url(),
+                    keys_url,
                     Some(emulator),
                 )
             }
@@ -224,6 +228,8 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
     let slack = SlackClient::new(api_url, SLACK_TIMEOUT)
         .map_err(|e| StartupError::Slack(e.to_string()))?
         .with_metrics(metrics.clone());
+    // The Web API client's HTTP client: same timeouts, and it never follows a redirect.
+    let openid_keys = OpenIdKeys::new(keys_url, slack.http().clone());
     Ok(AppState {
         queue: jobs::Queue::new(storage.db.clone()),
         join_limiter: abuse::RateLimiter::join_form(),
@@ -236,6 +242,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         credentials,
         oauth_authorize_url,
         openid_authorize_url,
+        openid_keys,
         emulator,
         refresh_locks: Default::default(),
         metrics,

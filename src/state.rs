@@ -8,6 +8,7 @@ use crate::jobs::Queue;
 use crate::metrics::Metrics;
 use crate::posting::ChannelDirectory;
 use crate::slack::client::SlackClient;
+use crate::slack::openid_keys::OpenIdKeys;
 use crate::slack::replay::ReplayGuard;
 use crate::slack::tokens::RefreshLocks;
 use crate::vault::Keyring;
@@ -22,6 +23,8 @@ pub struct AppState {
     /// Where browsers are sent to grant the app (Slack's, or the emulator's in demo mode).
     pub oauth_authorize_url: url::Url,
     pub openid_authorize_url: url::Url,
+    /// Slack's id_token signing keys (the emulator's in demo mode), cached.
+    pub openid_keys: OpenIdKeys,
     /// The emulator mounted at `/_emulator/slack/`, in demo mode only.
     pub emulator: Option<Emulator>,
     pub refresh_locks: RefreshLocks,

@@ -103,12 +103,17 @@ pub async fn finish(state: &AppState, callback: Callback<'_>) -> Result<SignedIn
         )
         .await
         .map_err(slack_failure)?;
-    id_token::check(
+    id_token::verify(
         token.id_token.expose_secret(),
+        &state.openid_keys,
         &state.credentials.client_id,
         accepted.nonce.as_deref().unwrap_or_default(),
     )
-    .map_err(LoginRefusal::IdToken)?;
+    .await
+    .map_err(|refusal| {
+        tracing::info!(?refusal, "refused an id_token");
+        LoginRefusal::IdToken(refusal)
+    })?;
     let person = state
         .slack
         .openid_connect_user_info(&token.access_token)

@@ -33,6 +33,7 @@ use url::Url;
 
 pub use config::{DEFAULT_TOKEN_LIFETIME, EmulatorConfig};
 pub use faults::{ANY_METHOD, Fault};
+pub use id_token::IdTokenFlaw;
 pub use invites::{Invite, InviteApi};
 pub use record::{RecordedCall, ResponseUrlPost};
 pub use send::{SendError, Signing, SlashCommand};
@@ -106,6 +107,7 @@ impl Emulator {
                 "/openid/connect/authorize",
                 web::post().to(consent::openid_decision),
             )
+            .route("/openid/connect/keys", web::get().to(id_token::keys))
             .route("/api/{method}", web::get().to(api::handle))
             .route("/api/{method}", web::post().to(api::handle))
             .route("/response/{id}", web::post().to(response_urls::receive))
@@ -129,6 +131,11 @@ impl Emulator {
     /// `SLACK_OPENID_AUTHORIZE_URL`: base/openid/connect/authorize
     pub fn openid_authorize_url(&self) -> Url {
         self.url("openid/connect/authorize")
+    }
+
+    /// `SLACK_OPENID_KEYS_URL`: base/openid/connect/keys, where the id_token signing key is published.
+    pub fn openid_keys_url(&self) -> Url {
+        self.url("openid/connect/keys")
     }
 
     /// The app's root; events, commands and interactions go to `{app_url}slack/events`.
@@ -267,6 +274,11 @@ impl Emulator {
         state.tokens.mint(grant, None)
     }
 
+    /// The next id_token `openid.connect.token` issues is spoiled by `flaw`.
+    pub fn spoil_next_id_token(&self, flaw: IdTokenFlaw) {
+        self.lock().id_token_flaw = Some(flaw);
+    }
+
     /// Makes an authorization code unusable, as if its ten minutes had passed.
     pub fn expire_code(&self, code: &str) {
         let mut state = self.lock();
@@ -320,6 +332,27 @@ fn with_trailing_slash(mut url: Url) -> Url {
     url
 }
 
+/// For unit tests elsewhere in the crate: id_tokens as the emulator signs them, and its published key.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use jsonwebtoken::DecodingKey;
+    use serde_json::{Map, Value};
+
+    use super::id_token;
+
+    pub(crate) fn sign_id_token(
+        claims: &Map<String, Value>,
+        flaw: Option<id_token::IdTokenFlaw>,
+    ) -> String {
+        id_token::sign(claims, flaw).expect("the emulator signs")
+    }
+
+    pub(crate) fn published_key() -> DecodingKey {
+        let jwk = serde_json::from_value(id_token::jwks()["keys"][0].clone()).expect("a JWK");
+        DecodingKey::from_jwk(&jwk).expect("an RSA key")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::http::StatusCode;
@@ -350,6 +383,10 @@ mod tests {
         assert_eq!(
             emulator.openid_authorize_url().as_str(),
             "http://localhost:8080/_emulator/slack/openid/connect/authorize"
+        );
+        assert_eq!(
+            emulator.openid_keys_url().as_str(),
+            "http://localhost:8080/_emulator/slack/openid/connect/keys"
         );
     }
 

@@ -35,6 +35,8 @@ pub(crate) struct State {
     pub last_send_outcome: Option<String>,
     /// Added to the wall clock, so tests can jump past expiry times.
     pub clock_offset: Duration,
+    /// How the next id_token is spoiled, when a test asked for it.
+    pub id_token_flaw: Option<super::id_token::IdTokenFlaw>,
     serial: u64,
 }
 
@@ -64,6 +66,7 @@ impl State {
             sent_events: HashMap::new(),
             last_send_outcome: None,
             clock_offset: Duration::ZERO,
+            id_token_flaw: None,
             serial: 0,
         }
     }

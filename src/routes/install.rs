@@ -12,6 +12,7 @@ use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::install::{self, InstallRefusal, Installed};
 use crate::slack::oauth::{self, Flow};
+use crate::slack::oauth_client;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -109,22 +110,15 @@ pub async fn install_page(
 }
 
 fn authorize_url(state: &AppState, oauth_state: &str, team: Option<&TeamId>) -> Url {
-    let mut url = state.oauth_authorize_url.clone();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("client_id", &state.credentials.client_id)
-            .append_pair("scope", &state.settings.slack.scopes.join(","))
-            .append_pair("user_scope", &state.settings.slack.user_scopes.join(","))
-            .append_pair(
-                "redirect_uri",
-                state.settings.url(install::REDIRECT_PATH).as_str(),
-            )
-            .append_pair("state", oauth_state);
-        if let Some(team) = team {
-            q.append_pair("team", team.as_str());
-        }
-    }
-    url
+    oauth_client::install_url(
+        &state.oauth_authorize_url,
+        &state.credentials.client_id,
+        &state.settings.url(install::REDIRECT_PATH),
+        oauth_state,
+        &state.settings.slack.scopes,
+        &state.settings.slack.user_scopes,
+        team.map(TeamId::as_str),
+    )
 }
 
 /// `GET /slack/oauth_redirect`: every outcome is a page, clears the flow's cookie, and keeps the

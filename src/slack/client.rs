@@ -23,7 +23,7 @@ const USER_AGENT: &str = concat!("lobby/", env!("CARGO_PKG_VERSION"));
 const SCOPES_HEADER: &str = "x-oauth-scopes";
 
 /// How long to wait after a rate limit when Slack's `Retry-After` is missing or unreadable.
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Slack's error codes that mean the token itself is no longer any good.
 const AUTH_FAILURE_CODES: [&str; 5] = [
@@ -188,10 +188,21 @@ impl SlackClient {
         auth: Auth<'_>,
         body: Body<'_>,
     ) -> Result<Answer<T>, SlackError> {
+        self.observed(method, self.exchange(method, auth, body))
+            .await
+    }
+
+    /// Runs one call to Slack (a Web API method, or an OAuth exchange made through `oauth2`)
+    /// in its span, with its log line and metrics.
+    pub(crate) async fn observed<T>(
+        &self,
+        method: &str,
+        call: impl Future<Output = Result<T, SlackError>>,
+    ) -> Result<T, SlackError> {
         let span = tracing::info_span!("slack_call", method, status = tracing::field::Empty);
         async {
             let started = Instant::now();
-            let result = self.exchange(method, auth, body).await;
+            let result = call.await;
             log_outcome(method, &result, started.elapsed());
             if let Some(metrics) = &self.metrics {
                 count_outcome(metrics, method, &result);
@@ -395,7 +406,7 @@ fn redact_quoted(message: &str) -> String {
 
 /// One debug line per call (the span adds the HTTP status): enough to follow Slack traffic,
 /// nothing from the arguments.
-fn log_outcome<T>(method: &str, result: &Result<Answer<T>, SlackError>, elapsed: Duration) {
+fn log_outcome<T>(method: &str, result: &Result<T, SlackError>, elapsed: Duration) {
     match result {
         Ok(_) => tracing::debug!(method, ok = true, ?elapsed, "slack call succeeded"),
         Err(err) => tracing::debug!(
@@ -410,7 +421,7 @@ fn log_outcome<T>(method: &str, result: &Result<Answer<T>, SlackError>, elapsed:
 }
 
 /// Metrics: every call by method and outcome code, and the waits Slack asked for.
-fn count_outcome<T>(metrics: &Metrics, method: &str, result: &Result<Answer<T>, SlackError>) {
+fn count_outcome<T>(metrics: &Metrics, method: &str, result: &Result<T, SlackError>) {
     let err = match result {
         Ok(_) => return metrics.slack_call(method, "ok"),
         Err(err) => err,

@@ -4,8 +4,8 @@
 //! Tokens in answers are `SecretString`, so a `Debug` print of an answer shows no token.
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 
 use super::client::{Auth, Body, SlackClient, SlackError};
 
@@ -38,7 +38,7 @@ pub struct OAuthV2Access {
 }
 
 /// A workspace or organization as OAuth answers name it.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct NamedRef {
     pub id: String,
@@ -277,48 +277,6 @@ fn page_args<'a>(cursor: Option<&'a str>, limit: &'a str) -> Vec<(&'a str, &'a s
 }
 
 impl SlackClient {
-    /// Exchanges an OAuth v2 `code` for tokens. The app's credentials go by HTTP Basic, as
-    /// Slack recommends; `redirect_uri` must be exactly the one sent to the authorize page.
-    pub async fn oauth_v2_access(
-        &self,
-        client_id: &str,
-        client_secret: &SecretString,
-        code: &str,
-        redirect_uri: &str,
-    ) -> Result<OAuthV2Access, SlackError> {
-        let auth = Auth::Basic {
-            client_id,
-            client_secret,
-        };
-        let args = [("code", code), ("redirect_uri", redirect_uri)];
-        Ok(self
-            .call("oauth.v2.access", auth, Body::Form(&args))
-            .await?
-            .body)
-    }
-
-    /// Trades a refresh token for a fresh access token (token rotation). The answer carries
-    /// the next refresh token: each one works once.
-    pub async fn oauth_v2_refresh(
-        &self,
-        client_id: &str,
-        client_secret: &SecretString,
-        refresh_token: &SecretString,
-    ) -> Result<OAuthV2Access, SlackError> {
-        let auth = Auth::Basic {
-            client_id,
-            client_secret,
-        };
-        let args = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose_secret()),
-        ];
-        Ok(self
-            .call("oauth.v2.access", auth, Body::Form(&args))
-            .await?
-            .body)
-    }
-
     /// Who `token` belongs to, and the scopes it holds.
     pub async fn auth_test(&self, token: &SecretString) -> Result<AuthTest, SlackError> {
         let answer = self
@@ -451,28 +409,6 @@ impl SlackClient {
             .call::<PostedMessage>("chat.postMessage", Auth::Bearer(token), Body::Json(message))
             .await?;
         Ok(answer.body)
-    }
-
-    /// Exchanges a Sign in with Slack `code` for tokens. Slack documents the app's
-    /// credentials as arguments of this method, so they go in the (POST) body.
-    pub async fn openid_connect_token(
-        &self,
-        client_id: &str,
-        client_secret: &SecretString,
-        code: &str,
-        redirect_uri: &str,
-    ) -> Result<OpenIdToken, SlackError> {
-        let args = [
-            ("client_id", client_id),
-            ("client_secret", client_secret.expose_secret()),
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-        ];
-        Ok(self
-            .call("openid.connect.token", Auth::None, Body::Form(&args))
-            .await?
-            .body)
     }
 
     /// The signed-in person, with the token `openid_connect_token` returned.

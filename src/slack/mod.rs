@@ -4,6 +4,8 @@ pub mod manifest;
 pub mod methods;
 pub mod mrkdwn;
 pub mod oauth;
+pub mod oauth_client;
+pub mod openid_keys;
 pub mod payloads;
 pub mod replay;
 pub mod signature;

@@ -3,12 +3,16 @@
 
 use lobby::db::{self, installations, invite_requests::NewRequest};
 use lobby::domain::InviteStatus;
+use lobby::emulator::IdTokenFlaw;
 use lobby::emulator::seed::{
     DEMO_ADMIN, DEMO_MEMBER, DEMO_OWNER, DEMO_TEAM, OTHER_ADMIN, OTHER_MEMBER, OTHER_TEAM,
 };
 use url::Url;
 
-use crate::helpers::{Consent, TestApp, attr_after, browser, consent_in, install_at, spawn_app};
+use crate::helpers::{
+    AppOptions, Consent, TestApp, attr_after, browser, consent_in, install_at, spawn_app,
+    spawn_app_with,
+};
 
 const DEMO_SLUG: &str = "demo-community";
 const OTHER_SLUG: &str = "other-workspace";
@@ -318,6 +322,110 @@ async fn cancelling_on_slack_signs_nobody_in() {
     assert_eq!(res.status(), 403);
     assert!(session_cookie(&res).is_none());
     assert!(app.emulator.calls_to("openid.connect.token").is_empty());
+}
+
+/// Signs in as the demo workspace's admin while Slack spoils the id_token with `flaw`.
+async fn sign_in_with_a_spoiled_id_token(flaw: IdTokenFlaw) -> (TestApp, reqwest::Response) {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    app.emulator.spoil_next_id_token(flaw);
+    let res = sign_in(&app, &browser(), DEMO_TEAM, DEMO_ADMIN).await;
+    (app, res)
+}
+
+/// The sign-in was refused before Lobby asked Slack who signed in, and no session started.
+async fn assert_refused(app: &TestApp, res: reqwest::Response, says: &str) {
+    assert_eq!(res.status(), 403);
+    assert!(session_cookie(&res).is_none());
+    let html = res.text().await.unwrap();
+    assert!(html.contains(says), "{html}");
+    assert!(app.emulator.calls_to("openid.connect.userInfo").is_empty());
+    // The refusal was that token's: an honest sign-in right after works.
+    admin_browser(app, DEMO_TEAM, DEMO_ADMIN).await;
+}
+
+#[tokio::test]
+async fn an_id_token_with_a_bad_signature_is_refused() {
+    let (app, res) = sign_in_with_a_spoiled_id_token(IdTokenFlaw::BadSignature).await;
+    assert_refused(&app, res, "not signed by Slack").await;
+}
+
+#[tokio::test]
+async fn an_id_token_signed_with_an_unpublished_key_is_refused() {
+    let (app, res) = sign_in_with_a_spoiled_id_token(IdTokenFlaw::UnknownKey).await;
+    assert_refused(&app, res, "not signed by Slack").await;
+}
+
+#[tokio::test]
+async fn an_id_token_from_another_issuer_is_refused() {
+    let (app, res) = sign_in_with_a_spoiled_id_token(IdTokenFlaw::WrongIssuer).await;
+    assert_refused(&app, res, "issued by someone other than Slack").await;
+}
+
+#[tokio::test]
+async fn an_expired_id_token_is_refused() {
+    let (app, res) = sign_in_with_a_spoiled_id_token(IdTokenFlaw::Expired).await;
+    assert_refused(&app, res, "has expired").await;
+}
+
+#[tokio::test]
+async fn without_slacks_keys_nobody_is_signed_in() {
+    // Nothing listens on the discard port: the keys cannot be fetched.
+    let app = spawn_app_with(AppOptions {
+        env: vec![(
+            "SLACK_OPENID_KEYS_URL",
+            "http://127.0.0.1:9/openid/connect/keys".to_owned(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    let res = sign_in(&app, &browser(), DEMO_TEAM, DEMO_ADMIN).await;
+    assert_eq!(res.status(), 502);
+    assert!(session_cookie(&res).is_none());
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("signing keys could not be fetched")
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_code_slack_refuses_is_reported_with_slacks_code() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let browser = browser();
+    let authorize = start_login(&app, &browser).await;
+    let callback = consent_in(
+        &browser,
+        &authorize,
+        Consent::Allow {
+            workspace: DEMO_TEAM,
+            user: DEMO_ADMIN,
+        },
+    )
+    .await;
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "code" {
+                (k, "forged".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let mut forged = callback.clone();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let res = browser.get(forged).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(session_cookie(&res).is_none());
+    assert!(res.text().await.unwrap().contains("invalid_code"));
+    let exchange = app.emulator.calls_to("openid.connect.token");
+    assert_eq!(exchange.len(), 1);
+    assert_eq!(exchange[0].error.as_deref(), Some("invalid_code"));
 }
 
 #[tokio::test]

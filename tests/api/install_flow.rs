@@ -271,6 +271,24 @@ async fn a_code_slack_refuses_stores_nothing() {
 }
 
 #[tokio::test]
+async fn an_exchange_slack_refuses_is_reported_with_slacks_code() {
+    let app = spawn_app().await;
+    // Slack's way of refusing: HTTP 200 with ok:false.
+    app.emulator.inject(
+        "oauth.v2.access",
+        Fault::Error("bad_redirect_uri".into()),
+        1,
+    );
+    let res = app.install(DEMO_TEAM, DEMO_ADMIN).await;
+    assert_eq!(res.status(), 400);
+    assert!(cookie_cleared(&res));
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Slack refused the installation"));
+    assert!(html.contains("bad_redirect_uri"));
+    assert_eq!(installation_count(&app).await, 0);
+}
+
+#[tokio::test]
 async fn slack_being_unreachable_is_a_502() {
     let app = spawn_app().await;
     app.emulator

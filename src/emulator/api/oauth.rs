@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::objects::{enterprise_ref, team_ref};
 use super::{ApiError, ApiResult, Ctx, Reply, fields};
 use crate::emulator::codes::{Approval, Flow};
-use crate::emulator::id_token;
+use crate::emulator::id_token::{self, IdTokenFlaw};
 use crate::emulator::tokens::{Grant, TokenKind};
 use crate::emulator::world::APP_ID;
 
@@ -183,11 +183,13 @@ pub fn openid_token(ctx: &mut Ctx<'_>) -> ApiResult {
         scopes: approval.scopes.clone(),
     };
     let claims = identity_claims(ctx, &grant);
+    let flaw = ctx.state.id_token_flaw.take();
     let now = ctx.state.now();
-    let id_token = id_token::sign(
-        &ctx.config.client_secret,
-        &id_token_claims(ctx, claims, nonce, now),
-    );
+    let id_token =
+        id_token::sign(&id_token_claims(ctx, claims, nonce, now, flaw), flaw).map_err(|e| {
+            tracing::error!(error = %e, "the emulator could not sign an id_token");
+            ApiError::code("internal_error")
+        })?;
     let mut body = issue(ctx, grant);
     body.insert("token_type".into(), json!("Bearer"));
     body.insert("id_token".into(), json!(id_token));
@@ -260,9 +262,17 @@ fn id_token_claims(
     mut claims: Map<String, Value>,
     nonce: Option<String>,
     now: OffsetDateTime,
+    flaw: Option<IdTokenFlaw>,
 ) -> Map<String, Value> {
-    let iat = now.unix_timestamp();
-    claims.insert("iss".into(), json!("https://slack.com"));
+    let iat = match flaw {
+        Some(IdTokenFlaw::Expired) => now.unix_timestamp() - 2 * 3600,
+        _ => now.unix_timestamp(),
+    };
+    let issuer = match flaw {
+        Some(IdTokenFlaw::WrongIssuer) => "https://slack.example.net",
+        _ => id_token::ISSUER,
+    };
+    claims.insert("iss".into(), json!(issuer));
     claims.insert("aud".into(), json!(ctx.config.client_id));
     claims.insert("iat".into(), json!(iat));
     claims.insert("auth_time".into(), json!(iat));

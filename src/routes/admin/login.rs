@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::routes::pages::{Chrome, render_with_status};
 use crate::slack::manifest;
 use crate::slack::oauth::{self, Flow};
+use crate::slack::oauth_client;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -99,23 +100,15 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
 }
 
 fn authorize_url(state: &AppState, oauth_state: &str, nonce: &str, team: Option<&TeamId>) -> Url {
-    let mut url = state.openid_authorize_url.clone();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("scope", login::SCOPES)
-            .append_pair("client_id", &state.credentials.client_id)
-            .append_pair(
-                "redirect_uri",
-                state.settings.url(login::REDIRECT_PATH).as_str(),
-            )
-            .append_pair("state", oauth_state)
-            .append_pair("nonce", nonce);
-        if let Some(team) = team {
-            q.append_pair("team", team.as_str());
-        }
-    }
-    url
+    oauth_client::sign_in_url(
+        &state.openid_authorize_url,
+        &state.credentials.client_id,
+        &state.settings.url(login::REDIRECT_PATH),
+        oauth_state,
+        nonce,
+        login::SCOPES,
+        team.map(TeamId::as_str),
+    )
 }
 
 /// `GET /admin/oauth_redirect`: a refusal is a page; success starts a session and goes to the
@@ -210,6 +203,30 @@ fn explain(refusal: &LoginRefusal) -> (StatusCode, &'static str, String) {
             StatusCode::FORBIDDEN,
             "This sign-in does not match",
             "Slack's answer was not issued for the sign-in this browser started. Please sign in again.".into(),
+        ),
+        IdToken(IdTokenRefusal::BadSignature) => (
+            StatusCode::FORBIDDEN,
+            "This sign-in is not from Slack",
+            "The identity in the answer is not signed by Slack, so it cannot be trusted. You are not signed in."
+                .into(),
+        ),
+        IdToken(IdTokenRefusal::WrongIssuer) => (
+            StatusCode::FORBIDDEN,
+            "This sign-in is not from Slack",
+            "The identity in the answer was issued by someone other than Slack, so it cannot be trusted. You are \
+             not signed in."
+                .into(),
+        ),
+        IdToken(IdTokenRefusal::Expired) => (
+            StatusCode::FORBIDDEN,
+            "This sign-in has expired",
+            "Slack's answer to the sign-in is too old to be accepted. Please sign in again.".into(),
+        ),
+        IdToken(IdTokenRefusal::KeysUnavailable) => (
+            StatusCode::BAD_GATEWAY,
+            "Slack did not answer",
+            "Slack's signing keys could not be fetched to check the sign-in. Please try again in a moment."
+                .into(),
         ),
         IdToken(IdTokenRefusal::Malformed) => (
             StatusCode::BAD_GATEWAY,
