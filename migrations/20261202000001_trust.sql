@@ -11,3 +11,11 @@ ALTER TABLE sessions ADD COLUMN checked_at INTEGER NOT NULL DEFAULT 0;
 DROP INDEX invite_requests_one_open;
 CREATE UNIQUE INDEX invite_requests_one_open ON invite_requests (community_id, lower(email))
     WHERE status IN ('pending', 'queued');
+
+-- Join-form tokens already used for an accepted submission (SHA-256 of the token), until the token
+-- would have expired anyway: each form sends one request.
+CREATE TABLE used_form_tokens (
+    token_hash BLOB PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX used_form_tokens_expires_at ON used_form_tokens (expires_at);

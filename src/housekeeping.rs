@@ -1,4 +1,5 @@
-//! Forgetting what is no longer needed: expired OAuth states, old event ids, finished jobs.
+//! Forgetting what is no longer needed: expired OAuth states, old event ids, finished jobs,
+//! spent join-form tokens.
 
 use std::time::Duration;
 
@@ -31,6 +32,7 @@ pub async fn sweep(state: &AppState) -> Result<(), sqlx::Error> {
     let states = db::oauth_states::delete_expired(&state.db, now).await?;
     let events = db::events_seen::forget_before(&state.db, now - EVENTS_KEPT_SECS).await?;
     let jobs = db::jobs::delete_done_before(&state.db, now - DONE_JOBS_KEPT_SECS).await?;
-    tracing::debug!(states, events, jobs, "housekeeping");
+    let form_tokens = db::used_form_tokens::forget_expired(&state.db, now).await?;
+    tracing::debug!(states, events, jobs, form_tokens, "housekeeping");
     Ok(())
 }

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod oauth_states;
 pub mod sealed;
 pub mod sessions;
+pub mod used_form_tokens;
 pub mod vault_canaries;
 
 use std::collections::HashMap;

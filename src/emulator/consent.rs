@@ -135,14 +135,16 @@ fn check(emulator: &Emulator, kind: Kind, params: &ConsentParams) -> Result<Chec
     })
 }
 
-/// The app's registered Redirect URLs: its two callbacks under the app URL.
+/// The app's registered Redirect URLs: its two callbacks under each app URL.
 fn registered_redirects(emulator: &Emulator) -> Vec<Url> {
-    let Some(app) = emulator.app_url() else {
-        return Vec::new();
-    };
-    [Kind::Install, Kind::OpenId]
-        .into_iter()
-        .filter_map(|kind| app.join(kind.default_callback()).ok())
+    emulator
+        .app_urls()
+        .iter()
+        .flat_map(|app| {
+            [Kind::Install, Kind::OpenId]
+                .into_iter()
+                .filter_map(|kind| app.join(kind.default_callback()).ok())
+        })
         .collect()
 }
 

@@ -55,6 +55,9 @@ struct Inner {
     config: EmulatorConfig,
     base_url: Url,
     app_url: Mutex<Option<Url>>,
+    /// Further app roots whose OAuth callbacks are registered Redirect URLs (a Slack app may list
+    /// several, e.g. one per deployment).
+    more_app_urls: Mutex<Vec<Url>>,
     state: Mutex<State>,
     http: reqwest::Client,
     /// The deprecated verification token Slack still puts in payloads.
@@ -73,6 +76,7 @@ impl Emulator {
                 config,
                 base_url: with_trailing_slash(base_url),
                 app_url: Mutex::new(None),
+                more_app_urls: Mutex::new(Vec::new()),
                 state: Mutex::new(State::seeded()),
                 http,
                 verification_token: random::alphanumeric(24),
@@ -141,6 +145,19 @@ impl Emulator {
     /// The app's root; events, commands and interactions go to `{app_url}slack/events`.
     pub fn set_app_url(&self, url: Url) {
         *lock(&self.inner.app_url) = Some(with_trailing_slash(url));
+    }
+
+    /// Registers another app root's OAuth callbacks as Redirect URLs, as a Slack app's settings
+    /// page allows.
+    pub fn register_app_url(&self, url: Url) {
+        lock(&self.inner.more_app_urls).push(with_trailing_slash(url));
+    }
+
+    /// Every app root whose callbacks are registered Redirect URLs.
+    pub fn app_urls(&self) -> Vec<Url> {
+        let mut urls: Vec<Url> = self.app_url().into_iter().collect();
+        urls.extend(lock(&self.inner.more_app_urls).iter().cloned());
+        urls
     }
 
     pub fn app_url(&self) -> Option<Url> {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::pages::{Chrome, render_with_status};
 use crate::abuse::captcha::CaptchaProvider;
+use crate::abuse::form_token::MAX_AGE_SECS;
 use crate::abuse::{self, FormToken, FormTokenError};
 use crate::cookies;
 use crate::db::{self, communities::Community, communities::CommunitySecret};
@@ -320,6 +321,18 @@ pub async fn submit(
             return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
         }
     };
+    // One accepted submission per form page: a captured or resent form adds nothing.
+    let spent = crate::slack::oauth::token_hash(&form.form_token);
+    if !db::used_form_tokens::spend(&state.db, &spent, db::now() + MAX_AGE_SECS).await? {
+        let entered = Entered {
+            email: form.email,
+            name: form.name,
+            error: Some(
+                "This form was already sent. To send another request, reload the page.".into(),
+            ),
+        };
+        return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
+    }
     let name: String = form.name.trim().chars().take(100).collect();
     let submitted = invites::submit(
         &state,

@@ -352,6 +352,7 @@ impl Server {
             .unwrap()
             .port();
         let address = format!("http://127.0.0.1:{port}");
+        emulator.register_app_url(Url::parse(&address).unwrap());
         let log = dir.join(format!("serve-{port}.log"));
         let mut command = with_emulator(lobby_command(dir), emulator);
         command

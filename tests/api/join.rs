@@ -609,3 +609,44 @@ async fn names_lose_control_and_bidi_characters() {
     let stored = requests(&app).await;
     assert_eq!(stored[0].name, "Evegnp Admin");
 }
+
+#[tokio::test]
+async fn a_form_page_sends_one_request() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![("LOBBY_TRUSTED_PROXIES", "127.0.0.1".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    let (token, cookie) = app.aged_form_token(10);
+    let send = |email: &'static str| {
+        let (token, cookie) = (token.clone(), cookie.clone());
+        let url = app.url(&format!("/join/{SLUG}"));
+        async move {
+            browser()
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[
+                    ("email", email),
+                    ("name", "Ada"),
+                    ("form_token", &token),
+                    ("website", ""),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(send("first@example.org").await.status(), 200);
+    let again = send("second@example.org").await;
+    assert_eq!(again.status(), 400);
+    let html = again.text().await.unwrap();
+    assert!(html.contains("already sent"), "{html}");
+    assert!(
+        html.contains("second@example.org"),
+        "what was typed is kept"
+    );
+    let stored = requests(&app).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].email, "first@example.org");
+}
