@@ -162,7 +162,9 @@ pub async fn error_pages(
     if status.is_server_error() {
         tracing::error!(status = status.as_u16(), error = ?error, "request failed");
     } else {
-        tracing::debug!(status = status.as_u16(), error = %error, "request refused");
+        // A refusal's text can quote what was sent (a serde error names the value it choked
+        // on), so the log names only its category.
+        tracing::debug!(status = status.as_u16(), refused = code, "request refused");
     }
     let (http_req, old) = res.into_parts();
     let mut new = render_error(&http_req, status, title, &message, code);

@@ -103,3 +103,19 @@ async fn hsts_is_sent_only_on_https() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_refused_request_is_logged_by_its_category_not_its_text() {
+    let app = crate::helpers::spawn_app().await;
+    let marker = "refusedMarker7f3a";
+    let res = app.get(&format!("/slack/install?team={marker}")).await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text().await.unwrap().contains(marker),
+        "the person sees what was wrong"
+    );
+    assert!(
+        !crate::helpers::captured_logs().contains(marker),
+        "the log does not repeat it"
+    );
+}
