@@ -93,6 +93,44 @@ pub struct Settings {
     pub demo_requested: bool,
 }
 
+/// Slack's built-in slash commands: an app manifest that claims one is refused (with all its
+/// commands).
+pub const SLACK_BUILT_IN_COMMANDS: &[&str] = &[
+    "/active",
+    "/apps",
+    "/archive",
+    "/away",
+    "/call",
+    "/collapse",
+    "/dm",
+    "/dnd",
+    "/expand",
+    "/feed",
+    "/feedback",
+    "/giphy",
+    "/help",
+    "/invite",
+    "/invite_people",
+    "/join",
+    "/kick",
+    "/leave",
+    "/me",
+    "/msg",
+    "/mute",
+    "/open",
+    "/prefs",
+    "/remind",
+    "/remove",
+    "/rename",
+    "/search",
+    "/shortcuts",
+    "/shrug",
+    "/star",
+    "/status",
+    "/topic",
+    "/who",
+];
+
 /// The names the slash commands answer to (each starts with `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlashCommands {
@@ -104,7 +142,8 @@ pub struct SlashCommands {
 impl Default for SlashCommands {
     fn default() -> Self {
         SlashCommands {
-            invite: "/invite".into(),
+            // `/invite` is Slack's own; a manifest claiming it is refused whole.
+            invite: "/lobby-invite".into(),
             summarize: "/summarize".into(),
             lobby: "/lobby".into(),
         }
@@ -126,7 +165,15 @@ impl SlashCommands {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
             if !valid {
-                return Err(format!("{name:?} is not a slash command name like /invite"));
+                return Err(format!(
+                    "{name:?} is not a slash command name like /lobby-invite"
+                ));
+            }
+            if SLACK_BUILT_IN_COMMANDS.contains(&name) {
+                return Err(format!(
+                    "{name} is one of Slack's built-in commands, which Slack refuses in an app's manifest; choose another name, e.g. {key}=/lobby-{}",
+                    &name[1..]
+                ));
             }
             match key {
                 "invite" => commands.invite = name.to_owned(),
@@ -395,6 +442,18 @@ impl Settings {
                 .map(split_list)
                 .unwrap_or_else(|| DEFAULT_USER_SCOPES.iter().map(|s| s.to_string()).collect()),
         };
+
+        let unserved = crate::slack::manifest::events_missing_scopes(&slack.scopes);
+        if !unserved.is_empty() {
+            let needs: Vec<String> = unserved
+                .iter()
+                .map(|(event, scope)| format!("{event} needs {scope}"))
+                .collect();
+            fail(format!(
+                "SLACK_SCOPES cannot serve the events Lobby subscribes to: {} (add them)",
+                needs.join(", ")
+            ));
+        }
 
         let allowed_teams = source
             .get("LOBBY_ALLOWED_TEAMS")
@@ -713,12 +772,18 @@ mod tests {
         let s = settings(&[
             ("LOBBY_ALLOWED_TEAMS", "T0123ABCD, E0456EFGH"),
             ("LOBBY_TRUSTED_PROXIES", "10.0.0.0/8 ::1"),
-            ("SLACK_SCOPES", "chat:write,commands"),
+            (
+                "SLACK_SCOPES",
+                "chat:write,commands app_mentions:read,users:read",
+            ),
         ])
         .unwrap();
         assert_eq!(s.allowed_teams.unwrap(), vec!["T0123ABCD", "E0456EFGH"]);
         assert_eq!(s.trusted_proxies.len(), 2);
-        assert_eq!(s.slack.scopes, vec!["chat:write", "commands"]);
+        assert_eq!(
+            s.slack.scopes,
+            vec!["chat:write", "commands", "app_mentions:read", "users:read"]
+        );
     }
 
     #[test]
@@ -729,6 +794,35 @@ mod tests {
         assert_eq!(s.commands.lobby, "/lobby");
         assert!(settings(&[("LOBBY_SLASH_COMMANDS", "invite=join")]).is_err());
         assert!(settings(&[("LOBBY_SLASH_COMMANDS", "magic=/magic")]).is_err());
+    }
+
+    #[test]
+    fn scopes_that_cannot_serve_the_events_are_one_error() {
+        let errors = settings(&[("SLACK_SCOPES", "chat:write,commands")]).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].0.contains("app_mention needs app_mentions:read"),
+            "{}",
+            errors[0].0
+        );
+        assert!(
+            errors[0].0.contains("team_join needs users:read"),
+            "{}",
+            errors[0].0
+        );
+    }
+
+    #[test]
+    fn defaults_leave_slacks_own_commands_alone_and_claiming_one_is_refused() {
+        let defaults = SlashCommands::default();
+        for name in [&defaults.invite, &defaults.summarize, &defaults.lobby] {
+            assert!(!SLACK_BUILT_IN_COMMANDS.contains(&name.as_str()), "{name}");
+        }
+        for claimed in ["invite=/invite", "summarize=/remind", "lobby=/status"] {
+            let errors = settings(&[("LOBBY_SLASH_COMMANDS", claimed)]).unwrap_err();
+            assert_eq!(errors.len(), 1);
+            assert!(errors[0].0.contains("built-in"), "{}", errors[0].0);
+        }
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn intent_of(commands: &SlashCommands, command: &str, text: &str) -> Option<
 pub fn help_text(commands: &SlashCommands) -> String {
     format!(
         "*Lobby* helps people join this workspace.\n\
-         • `{invite} email [name]` — propose someone; admins approve it (or it goes straight out, depending on the community)\n\
+         • `{invite} email [name]` (or `{lobby} invite email [name]`) — propose someone; admins approve it (or it goes straight out, depending on the community)\n\
          • `{summarize} <url>` — summarize a web page in three sentences, for the whole channel\n\
          • `{lobby} stats` — pending requests, invites and joins this week\n\
          • Mention me: `@Lobby help`, `@Lobby stats`, `@Lobby summarize <url>`",
@@ -250,7 +250,7 @@ mod tests {
         let names = SlashCommands::default();
         assert_eq!(intent_of(&names, "/lobby", "stats"), Some(Intent::Stats));
         assert_eq!(
-            intent_of(&names, "/invite", "grace@example.org"),
+            intent_of(&names, "/lobby-invite", "grace@example.org"),
             Some(Intent::Invite {
                 email: "grace@example.org".into(),
                 name: String::new()

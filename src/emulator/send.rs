@@ -21,7 +21,7 @@ pub struct SlashCommand {
     pub team_id: String,
     pub channel_id: String,
     pub user_id: String,
-    /// With the slash, e.g. `/invite`.
+    /// With the slash, e.g. `/lobby-invite`.
     pub command: String,
     pub text: String,
 }

@@ -4,25 +4,6 @@ use serde_json::{Value, json};
 
 use crate::config::Settings;
 
-/// Slash commands Lobby answers, with their usage hints.
-pub const SLASH_COMMANDS: &[(&str, &str, &str)] = &[
-    (
-        "/invite",
-        "Propose someone for this community",
-        "email [name]",
-    ),
-    (
-        "/summarize",
-        "Summarize a web page in three sentences",
-        "<url>",
-    ),
-    (
-        "/lobby",
-        "Lobby help and this week's numbers",
-        "help | stats",
-    ),
-];
-
 /// Events the app subscribes to.
 pub const BOT_EVENTS: &[&str] = &[
     "app_mention",
@@ -30,6 +11,23 @@ pub const BOT_EVENTS: &[&str] = &[
     "tokens_revoked",
     "team_join",
 ];
+
+/// The bot scope each subscribed event needs; Slack refuses a subscription without it.
+pub const EVENT_SCOPES: &[(&str, &str)] = &[
+    ("app_mention", "app_mentions:read"),
+    ("team_join", "users:read"),
+    ("message.channels", "channels:history"),
+];
+
+/// The subscribed events whose scope is not in `scopes`, with that scope.
+pub fn events_missing_scopes(scopes: &[String]) -> Vec<(&'static str, &'static str)> {
+    BOT_EVENTS
+        .iter()
+        .filter_map(|event| EVENT_SCOPES.iter().find(|(e, _)| e == event))
+        .filter(|(_, scope)| !scopes.iter().any(|s| s == scope))
+        .copied()
+        .collect()
+}
 
 /// Sign in with Slack needs these user scopes on the app.
 pub const OPENID_SCOPES: &[&str] = &["openid", "email", "profile"];
@@ -131,5 +129,34 @@ mod tests {
                 .iter()
                 .any(|s| s == "commands")
         );
+    }
+
+    #[test]
+    fn the_default_scopes_serve_every_subscribed_event_and_no_built_in_command_is_claimed() {
+        let settings = Settings::from_sources(&Default::default(), None).unwrap();
+        assert!(events_missing_scopes(&settings.slack.scopes).is_empty());
+        let m = manifest(&settings);
+        for command in m["features"]["slash_commands"].as_array().unwrap() {
+            let name = command["command"].as_str().unwrap();
+            assert!(
+                !crate::config::SLACK_BUILT_IN_COMMANDS.contains(&name),
+                "{name}"
+            );
+        }
+        let bot_scopes: Vec<&str> = m["oauth_config"]["scopes"]["bot"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str())
+            .collect();
+        for event in m["settings"]["event_subscriptions"]["bot_events"]
+            .as_array()
+            .unwrap()
+        {
+            let event = event.as_str().unwrap();
+            if let Some((_, scope)) = EVENT_SCOPES.iter().find(|(e, _)| *e == event) {
+                assert!(bot_scopes.contains(scope), "{event} needs {scope}");
+            }
+        }
     }
 }

@@ -54,7 +54,7 @@ async fn requests(app: &TestApp) -> Vec<db::invite_requests::InviteRequest> {
 #[tokio::test]
 async fn bad_signatures_get_401_and_have_no_effect() {
     let app = installed(AppOptions::default()).await;
-    let body = "command=%2Finvite&text=eve%40example.org&team_id=T0DEMO0001&channel_id=C0GENERAL1&user_id=U0MEMBR001&response_url=http%3A%2F%2F127.0.0.1%3A9%2F".as_bytes();
+    let body = "command=%2Flobby-invite&text=eve%40example.org&team_id=T0DEMO0001&channel_id=C0GENERAL1&user_id=U0MEMBR001&response_url=http%3A%2F%2F127.0.0.1%3A9%2F".as_bytes();
     for signing in [
         Signing::WrongSecret,
         Signing::StaleBy(301),
@@ -133,7 +133,7 @@ async fn invite_proposes_someone_for_approval() {
     let res = app
         .emulator
         .send_slash_command(command(
-            "/invite",
+            "/lobby-invite",
             "grace@example.org Grace Hopper",
             DEMO_MEMBER,
         ))
@@ -154,7 +154,7 @@ async fn invite_proposes_someone_for_approval() {
 
     let res = app
         .emulator
-        .send_slash_command(command("/invite", "not-an-email", DEMO_MEMBER))
+        .send_slash_command(command("/lobby-invite", "not-an-email", DEMO_MEMBER))
         .await
         .unwrap();
     let json: Value = res.json().await.unwrap();
@@ -342,7 +342,7 @@ async fn announced_request() -> (TestApp, i64) {
         .await
         .unwrap();
     app.emulator
-        .send_slash_command(command("/invite", "pat@example.org Pat", DEMO_MEMBER))
+        .send_slash_command(command("/lobby-invite", "pat@example.org Pat", DEMO_MEMBER))
         .await
         .unwrap();
     let message = eventually("the approval message", || async {
@@ -457,7 +457,7 @@ async fn team_join_marks_the_request_joined() {
 #[tokio::test]
 async fn a_replayed_signed_command_is_refused() {
     let app = installed(AppOptions::default()).await;
-    let body = "command=%2Finvite&text=eve%40example.org&team_id=T0DEMO0001&channel_id=C0GENERAL1&user_id=U0MEMBR001&response_url=http%3A%2F%2F127.0.0.1%3A9%2F&trigger_id=1.2.3";
+    let body = "command=%2Flobby-invite&text=eve%40example.org&team_id=T0DEMO0001&channel_id=C0GENERAL1&user_id=U0MEMBR001&response_url=http%3A%2F%2F127.0.0.1%3A9%2F&trigger_id=1.2.3";
     let ts = db::now().to_string();
     let signature =
         lobby::slack::signature::sign(&app.state.credentials.signing_secret, &ts, body.as_bytes());
