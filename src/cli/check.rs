@@ -20,19 +20,22 @@ const FAILED: u8 = 1;
 
 pub fn run(config: Option<&Path>) -> ExitCode {
     let mut report = Report::default();
+    // A configuration that does not load is reported like every other command does: one line
+    // per problem on stderr, exit 2.
     let settings = match Settings::load(config) {
         Ok(settings) => settings,
         Err(errors) => {
             for error in errors {
-                report.fail("configuration", &error.0);
+                eprintln!("lobby: {error}");
             }
-            return report.exit_code();
+            return ExitCode::from(2);
         }
     };
-    match settings.demo_refusal() {
-        Some(refusal) => report.fail("configuration", &refusal.0),
-        None => report.ok("configuration", &describe(&settings)),
+    if let Some(refusal) = settings.demo_refusal() {
+        eprintln!("lobby: {refusal}");
+        return ExitCode::from(2);
     }
+    report.ok("configuration", &describe(&settings));
     if let Err(e) = crate::telemetry::init(&settings.log) {
         report.fail("logging", &e);
     }
@@ -72,6 +75,7 @@ async fn check(settings: Settings, report: &mut Report) {
         Ok(()) => report.ok("slack", &format!("{} answers api.test", state.slack.base())),
         Err(e) => report.fail("slack", &e.to_string()),
     }
+    check_events(&state, report).await;
     match db::installations::list(&state.db).await {
         Ok(installations) if installations.is_empty() => report.ok(
             "installations",
@@ -86,6 +90,87 @@ async fn check(settings: Settings, report: &mut Report) {
             }
         }
         Err(e) => report.fail("installations", &format!("cannot list them: {e}")),
+    }
+}
+
+/// Whether Slack can verify the Request URL: Slack sends a signed `url_verification` the moment
+/// the URL is saved, so the running server must answer it with this signing secret. The same
+/// request is sent here, to the public URL, as Slack would.
+async fn check_events(state: &AppState, report: &mut Report) {
+    const CHECK: &str = "events";
+    if state.is_demo() {
+        return report.skip(
+            CHECK,
+            "demo mode: the emulator sends the events; Slack can verify the Request URL only once \
+             SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET are set and the server restarted",
+        );
+    }
+    let url = state.settings.url("/slack/events");
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() != "https" && !loopback {
+        return report.fail(
+            CHECK,
+            &format!("Slack sends events only to an https Request URL; {url} is not (set LOBBY_PUBLIC_URL to the https address)"),
+        );
+    }
+    match verify_request_url(state, &url).await {
+        Ok(()) if loopback => report.ok(
+            CHECK,
+            &format!("{url} answers a signed url_verification (a loopback address: Slack itself cannot reach it)"),
+        ),
+        Ok(()) => report.ok(
+            CHECK,
+            &format!("{url} answers a signed url_verification: Slack can verify the Request URL"),
+        ),
+        Err(problem) => report.fail(
+            CHECK,
+            &format!("Slack cannot verify the Request URL yet: {problem}"),
+        ),
+    }
+}
+
+async fn verify_request_url(state: &AppState, url: &url::Url) -> Result<(), String> {
+    let challenge = crate::slack::oauth::random_token(16).map_err(|e| e.to_string())?;
+    let body =
+        serde_json::json!({ "type": "url_verification", "token": "", "challenge": challenge })
+            .to_string();
+    let timestamp = db::now().to_string();
+    let signature = crate::slack::signature::sign(
+        &state.credentials.signing_secret,
+        &timestamp,
+        body.as_bytes(),
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answer = client
+        .post(url.clone())
+        .header("content-type", "application/json")
+        .header(crate::slack::signature::TIMESTAMP_HEADER, &timestamp)
+        .header(crate::slack::signature::SIGNATURE_HEADER, signature)
+        .body(body)
+        .send()
+        .await
+        .map_err(|_| {
+            "nothing answers there (is lobby serve running, and does the proxy forward /slack/events?)"
+                .to_owned()
+        })?;
+    let status = answer.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return Err("the server refuses this signing secret (restart it after setting SLACK_SIGNING_SECRET)".into());
+    }
+    let echoed: serde_json::Value = answer.json().await.unwrap_or_default();
+    if status.is_success() && echoed["challenge"] == challenge.as_str() {
+        Ok(())
+    } else {
+        Err(format!("it answered HTTP {status} without the challenge"))
     }
 }
 

@@ -349,7 +349,7 @@ async fn lobby_check_passes_then_fails_on_a_revoked_installation() {
     let out = lobby_check(&app).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{stdout}");
-    for check in ["configuration", "database", "master key", "slack"] {
+    for check in ["configuration", "database", "master key", "slack", "events"] {
         assert!(
             stdout.contains(&format!("ok    {check}: ")),
             "{check}: {stdout}"
@@ -383,17 +383,41 @@ async fn lobby_check_passes_then_fails_on_a_revoked_installation() {
 }
 
 #[tokio::test]
-async fn lobby_check_reports_a_bad_configuration_as_a_failed_check() {
+async fn lobby_check_reports_a_bad_configuration_like_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let out = lobby_command(dir.path())
         .env("LOBBY_SHUTDOWN_GRACE", "forever")
         .arg("check")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("LOBBY_SHUTDOWN_GRACE"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn lobby_check_says_when_slack_cannot_verify_the_request_url() {
+    let app = app_with_admin_api(vec![]).await;
+    // Another signing secret than the running server's: Slack's challenge would be refused.
+    let mut command = with_emulator(lobby_command(&app.data_dir), &app.emulator);
+    command
+        .env("LOBBY_PUBLIC_URL", &app.address)
+        .env("SLACK_SIGNING_SECRET", "not-the-servers-secret")
+        .arg("check");
+    let out = tokio::process::Command::from(command)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.starts_with("FAIL  configuration: "), "{stdout}");
-    assert!(stdout.contains("LOBBY_SHUTDOWN_GRACE"));
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("events:"))
+        .unwrap_or_else(|| panic!("no events line: {stdout}"));
+    assert!(line.starts_with("FAIL"), "{line}");
+    assert!(line.contains("signing secret"), "{line}");
 }
 
 #[tokio::test]
