@@ -5,13 +5,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::abuse::domains::DomainRules;
+use crate::communities;
 use crate::db::communities::{Community, CommunitySecret, CommunitySettings, SecretChange};
 use crate::domain::InviteLink;
 use crate::domain::InviteMode;
-
-const MAX_TITLE: usize = 100;
-const MAX_DESCRIPTION: usize = 1000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -42,13 +39,6 @@ pub struct ParsedCommunity {
     pub secrets: Vec<(CommunitySecret, SecretChange)>,
 }
 
-fn is_channel_id(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some('C' | 'G'))
-        && (3..=32).contains(&s.len())
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-}
-
 fn secret_change(value: Option<&SecretString>, clear: bool) -> Result<SecretChange, &'static str> {
     let given = value
         .map(|v| v.expose_secret().trim())
@@ -69,50 +59,8 @@ pub fn parse(
     existing: Option<&Community>,
     demo_slack: Option<&url::Url>,
 ) -> Result<ParsedCommunity, String> {
-    let title = form.title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE {
-        return Err(format!(
-            "The title is required and at most {MAX_TITLE} characters."
-        ));
-    }
-    let description = form.description.trim();
-    if description.chars().count() > MAX_DESCRIPTION {
-        return Err(format!(
-            "The description is at most {MAX_DESCRIPTION} characters."
-        ));
-    }
     let invite_mode = InviteMode::parse(form.invite_mode.trim())?;
-    let channels: Vec<&str> = form
-        .default_channels
-        .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
-    if let Some(bad) = channels.iter().find(|c| !is_channel_id(c)) {
-        return Err(format!(
-            "“{bad}” is not a channel id (like C0123ABCD); separate several with commas."
-        ));
-    }
-    let coc_url = Some(form.coc_url.trim())
-        .filter(|u| !u.is_empty())
-        .map(|u| match url::Url::parse(u) {
-            Ok(url) if matches!(url.scheme(), "https" | "http") => Ok(url.to_string()),
-            _ => Err("The code of conduct link must be an http(s) address.".to_owned()),
-        })
-        .transpose()?;
-    let coc_required = form.coc_required.is_some();
-    let allowed_domains = form.allowed_domains.trim().to_lowercase();
-    let denied_domains = form.denied_domains.trim().to_lowercase();
-    DomainRules::parse(&allowed_domains, &denied_domains).map_err(|e| e.to_string())?;
-    let admin_channel = Some(form.admin_channel.trim())
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            is_channel_id(c)
-                .then(|| c.to_owned())
-                .ok_or_else(|| format!("“{c}” is not a channel id (like C0123ABCD)."))
-        })
-        .transpose()?;
-
+    let non_empty = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
     let invite_link =
         match secret_change(form.invite_link.as_ref(), form.clear_invite_link.is_some())? {
             SecretChange::Set(link) => {
@@ -130,44 +78,36 @@ pub fn parse(
         form.captcha_secret.as_ref(),
         form.clear_captcha_secret.is_some(),
     )?;
-
-    let (captcha_provider, captcha_site_key) = match form.captcha_provider.trim() {
-        "" | "none" => (None, None),
-        provider @ ("turnstile" | "hcaptcha") => {
-            let site_key = Some(form.captcha_site_key.trim())
-                .filter(|k| !k.is_empty())
-                .ok_or("A captcha needs its site key.")?;
-            let secret_set = match &captcha_secret {
-                SecretChange::Set(_) => true,
-                SecretChange::Clear => false,
-                SecretChange::Keep => existing.is_some_and(|c| c.has_captcha_secret),
-            };
-            if !secret_set {
-                return Err("A captcha needs its secret key.".into());
-            }
-            (Some(provider.to_owned()), Some(site_key.to_owned()))
-        }
-        other => {
-            return Err(format!(
-                "“{other}” is not a captcha provider (turnstile or hcaptcha)."
-            ));
-        }
+    let captcha_provider = match form.captcha_provider.trim() {
+        "" | "none" => None,
+        other => Some(other.to_owned()),
     };
-
+    let settings = CommunitySettings {
+        title: form.title.trim().to_owned(),
+        description: form.description.trim().to_owned(),
+        invite_mode,
+        default_channels: communities::join_list(&form.default_channels),
+        coc_url: non_empty(&form.coc_url),
+        coc_required: form.coc_required.is_some(),
+        allowed_domains: form.allowed_domains.trim().to_lowercase(),
+        denied_domains: form.denied_domains.trim().to_lowercase(),
+        captcha_site_key: captcha_provider
+            .as_ref()
+            .and(non_empty(&form.captcha_site_key)),
+        captcha_provider,
+        admin_channel: non_empty(&form.admin_channel),
+    };
+    let captcha_secret_set = match &captcha_secret {
+        SecretChange::Set(_) => true,
+        SecretChange::Clear => false,
+        SecretChange::Keep => existing.is_some_and(|c| c.has_captcha_secret),
+    };
+    let problems = communities::validate(&settings, captcha_secret_set);
+    if !problems.is_empty() {
+        return Err(problems.join(" "));
+    }
     Ok(ParsedCommunity {
-        settings: CommunitySettings {
-            title: title.to_owned(),
-            description: description.to_owned(),
-            invite_mode,
-            default_channels: channels.join(","),
-            coc_url,
-            coc_required,
-            allowed_domains,
-            denied_domains,
-            captcha_provider,
-            captcha_site_key,
-            admin_channel,
-        },
+        settings: communities::normalized(settings),
         secrets: vec![
             (CommunitySecret::InviteLink, invite_link),
             (CommunitySecret::LegacyToken, legacy_token),

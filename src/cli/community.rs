@@ -6,6 +6,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand};
 use secrecy::SecretString;
 
+use crate::communities;
 use crate::db::{
     self, communities::CommunitySecret, communities::CommunitySettings, communities::SecretChange,
 };
@@ -122,6 +123,7 @@ pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<
                 admin_channel: None,
             };
             let merged = settings.apply(base)?;
+            settings.validate(&merged, false)?;
             let id = db::communities::create(
                 &state.db,
                 slug.as_str(),
@@ -168,6 +170,7 @@ pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<
                 admin_channel: community.admin_channel.clone(),
             };
             let merged = settings.apply(current)?;
+            settings.validate(&merged, community.has_captcha_secret)?;
             db::communities::update(&state.db, community.id, &merged).await?;
             settings.store_secrets(state, community.id).await?;
             db::audit::record(
@@ -193,18 +196,10 @@ impl SettingArgs {
             s.invite_mode = InviteMode::parse(v).map_err(|e| anyhow!(e))?;
         }
         if let Some(v) = &self.channels {
-            s.default_channels = v
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .collect::<Vec<_>>()
-                .join(",");
+            s.default_channels = communities::join_list(v);
         }
         if let Some(v) = &self.coc_url {
             s.coc_url = non_empty(v);
-            if let Some(url) = &s.coc_url {
-                url::Url::parse(url).with_context(|| format!("--coc-url {url:?} is not a URL"))?;
-            }
         }
         if let Some(v) = self.coc_required {
             s.coc_required = v;
@@ -224,16 +219,28 @@ impl SettingArgs {
                 s.captcha_provider = None;
                 s.captcha_site_key = None;
             }
-            Some(p @ ("turnstile" | "hcaptcha")) => s.captcha_provider = Some(p.to_owned()),
-            Some(other) => bail!("--captcha {other:?}: use turnstile, hcaptcha or none"),
+            Some(p) => s.captcha_provider = Some(p.to_owned()),
         }
         if let Some(v) = &self.captcha_site_key {
             s.captcha_site_key = non_empty(v);
         }
-        if s.captcha_provider.is_some() && s.captcha_site_key.is_none() {
-            bail!("a captcha needs --captcha-site-key (and --captcha-secret-stdin)");
+        Ok(communities::normalized(s))
+    }
+
+    /// The dashboard's rules, so the CLI refuses what the dashboard refuses (exit 2, a line per
+    /// problem). `had_captcha_secret`: the community already stores one.
+    fn validate(
+        &self,
+        settings: &CommunitySettings,
+        had_captcha_secret: bool,
+    ) -> anyhow::Result<()> {
+        let problems =
+            communities::validate(settings, had_captcha_secret || self.captcha_secret_stdin);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(super::Refused(problems).into())
         }
-        Ok(s)
     }
 
     async fn store_secrets(&self, state: &AppState, id: i64) -> anyhow::Result<()> {

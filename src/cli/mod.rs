@@ -156,12 +156,32 @@ async fn with_state(
             println!("{out}");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("lobby: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<Refused>() {
+            Some(Refused(problems)) => {
+                for problem in problems {
+                    eprintln!("lobby: {problem}");
+                }
+                ExitCode::from(2)
+            }
+            None => {
+                eprintln!("lobby: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
+
+/// Input a command refuses, a sentence per problem: printed one per line, exit code 2.
+#[derive(Debug)]
+pub struct Refused(pub Vec<String>);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(" "))
+    }
+}
+
+impl std::error::Error for Refused {}
 
 fn with_runtime(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()

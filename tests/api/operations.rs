@@ -713,3 +713,39 @@ mod exposition {
         }
     }
 }
+
+#[tokio::test]
+async fn the_cli_refuses_community_settings_the_dashboard_refuses() {
+    let app = app_with_admin_api(vec![]).await;
+    let community_set = |args: &[&str]| {
+        let mut command = with_emulator(lobby_command(&app.data_dir), &app.emulator);
+        command
+            .env("LOBBY_PUBLIC_URL", &app.address)
+            .args(["community", "set", "demo-community"])
+            .args(args);
+        tokio::process::Command::from(command).output()
+    };
+    for (args, problem) in [
+        (&["--allowed-domains", "foo bar"][..], "foo bar"),
+        (
+            &["--captcha", "turnstile", "--captcha-site-key", "site"][..],
+            "secret key",
+        ),
+        (&["--channels", "general"][..], "not a channel id"),
+    ] {
+        let out = community_set(args).await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(problem), "{args:?}: {stderr}");
+    }
+    let community = lobby::db::communities::by_slug(app.db(), "demo-community")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(community.allowed_domains, "", "nothing was saved");
+    assert_eq!(community.captcha_provider, None);
+    let res =
+        crate::helpers::sign_up_at(&app.address, &app.data_dir, "ok@example.org", "203.0.113.9")
+            .await;
+    assert_eq!(res.status(), 200, "signups still work");
+}
