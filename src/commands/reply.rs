@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::jobs::{Job, NewJob, Outcome};
 use crate::slack::client::SlackError;
-use crate::slack::tokens;
+use crate::slack::tokens::{self, TokenError};
 use crate::state::AppState;
 
 pub const REPLY_JOB: &str = "slack.reply";
@@ -74,23 +74,27 @@ pub async fn queue(state: &AppState, to: &ReplyTo, reply: &Reply) -> Result<(), 
         .map(|_| ())
 }
 
+/// Why an answer was not sent: Slack's answer, or the bot token could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    #[error(transparent)]
+    Slack(#[from] SlackError),
+    #[error("no bot token: {0}")]
+    Token(#[from] TokenError),
+}
+
 /// Sends an answer now (from inside a job).
-pub async fn send(state: &AppState, to: &ReplyTo, reply: &Reply) -> Result<(), SlackError> {
+pub async fn send(state: &AppState, to: &ReplyTo, reply: &Reply) -> Result<(), ReplyError> {
     match to {
-        ReplyTo::ResponseUrl { url } => post_response_url(state, url, &reply.response_body()).await,
+        ReplyTo::ResponseUrl { url } => {
+            Ok(post_response_url(state, url, &reply.response_body()).await?)
+        }
         ReplyTo::Thread {
             installation_id,
             channel,
             thread_ts,
         } => {
-            let token = tokens::bot_token(state, installation_id)
-                .await
-                .map_err(|e| SlackError::Api {
-                    method: "chat.postMessage".into(),
-                    code: "not_authed".into(),
-                    needed: None,
-                    provided: Some(e.to_string()),
-                })?;
+            let token = tokens::bot_token(state, installation_id).await?;
             let mut message =
                 json!({ "channel": channel, "thread_ts": thread_ts, "text": reply.text });
             if let Some(blocks) = &reply.blocks {
@@ -104,7 +108,7 @@ pub async fn send(state: &AppState, to: &ReplyTo, reply: &Reply) -> Result<(), S
             if let Err(e) = &posted {
                 tokens::note_failure(state, installation_id, e).await;
             }
-            posted
+            Ok(posted?)
         }
     }
 }
@@ -169,20 +173,47 @@ pub async fn run(state: &AppState, job: Job) -> Outcome {
 }
 
 /// A Slack call's result as a job outcome: retry what may pass, give up on the rest.
-pub fn outcome_of(result: Result<(), SlackError>) -> Outcome {
-    match result {
-        Ok(()) => Outcome::Done,
-        Err(e) if e.retry_after().is_some() => Outcome::Retry {
+pub fn outcome_of(result: Result<(), impl Into<ReplyError>>) -> Outcome {
+    let e = match result.map_err(Into::into) {
+        Ok(()) => return Outcome::Done,
+        Err(ReplyError::Slack(e)) | Err(ReplyError::Token(TokenError::Refresh(e))) => e,
+        // The workspace is gone: nobody to answer.
+        Err(e @ ReplyError::Token(TokenError::NotInstalled(_))) => {
+            return Outcome::fail(e.to_string());
+        }
+        // A busy database or a key not loaded yet passes: try again.
+        Err(e @ ReplyError::Token(TokenError::Db(_) | TokenError::Vault(_))) => {
+            return Outcome::retry(e.to_string());
+        }
+    };
+    match e {
+        e if e.retry_after().is_some() => Outcome::Retry {
             error: e.to_string(),
             retry_after: e.retry_after(),
         },
         // A used or expired response_url (404/410) will not come back.
-        Err(
-            e @ SlackError::Status {
-                status: 404 | 410, ..
-            },
-        ) => Outcome::fail(e.to_string()),
-        Err(e) if e.is_retryable() => Outcome::retry(e.to_string()),
-        Err(e) => Outcome::fail(e.to_string()),
+        e @ SlackError::Status {
+            status: 404 | 410, ..
+        } => Outcome::fail(e.to_string()),
+        e if e.is_retryable() => Outcome::retry(e.to_string()),
+        e => Outcome::fail(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_fails_a_read_is_a_retry_not_a_failure() {
+        let busy = ReplyError::Token(TokenError::Db(sqlx::Error::PoolTimedOut));
+        assert!(matches!(outcome_of(Err(busy)), Outcome::Retry { .. }));
+        let gone = ReplyError::Token(TokenError::NotInstalled("T1".into()));
+        assert!(matches!(outcome_of(Err(gone)), Outcome::Fail { .. }));
+        let slack_down = ReplyError::Token(TokenError::Refresh(SlackError::Status {
+            method: "oauth.v2.access".into(),
+            status: 503,
+        }));
+        assert!(matches!(outcome_of(Err(slack_down)), Outcome::Retry { .. }));
     }
 }

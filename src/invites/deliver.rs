@@ -10,7 +10,7 @@ use crate::db::{self, communities::CommunitySecret, installations::TokenKind};
 use crate::domain::InviteStatus;
 use crate::jobs::{Job, Outcome};
 use crate::slack::client::SlackError;
-use crate::slack::tokens;
+use crate::slack::tokens::{self, TokenError};
 use crate::state::AppState;
 
 /// What Slack's answer means for the request.
@@ -112,7 +112,16 @@ async fn attempt(state: &AppState, request_id: i64, attempt: i64) -> anyhow::Res
                         .admin_users_invite(&token, &community.team_id, &request.email, &channels)
                         .await
                 }
-                Err(_) => Err(missing("missing_scope")),
+                // No user token at all: a configuration problem. A refresh Slack refused is
+                // Slack's answer, judged like any other; a busy database or a sealed value that
+                // does not open yet passes, so it is a retry.
+                Err(TokenError::NotInstalled(_)) => Err(missing("missing_scope")),
+                Err(TokenError::Refresh(e)) => Err(e),
+                Err(e @ (TokenError::Db(_) | TokenError::Vault(_))) => {
+                    return Ok(Outcome::retry(format!(
+                        "the user token could not be read: {e}"
+                    )));
+                }
             }
         }
         Some(Route::Legacy) => {

@@ -650,3 +650,43 @@ async fn a_form_page_sends_one_request() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].email, "first@example.org");
 }
+
+#[tokio::test]
+async fn a_delivery_whose_token_refresh_gets_a_503_is_retried_and_delivered() {
+    let mut config = lobby::emulator::EmulatorConfig::demo();
+    config.token_rotation = true;
+    let app = spawn_app_with(AppOptions {
+        emulator: config,
+        env: vec![
+            ("SLACK_USER_SCOPES", "admin.users:write".to_owned()),
+            ("LOBBY_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+        ],
+    })
+    .await;
+    app.install_demo_workspace().await;
+    // The user token is inside its refresh margin, and Slack's token endpoint has a bad moment.
+    sqlx::query("UPDATE installations SET user_token_expires_at = ?")
+        .bind(db::now() + 60)
+        .execute(app.db())
+        .await
+        .unwrap();
+    app.emulator
+        .inject("oauth.v2.access", Fault::Status(503), 1);
+
+    let res = app.sign_up("grace@example.org", "203.0.113.7").await;
+    assert_eq!(res.status(), 200);
+    request_reaches(&app, InviteStatus::Invited).await;
+    assert_eq!(app.emulator.calls_to("admin.users.invite").len(), 1);
+    assert!(
+        app.emulator.calls_to("oauth.v2.access").len() >= 3,
+        "install, the 503, the refresh"
+    );
+    let community = db::communities::by_slug(app.db(), SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        community.config_error, None,
+        "a passing failure flags nothing"
+    );
+}
