@@ -5,6 +5,7 @@ use crate::config::{Settings, SlackCredentials};
 use crate::db::Db;
 use crate::emulator::Emulator;
 use crate::jobs::Queue;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::posting::ChannelDirectory;
 use crate::slack::client::SlackClient;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub channels: ChannelDirectory,
     /// What `GET /metrics` reports; the middleware, the workers and the Slack client count into it.
     pub metrics: Metrics,
+    /// Outgoing mail: SMTP when configured, the demo mailbox in demo mode, else none.
+    pub mailer: Option<Mailer>,
 }
 
 impl AppState {

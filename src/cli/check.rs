@@ -94,6 +94,7 @@ fn startup_check(e: &StartupError) -> &'static str {
         StartupError::Storage(_) => "database",
         StartupError::Slack(_) => "slack",
         StartupError::Bind { .. } | StartupError::Server(_) => "server",
+        StartupError::Mail(_) => "mail",
     }
 }
 

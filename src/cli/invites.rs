@@ -74,6 +74,9 @@ pub async fn run(state: &AppState, command: InvitesCommand) -> anyhow::Result<St
             Approved::Queued => Ok(format!(
                 "approved request {id}; a running server delivers it"
             )),
+            Approved::Mailing => Ok(format!(
+                "approved request {id}; a running server mails the invite link"
+            )),
             Approved::ShareLink(link) => Ok(format!(
                 "approved request {id}; send the person this invite link: {}",
                 link.expose_secret()

@@ -197,6 +197,9 @@ async fn propose(
             name,
             source: Source::Slack,
             requested_by: Some(user_id),
+            // A member of the workspace vouches for the address they typed.
+            verified: true,
+            too_fast: false,
         },
     )
     .await?;
@@ -211,6 +214,14 @@ async fn propose(
         ),
         Submitted::Link { .. } => format!(
             "This community invites through its shared link; please send it to {} yourself.",
+            email
+        ),
+        Submitted::LinkMailed { .. } => format!(
+            "Thanks! The community's invite link is on its way to {} by mail.",
+            email
+        ),
+        Submitted::Confirming { .. } => format!(
+            "Thanks! {} gets a mail to confirm the address first.",
             email
         ),
         Submitted::AlreadyOpen => format!("{} already has a request waiting.", email),

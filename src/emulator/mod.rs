@@ -13,6 +13,7 @@ mod html;
 mod id_token;
 mod index;
 mod invites;
+mod mailbox;
 mod random;
 mod record;
 mod response_urls;
@@ -34,6 +35,7 @@ use url::Url;
 pub use config::{DEFAULT_TOKEN_LIFETIME, EmulatorConfig};
 pub use faults::{ANY_METHOD, Fault};
 pub use invites::{Invite, InviteApi};
+pub use mailbox::{DemoMail, Mailbox};
 pub use record::{RecordedCall, ResponseUrlPost};
 pub use send::{SendError, Signing, SlashCommand};
 pub use server::{RunningEmulator, spawn};
@@ -58,6 +60,8 @@ struct Inner {
     http: reqwest::Client,
     /// The deprecated verification token Slack still puts in payloads.
     verification_token: String,
+    /// Demo mode's mailbox: what Lobby would have mailed.
+    mailbox: Mailbox,
 }
 
 impl Emulator {
@@ -75,6 +79,7 @@ impl Emulator {
                 state: Mutex::new(State::seeded()),
                 http,
                 verification_token: random::alphanumeric(24),
+                mailbox: Mailbox::default(),
             }),
         }
     }
@@ -114,6 +119,11 @@ impl Emulator {
                     .app_data(web::PayloadConfig::new(uploads::MAX_UPLOAD_BYTES))
                     .route(web::post().to(uploads::receive)),
             );
+    }
+
+    /// The demo mailbox (mounted by the app at `/_emulator/mail/`).
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.inner.mailbox
     }
 
     /// `SLACK_API_URL`: base/api/

@@ -208,6 +208,7 @@ async fn decide(
     let outcome = if approve {
         super::approve(state, request_id, &actor).await.map(|approved| match approved {
             Approved::Queued => format!("✅ Approved by <@{user_id}>; Slack will email the invitation."),
+            Approved::Mailing => format!("✅ Approved by <@{user_id}>; the invite link is being mailed to the person."),
             Approved::ShareLink(_) => {
                 format!("✅ Approved by <@{user_id}>. This community invites through its shared link: please send it to the person.")
             }
@@ -222,7 +223,9 @@ async fn decide(
         Err(DecisionError::NotPending(status)) => Ok(Decision::Tell(format!(
             "That request was already decided ({status})."
         ))),
-        Err(DecisionError::NoRoute) => Ok(Decision::Tell(DecisionError::NoRoute.to_string())),
+        Err(e @ (DecisionError::NoRoute { .. } | DecisionError::DeadLink { .. })) => {
+            Ok(Decision::Tell(e.to_string()))
+        }
         Err(DecisionError::NotFound) => Ok(Decision::Tell("That request no longer exists.".into())),
         Err(DecisionError::App(e)) => Err(Outcome::retry(e.to_string())),
     }

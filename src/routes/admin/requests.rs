@@ -55,7 +55,7 @@ struct ListPage {
     notice: Option<String>,
     communities: Vec<Community>,
     community: Option<Community>,
-    statuses: [InviteStatus; 9],
+    statuses: [InviteStatus; 11],
     status: String,
     email: String,
     rows: Vec<Row>,
@@ -210,9 +210,9 @@ fn decision_error(e: DecisionError) -> AppError {
     match e {
         DecisionError::NotFound => AppError::NotFound,
         DecisionError::App(e) => e,
-        other @ (DecisionError::NotPending(_) | DecisionError::NoRoute) => {
-            AppError::Conflict(other.to_string())
-        }
+        other @ (DecisionError::NotPending(_)
+        | DecisionError::NoRoute { .. }
+        | DecisionError::DeadLink { .. }) => AppError::Conflict(other.to_string()),
     }
 }
 
@@ -232,6 +232,7 @@ pub async fn decide(
             .map_err(decision_error)?
         {
             Approved::Queued => "approved",
+            Approved::Mailing => "mailing",
             Approved::ShareLink(link) => {
                 return share_link_page(&req, &state, admin, id, &link, &form.fields).await;
             }
