@@ -1,10 +1,12 @@
-//! Forgetting what is no longer needed: expired OAuth states, old event ids, finished jobs.
+//! Forgetting what is no longer needed (expired OAuth states, old event ids, finished jobs,
+//! requests never confirmed), and noticing shared invite links about to expire.
 
 use std::time::Duration;
 
 use actix_web::web;
 
-use crate::db;
+use crate::db::{self, communities::LINK_WARNED_EXPIRY};
+use crate::invites;
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(60 * 60);
@@ -30,6 +32,23 @@ pub async fn sweep(state: &AppState) -> Result<(), sqlx::Error> {
     let states = db::oauth_states::delete_expired(&state.db, now).await?;
     let events = db::events_seen::forget_before(&state.db, now - EVENTS_KEPT_SECS).await?;
     let jobs = db::jobs::delete_done_before(&state.db, now - DONE_JOBS_KEPT_SECS).await?;
-    tracing::debug!(states, events, jobs, "housekeeping");
+    let unconfirmed =
+        db::invite_requests::purge_unconfirmed(&state.db, now - invites::UNCONFIRMED_KEPT_SECS)
+            .await?;
+    tracing::debug!(states, events, jobs, unconfirmed, "housekeeping");
+    warn_of_expiring_links(state, now).await
+}
+
+/// Admins hear once per link when it is 3 days from expiring.
+async fn warn_of_expiring_links(state: &AppState, now: i64) -> Result<(), sqlx::Error> {
+    for community in db::communities::list(&state.db).await? {
+        let expiring = community.has_invite_link
+            && community
+                .invite_link_expires_at
+                .is_some_and(|at| at - now <= invites::mail::LINK_WARN_BEFORE_EXPIRY_SECS);
+        if expiring && community.invite_link_warned & LINK_WARNED_EXPIRY == 0 {
+            invites::mail::warn_admins(state, &community, LINK_WARNED_EXPIRY).await?;
+        }
+    }
     Ok(())
 }

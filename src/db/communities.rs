@@ -187,10 +187,20 @@ pub async fn set_secret(
         }
         SecretChange::Clear => None,
     };
-    let sql = format!(
-        "UPDATE communities SET {} = ?, updated_at = ? WHERE id = ?",
-        col.column
-    );
+    let sql = match which {
+        // A new (or no) shared link starts its health over: a new count, new warnings, and no
+        // expiry until the admin enters one.
+        CommunitySecret::InviteLink => format!(
+            "UPDATE communities SET {} = ?1, updated_at = ?2, \
+               invite_link_set_at = CASE WHEN ?1 IS NULL THEN NULL ELSE ?2 END, invite_link_uses = 0, \
+               invite_link_warned = 0, invite_link_expires_at = NULL WHERE id = ?3",
+            col.column
+        ),
+        _ => format!(
+            "UPDATE communities SET {} = ?1, updated_at = ?2 WHERE id = ?3",
+            col.column
+        ),
+    };
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(value)
         .bind(super::now())
@@ -293,18 +303,18 @@ pub async fn set_member_count(
     Ok(())
 }
 
-/// A new shared invite link starts a new count (and new warnings); `expires_at` as the admin entered it.
-pub async fn reset_invite_link_health(
+/// When Slack stops honouring the shared link, as the admin entered it (`None`: never).
+pub async fn set_invite_link_expiry(
     db: impl SqliteExecutor<'_>,
     id: i64,
     expires_at: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE communities SET invite_link_set_at = ?, invite_link_expires_at = ?, invite_link_uses = 0, \
-           invite_link_warned = 0 WHERE id = ?",
+        "UPDATE communities SET invite_link_expires_at = ?, invite_link_warned = invite_link_warned & ? \
+         WHERE id = ?",
     )
-    .bind(super::now())
     .bind(expires_at)
+    .bind(!LINK_WARNED_EXPIRY)
     .bind(id)
     .execute(db)
     .await?;
