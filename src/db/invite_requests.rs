@@ -29,6 +29,11 @@ pub struct NewRequest<'a> {
     pub requested_by: Option<&'a str>,
     pub status: InviteStatus,
     pub status_message: &'a str,
+}
+
+/// What a request may carry beyond [`NewRequest`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extras<'a> {
     /// SHA-256 of the confirmation token and when it expires, for an `unconfirmed` request.
     pub confirm: Option<(&'a [u8], i64)>,
     /// Sent before the minimum fill time (kept, but confirmed or held for an admin).
@@ -42,6 +47,15 @@ const SELECT: &str = "SELECT id, community_id, email, name, source, requested_by
 pub async fn insert(
     db: impl SqliteExecutor<'_>,
     new: &NewRequest<'_>,
+) -> Result<Option<i64>, sqlx::Error> {
+    insert_with(db, new, Extras::default()).await
+}
+
+/// [`insert`] with a confirmation token or the too-fast mark.
+pub async fn insert_with(
+    db: impl SqliteExecutor<'_>,
+    new: &NewRequest<'_>,
+    extras: Extras<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
     let now = super::now();
     let result = sqlx::query_scalar(
@@ -58,9 +72,9 @@ pub async fn insert(
     .bind(new.status_message)
     .bind(now)
     .bind(now)
-    .bind(new.confirm.map(|(hash, _)| hash))
-    .bind(new.confirm.map(|(_, expires)| expires))
-    .bind(new.too_fast)
+    .bind(extras.confirm.map(|(hash, _)| hash))
+    .bind(extras.confirm.map(|(_, expires)| expires))
+    .bind(extras.too_fast)
     .fetch_one(db)
     .await;
     match result {

@@ -150,11 +150,11 @@ pub async fn run_confirm(state: &AppState, job: Job) -> Outcome {
         Ok(token) => token,
         Err(e) => return Outcome::fail(format!("the token does not open: {e}")),
     };
-    let url = state.settings.url(&format!(
-        "/join/{}/confirm/{}",
-        community.slug,
-        token.expose_secret()
-    ));
+    let mut url = state
+        .settings
+        .url(&format!("/join/{}/confirm", community.slug));
+    url.query_pairs_mut()
+        .append_pair("t", token.expose_secret());
     let rendered = ConfirmText {
         title: &community.title,
         url: url.as_str(),

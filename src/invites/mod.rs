@@ -205,12 +205,14 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
         requested_by: sub.requested_by,
         status,
         status_message: message,
+    };
+    let extras = db::invite_requests::Extras {
         confirm: token_hash
             .as_deref()
             .map(|hash| (hash, db::now() + CONFIRM_TTL_SECS)),
         too_fast: sub.too_fast,
     };
-    let Some(id) = db::invite_requests::insert(&mut *tx, &new).await? else {
+    let Some(id) = db::invite_requests::insert_with(&mut *tx, &new, extras).await? else {
         return Ok(Submitted::AlreadyOpen);
     };
     let job = match &token {

@@ -425,15 +425,32 @@ fn refused_for_now(
     Ok(res)
 }
 
-/// `GET /join/{slug}/confirm/{token}`: one button; opening the link alone confirms nothing
+/// The confirmation token, in the query of the mailed link and in the button's form. Never in
+/// the path: paths are logged, query strings are not.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmToken {
+    #[serde(default)]
+    t: String,
+}
+
+/// `GET /join/{slug}/confirm?t=…`: one button; opening the link alone confirms nothing
 /// (mail scanners open links too).
 pub async fn confirm_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    slug: web::Path<String>,
+    token: web::Query<ConfirmToken>,
 ) -> Result<HttpResponse, AppError> {
-    let (slug, token) = path.into_inner();
-    let title = match invites::pending_confirmation(&state, &slug, &token).await {
+    show_confirm_page(&req, &state, slug.into_inner(), token.into_inner().t).await
+}
+
+async fn show_confirm_page(
+    req: &HttpRequest,
+    state: &AppState,
+    slug: String,
+    token: String,
+) -> Result<HttpResponse, AppError> {
+    let title = match invites::pending_confirmation(state, &slug, &token).await {
         Ok((_, community)) => Some(community.title),
         Err(invites::ConfirmError::Invalid) => None,
         Err(invites::ConfirmError::Db(e)) => return Err(e.into()),
@@ -444,7 +461,7 @@ pub async fn confirm_page(
         StatusCode::NOT_FOUND
     };
     let page = ConfirmPage {
-        chrome: Chrome::for_request(&req),
+        chrome: Chrome::for_request(req),
         slug,
         token,
         title,
@@ -460,17 +477,18 @@ pub async fn confirm_page(
     Ok(res)
 }
 
-/// `POST /join/{slug}/confirm/{token}`: confirms the address and sends the request on.
+/// `POST /join/{slug}/confirm` (form field `t`): confirms the address and sends the request on.
 pub async fn confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    slug: web::Path<String>,
+    form: web::Form<ConfirmToken>,
 ) -> Result<HttpResponse, AppError> {
-    let (slug, token) = path.into_inner();
+    let (slug, token) = (slug.into_inner(), form.into_inner().t);
     let (_, community) = match invites::pending_confirmation(&state, &slug, &token).await {
         Ok(found) => found,
         Err(invites::ConfirmError::Invalid) => {
-            return confirm_page(req, state, web::Path::from((slug, token))).await;
+            return show_confirm_page(&req, &state, slug, token).await;
         }
         Err(invites::ConfirmError::Db(e)) => return Err(e.into()),
     };
@@ -479,7 +497,7 @@ pub async fn confirm(
         Ok(invites::Confirmed::Pending) => Next::Approval,
         Ok(invites::Confirmed::LinkMailed) => Next::LinkMail,
         Err(invites::ConfirmError::Invalid) => {
-            return confirm_page(req, state, web::Path::from((slug, token))).await;
+            return show_confirm_page(&req, &state, slug, token).await;
         }
         Err(invites::ConfirmError::Db(e)) => return Err(e.into()),
     };

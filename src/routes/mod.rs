@@ -39,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/join/{slug}/embed", web::get().to(join::embed))
         .service(
-            web::resource("/join/{slug}/confirm/{token}")
+            web::resource("/join/{slug}/confirm")
                 .route(web::get().to(join::confirm_page))
                 .route(web::post().to(join::confirm)),
         )

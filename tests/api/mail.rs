@@ -1,0 +1,540 @@
+//! Mail, end to end against a real SMTP server (`tests/smtp_server.py`, aiosmtpd) that the tests
+//! start: confirmations, invite links mailed on approval and in link mode, retries after a 4xx,
+//! refusals, too-fast forms, and invite-link health.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lobby::db::{self, communities::Community, invite_requests::InviteRequest};
+use lobby::domain::{InviteMode, InviteStatus};
+use lobby::invites::Approved;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::helpers::{
+    AppOptions, DEMO_SLUG, TestApp, attr_after, browser, captured_logs, spawn_app_with,
+};
+use crate::join::settings_of;
+
+const LINK: &str = "https://join.slack.com/t/demo-community/shared_invite/zt-mailtest";
+
+/// `tests/smtp_server.py` on its own port, writing what it accepts to its own directory.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpServer {
+    /// Answers the first `fail_first` messages with a 451 and refuses recipients starting with `bounce`.
+    fn start(fail_first: u32) -> SmtpServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_server.py");
+        let child = Command::new("python3")
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .args([
+                "--fail-first",
+                &fail_first.to_string(),
+                "--reject-prefix",
+                "bounce",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs (CI installs aiosmtpd: python3 -m pip install aiosmtpd)");
+        let server = SmtpServer { child, port, dir };
+        let started = Instant::now();
+        while !server.dir.path().join("ready").exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the SMTP server did not start: is aiosmtpd installed (python3 -m pip install aiosmtpd)?"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+    }
+
+    /// Every message accepted so far, in order of arrival.
+    fn received(&self) -> Vec<Value> {
+        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|n| {
+                serde_json::from_str(&std::fs::read_to_string(self.dir.path().join(n)).unwrap())
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    /// Waits until `count` messages have arrived; returns them all.
+    async fn wait_for(&self, count: usize) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "only {} of {count} mails arrived",
+                received.len()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+async fn mail_app(smtp: &SmtpServer) -> TestApp {
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("LOBBY_SMTP_URL", smtp.url()),
+            ("LOBBY_MAIL_FROM", "Lobby <lobby@example.org>".to_owned()),
+            ("LOBBY_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
+    app
+}
+
+async fn community(app: &TestApp) -> Community {
+    db::communities::by_slug(app.db(), DEMO_SLUG)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Puts the demo community in `mode` with the shared invite link set.
+async fn use_mode(app: &TestApp, mode: InviteMode, confirm: bool) -> Community {
+    let c = community(app).await;
+    let mut settings = settings_of(&c);
+    settings.invite_mode = mode;
+    db::communities::update(app.db(), c.id, &settings)
+        .await
+        .unwrap();
+    db::communities::set_secret(
+        app.db(),
+        &app.state.keyring,
+        c.id,
+        db::communities::CommunitySecret::InviteLink,
+        &db::communities::SecretChange::Set(LINK.to_owned().into()),
+    )
+    .await
+    .unwrap();
+    db::communities::set_signup_rules(app.db(), c.id, confirm, 5)
+        .await
+        .unwrap();
+    community(app).await
+}
+
+async fn request_of(app: &TestApp, email: &str) -> InviteRequest {
+    let c = community(app).await;
+    db::invite_requests::list(app.db(), c.id, None, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.email == email)
+        .unwrap_or_else(|| panic!("no request for {email}"))
+}
+
+async fn status_reaches(app: &TestApp, email: &str, status: InviteStatus) -> InviteRequest {
+    let started = Instant::now();
+    loop {
+        let request = request_of(app, email).await;
+        if request.status == status {
+            return request;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{email} is {} ({}), not {status}",
+            request.status,
+            request.status_message
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Sends the join form as a browser would, the page opened `age` seconds earlier.
+async fn sign_up(app: &TestApp, email: &str, age: i64) -> reqwest::Response {
+    let key = app.state.keyring.derive_key("join-form");
+    let (token, cookie) = lobby::abuse::FormToken::issue(&key, DEMO_SLUG, db::now() - age);
+    browser()
+        .post(app.url(&format!("/join/{DEMO_SLUG}")))
+        .header("cookie", format!("lobby_join={cookie}"))
+        .header("x-forwarded-for", "203.0.113.50")
+        .form(&[
+            ("email", email),
+            ("name", "Ada"),
+            ("form_token", token.as_str()),
+            ("website", ""),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The confirmation link in a mail's text.
+fn confirm_link(mail: &Value) -> String {
+    let text = mail["text"].as_str().unwrap();
+    text.split_whitespace()
+        .find(|w| w.contains("/confirm?t="))
+        .unwrap_or_else(|| panic!("no confirmation link in {text}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_signup_is_confirmed_by_mail_approved_and_mailed_the_invite_link() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    use_mode(&app, InviteMode::Approval, true).await;
+    let email = "ada.confirm@example.org";
+
+    let res = sign_up(&app, email, 10).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("check your mail"));
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails[0]["rcpt_tos"][0], email);
+    assert!(mails[0]["subject"].as_str().unwrap().contains("Confirm"));
+    assert!(
+        !mails[0]["text"].as_str().unwrap().contains(LINK),
+        "no invite link before confirmation"
+    );
+    let link = confirm_link(&mails[0]);
+    let path = link
+        .strip_prefix(&app.address)
+        .expect("a link to this server");
+    let mailed_token = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "t")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(
+        request_of(&app, email).await.status,
+        InviteStatus::Unconfirmed
+    );
+
+    // Mail scanners open links: the page alone confirms nothing.
+    let page = app.get(path).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Confirm my address"));
+    let action = attr_after(&html, "method=\"post\"", "action").unwrap();
+    assert_eq!(action, format!("/join/{DEMO_SLUG}/confirm"));
+    let token = attr_after(&html, "name=\"t\"", "value").unwrap();
+    assert_eq!(token, mailed_token);
+    assert_eq!(
+        request_of(&app, email).await.status,
+        InviteStatus::Unconfirmed
+    );
+
+    let confirm = |token: String| {
+        browser()
+            .post(app.url(&action))
+            .form(&[("t", token)])
+            .send()
+    };
+    let res = confirm(token.clone()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("confirmed"));
+    let request = request_of(&app, email).await;
+    assert_eq!(request.status, InviteStatus::Pending);
+    let again = confirm(token.clone()).await.unwrap();
+    assert_eq!(again.status(), 404, "the link works once");
+
+    let approved = lobby::invites::approve(&app.state, request.id, "U0ADMIN001")
+        .await
+        .unwrap();
+    assert!(matches!(approved, Approved::Mailing), "{approved:?}");
+    let mails = smtp.wait_for(2).await;
+    let invite = &mails[1];
+    assert_eq!(invite["rcpt_tos"][0], email);
+    assert!(invite["text"].as_str().unwrap().contains(LINK));
+    assert!(invite["html"].as_str().unwrap().contains(LINK));
+    assert!(invite["text"].as_str().unwrap().contains("Demo Community"));
+    assert_eq!(invite["content_type"], "multipart/alternative");
+    assert!(invite["from"].as_str().unwrap().contains("Demo Community"));
+    assert!(
+        invite["from"]
+            .as_str()
+            .unwrap()
+            .contains("<lobby@example.org>")
+    );
+    assert!(
+        invite["message_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("@example.org>")
+    );
+    let request = status_reaches(&app, email, InviteStatus::LinkSent).await;
+    assert!(
+        request.status_message.contains("mailed"),
+        "{}",
+        request.status_message
+    );
+
+    let logs = captured_logs();
+    assert!(!logs.contains(email), "no address in the logs");
+    assert!(!logs.contains(&token), "no token in the logs");
+}
+
+#[tokio::test]
+async fn link_mode_mails_the_link_only_after_confirmation() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    use_mode(&app, InviteMode::Link, true).await;
+    let email = "bo.link@example.org";
+
+    let res = sign_up(&app, email, 10).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "no redirect to the link for an unconfirmed visitor"
+    );
+    assert!(!res.text().await.unwrap().contains(LINK));
+    let mails = smtp.wait_for(1).await;
+    assert!(!mails[0]["text"].as_str().unwrap().contains(LINK));
+    let link = url::Url::parse(&confirm_link(&mails[0])).unwrap();
+    let token = link
+        .query_pairs()
+        .find(|(k, _)| k == "t")
+        .unwrap()
+        .1
+        .into_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        smtp.received().len(),
+        1,
+        "nothing else before the confirmation"
+    );
+
+    let res = browser()
+        .post(app.url(link.path()))
+        .form(&[("t", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        !res.text().await.unwrap().contains(LINK),
+        "the link comes by mail, not on the page"
+    );
+    let mails = smtp.wait_for(2).await;
+    assert!(mails[1]["text"].as_str().unwrap().contains(LINK));
+    status_reaches(&app, email, InviteStatus::LinkSent).await;
+    assert_eq!(community(&app).await.invite_link_uses, 1);
+}
+
+#[tokio::test]
+async fn a_4xx_answer_is_retried_and_the_mail_arrives_once() {
+    let smtp = SmtpServer::start(1);
+    let app = mail_app(&smtp).await;
+    use_mode(&app, InviteMode::Link, false).await;
+    let email = "cy.retry@example.org";
+
+    sign_up(&app, email, 10).await;
+    let request = status_reaches(&app, email, InviteStatus::LinkSent).await;
+    let mails = smtp.wait_for(1).await;
+    assert!(mails[0]["text"].as_str().unwrap().contains(LINK));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.received().len(), 1, "delivered exactly once");
+    let sent = db::mails::sent_for_request(app.db(), request.id, "invite_link")
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+    let attempts: i64 =
+        sqlx::query_scalar("SELECT MAX(attempts) FROM jobs WHERE kind = 'invite.mail_link'")
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+    assert_eq!(attempts, 2, "the 451 cost one attempt");
+}
+
+#[tokio::test]
+async fn a_5xx_answer_is_recorded_with_the_servers_reason_for_admins() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    use_mode(&app, InviteMode::Link, false).await;
+    let email = "bounce.me@example.org";
+
+    sign_up(&app, email, 10).await;
+    let request = status_reaches(&app, email, InviteStatus::Failed).await;
+    assert!(
+        request.status_message.contains("550"),
+        "{}",
+        request.status_message
+    );
+    assert!(
+        request.status_message.contains("User unknown"),
+        "{}",
+        request.status_message
+    );
+    assert!(
+        !request.status_message.contains(email),
+        "the address is not repeated"
+    );
+    assert!(smtp.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_too_fast_form_is_kept_and_needs_its_address_confirmed() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    use_mode(&app, InviteMode::Link, true).await;
+    let email = "autofill@example.org";
+
+    let res = sign_up(&app, email, 0).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("check your mail"));
+    assert_eq!(
+        request_of(&app, email).await.status,
+        InviteStatus::Unconfirmed
+    );
+    let mails = smtp.wait_for(1).await;
+    assert!(confirm_link(&mails[0]).contains("/confirm?t="));
+}
+
+#[tokio::test]
+async fn without_mail_a_too_fast_form_is_held_for_an_admin() {
+    let app = crate::helpers::app_with_admin_api(vec![]).await;
+    let email = "autofill.held@example.org";
+    let res = sign_up(&app, email, 0).await;
+    assert_eq!(res.status(), 200);
+    let request = request_of(&app, email).await;
+    assert_eq!(request.status, InviteStatus::Pending);
+    assert!(
+        request.status_message.contains("Held"),
+        "{}",
+        request.status_message
+    );
+    assert!(
+        app.emulator.calls_to("admin.users.invite").is_empty(),
+        "not sent on its own"
+    );
+
+    // The honeypot still drops bots without a trace.
+    let key = app.state.keyring.derive_key("join-form");
+    let (token, cookie) = lobby::abuse::FormToken::issue(&key, DEMO_SLUG, db::now() - 10);
+    let res = browser()
+        .post(app.url(&format!("/join/{DEMO_SLUG}")))
+        .header("cookie", format!("lobby_join={cookie}"))
+        .form(&[
+            ("email", "bot@example.org"),
+            ("form_token", &token),
+            ("website", "http://spam"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let c = community(&app).await;
+    let all = db::invite_requests::list(app.db(), c.id, None, None, 100)
+        .await
+        .unwrap();
+    assert!(all.iter().all(|r| r.email != "bot@example.org"));
+}
+
+#[tokio::test]
+async fn the_350th_hand_out_of_the_link_warns_the_admins_once() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    let c = use_mode(&app, InviteMode::Link, false).await;
+    let mut settings = settings_of(&c);
+    settings.admin_channel = Some("C0GENERAL1".into());
+    db::communities::update(app.db(), c.id, &settings)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE communities SET invite_link_uses = 348 WHERE id = ?")
+        .bind(c.id)
+        .execute(app.db())
+        .await
+        .unwrap();
+
+    sign_up(&app, "use349@example.org", 10).await;
+    status_reaches(&app, "use349@example.org", InviteStatus::LinkSent).await;
+    assert!(lobby::invites::mail::link_health_warning(&community(&app).await, db::now()).is_none());
+
+    sign_up(&app, "use350@example.org", 10).await;
+    status_reaches(&app, "use350@example.org", InviteStatus::LinkSent).await;
+    let c = community(&app).await;
+    assert_eq!(c.invite_link_uses, 350);
+    let warning = lobby::invites::mail::link_health_warning(&c, db::now()).expect("a warning");
+    assert!(warning.contains("350"), "{warning}");
+
+    let started = Instant::now();
+    let warned = loop {
+        let posts: Vec<_> = app
+            .emulator
+            .calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.param("text").is_some_and(|t| t.contains("350 times")))
+            .collect();
+        if !posts.is_empty() {
+            break posts;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no warning in the admin channel"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(warned[0].param("channel"), Some("C0GENERAL1"));
+
+    sign_up(&app, "use351@example.org", 10).await;
+    status_reaches(&app, "use351@example.org", InviteStatus::LinkSent).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let warnings = app
+        .emulator
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.param("text").is_some_and(|t| t.contains("times")))
+        .count();
+    assert_eq!(warnings, 1, "once per threshold");
+}
+
+#[tokio::test]
+async fn a_used_up_link_makes_requests_wait_instead_of_sending_it() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    let c = use_mode(&app, InviteMode::Link, false).await;
+    sqlx::query("UPDATE communities SET invite_link_uses = 400 WHERE id = ?")
+        .bind(c.id)
+        .execute(app.db())
+        .await
+        .unwrap();
+    sign_up(&app, "late@example.org", 10).await;
+    let request = status_reaches(&app, "late@example.org", InviteStatus::Pending).await;
+    assert!(
+        request.status_message.contains("new invite link"),
+        "{}",
+        request.status_message
+    );
+    assert!(smtp.received().is_empty());
+}
