@@ -21,6 +21,7 @@ mod scopes;
 pub mod seed;
 mod send;
 mod server;
+mod shared_invite;
 mod state;
 mod tokens;
 mod uploads;
@@ -114,6 +115,8 @@ impl Emulator {
             .route("/api/{method}", web::get().to(api::handle))
             .route("/api/{method}", web::post().to(api::handle))
             .route("/response/{id}", web::post().to(response_urls::receive))
+            .route("/join/{team_id}", web::get().to(shared_invite::page))
+            .route("/join/{team_id}", web::post().to(shared_invite::join))
             .service(
                 web::resource("/upload/v1/{key}")
                     .app_data(web::PayloadConfig::new(uploads::MAX_UPLOAD_BYTES))
@@ -124,6 +127,11 @@ impl Emulator {
     /// The demo mailbox (mounted by the app at `/_emulator/mail/`).
     pub fn mailbox(&self) -> &Mailbox {
         &self.inner.mailbox
+    }
+
+    /// The workspace's shared invite link (Slack's `https://join.slack.com/t/…`): base/join/{team_id}
+    pub fn shared_invite_url(&self, team_id: &str) -> Url {
+        self.url(&format!("join/{team_id}"))
     }
 
     /// `SLACK_API_URL`: base/api/

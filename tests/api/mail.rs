@@ -538,3 +538,172 @@ async fn a_used_up_link_makes_requests_wait_instead_of_sending_it() {
     );
     assert!(smtp.received().is_empty());
 }
+
+/// The links in the demo mailbox page, newest mail first.
+async fn mailbox_links(client: &reqwest::Client, address: &str) -> Vec<String> {
+    let html = client
+        .get(format!("{address}/_emulator/mail/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    html.split("<a href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(crate::helpers::decode_entities)
+        .filter(|href| href.starts_with("http"))
+        .collect()
+}
+
+async fn wait_for_link(client: &reqwest::Client, address: &str, needle: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some(link) = mailbox_links(client, address)
+            .await
+            .into_iter()
+            .find(|l| l.contains(needle))
+        {
+            return link;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no mail with a link containing {needle} in the demo mailbox"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_demo_closes_the_loop_through_its_mailbox_and_team_join() {
+    crate::helpers::captured_logs();
+    let tmp = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let env: std::collections::HashMap<String, String> = [
+        ("LOBBY_BIND", "127.0.0.1:0".to_owned()),
+        ("LOBBY_PUBLIC_URL", address.clone()),
+        ("LOBBY_DATA_DIR", tmp.path().display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let settings = lobby::config::Settings::from_sources(&env, None).unwrap();
+    assert!(settings.is_demo());
+    let app = lobby::startup::Application::build_with_listener(settings, listener)
+        .await
+        .unwrap();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let person = browser();
+
+    // Install the demo workspace through the emulator's consent page, as a newcomer would.
+    let res = crate::helpers::install_at(
+        &address,
+        &browser(),
+        lobby::emulator::seed::DEMO_TEAM,
+        lobby::emulator::seed::DEMO_ADMIN,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let banner = person
+        .get(format!("{address}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        banner.contains("href=\"/_emulator/mail/\""),
+        "the banner links the mailbox"
+    );
+
+    // Request, from the join form.
+    let key = state.keyring.derive_key("join-form");
+    let (token, cookie) = lobby::abuse::FormToken::issue(&key, DEMO_SLUG, db::now() - 10);
+    let res = person
+        .post(format!("{address}/join/{DEMO_SLUG}"))
+        .header("cookie", format!("lobby_join={cookie}"))
+        .form(&[
+            ("email", "newcomer@example.org"),
+            ("form_token", token.as_str()),
+            ("website", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.text().await.unwrap().contains("check your mail"));
+
+    // Confirm, from the mailed link.
+    let link = url::Url::parse(&wait_for_link(&person, &address, "/confirm?t=").await).unwrap();
+    let page = person
+        .get(link.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Confirm my address"));
+    let token = link
+        .query_pairs()
+        .find(|(k, _)| k == "t")
+        .unwrap()
+        .1
+        .into_owned();
+    let res = person
+        .post(format!("{address}{}", link.path()))
+        .form(&[("t", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Approve: the demo community has no invite API, so the shared link goes out by mail.
+    let community = db::communities::by_slug(&state.db, DEMO_SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    let request = db::invite_requests::list(&state.db, community.id, None, None, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(request.status, InviteStatus::Pending);
+    let approved = lobby::invites::approve(&state, request.id, "U0ADMIN001")
+        .await
+        .unwrap();
+    assert!(matches!(approved, Approved::Mailing), "{approved:?}");
+
+    // Join, through the mailed link the emulator serves.
+    let invite = wait_for_link(&person, &address, "/_emulator/slack/join/").await;
+    let page = person.get(&invite).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let res = person
+        .post(&invite)
+        .form(&[("email", "newcomer@example.org"), ("name", "New Comer")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Welcome"));
+
+    let started = Instant::now();
+    loop {
+        let now = db::invite_requests::get(&state.db, request.id)
+            .await
+            .unwrap()
+            .unwrap();
+        if now.status == InviteStatus::Joined {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the request is {} ({}), not joined",
+            now.status,
+            now.status_message
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
