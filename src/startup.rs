@@ -242,7 +242,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         .with_metrics(metrics.clone());
     Ok(AppState {
         queue: jobs::Queue::new(storage.db.clone()),
-        join_limiter: abuse::RateLimiter::join_form(),
+        join_limiter: abuse::JoinLimits::default(),
         channels: Default::default(),
         settings,
         db: storage.db,

@@ -1,6 +1,6 @@
 //! What every handler can reach: settings, the database, the keyring and the Slack client.
 
-use crate::abuse::RateLimiter;
+use crate::abuse::JoinLimits;
 use crate::config::{Settings, SlackCredentials};
 use crate::db::Db;
 use crate::emulator::Emulator;
@@ -27,8 +27,8 @@ pub struct AppState {
     pub refresh_locks: RefreshLocks,
     /// The durable job queue every Slack call and slow task goes through.
     pub queue: Queue,
-    /// Per-client-IP limits on join-form submissions.
-    pub join_limiter: RateLimiter,
+    /// Per-client-IP limits on join-form submissions, per community.
+    pub join_limiter: JoinLimits,
     /// Channel names resolved to ids, per workspace, for the posting API.
     pub channels: ChannelDirectory,
     /// What `GET /metrics` reports; the middleware, the workers and the Slack client count into it.

@@ -346,7 +346,12 @@ pub async fn submit(
         }
     };
     if let Some(ip) = client_ip
-        && let Err(wait) = state.join_limiter.check(ip, Instant::now())
+        && let Err(wait) = state.join_limiter.check(
+            community.id,
+            community.signups_per_30_minutes,
+            ip,
+            Instant::now(),
+        )
     {
         return refused_for_now(&req, &state, show, form, embed, wait.whole_seconds());
     }
