@@ -707,3 +707,74 @@ async fn the_demo_closes_the_loop_through_its_mailbox_and_team_join() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+#[tokio::test]
+async fn mistakes_do_not_count_against_the_limit_and_a_refused_form_keeps_what_was_typed() {
+    let app = crate::helpers::app_with_admin_api(vec![]).await;
+    let c = community(&app).await;
+    db::communities::set_signup_rules(app.db(), c.id, false, 2)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let res = sign_up(&app, "not-an-address", 10).await;
+        assert_eq!(res.status(), 400, "a typo is corrected, not counted");
+    }
+    assert_eq!(sign_up(&app, "one@example.org", 10).await.status(), 200);
+    assert_eq!(sign_up(&app, "two@example.org", 10).await.status(), 200);
+    let refused = sign_up(&app, "three@example.org", 10).await;
+    assert_eq!(
+        refused.status(),
+        429,
+        "the community allows 2 per 30 minutes"
+    );
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("value=\"three@example.org\""),
+        "what was typed is kept"
+    );
+    assert!(html.contains("Too many requests"));
+
+    // The community raises its limit (a meetup on one Wi-Fi): the same network gets through.
+    db::communities::set_signup_rules(app.db(), c.id, false, 50)
+        .await
+        .unwrap();
+    assert_eq!(sign_up(&app, "three@example.org", 10).await.status(), 200);
+}
+
+#[tokio::test]
+async fn api_callers_may_vouch_for_an_address_others_confirm_it() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    use_mode(&app, InviteMode::Link, true).await;
+    let key = lobby::api_keys::create(
+        app.db(),
+        lobby::emulator::seed::DEMO_TEAM,
+        "cms",
+        "U0ADMIN001",
+    )
+    .await
+    .unwrap();
+    let res = browser()
+        .post(app.url("/api/v1/invites"))
+        .bearer_auth(secrecy::ExposeSecret::expose_secret(&key.key))
+        .json(&serde_json::json!({ "community": DEMO_SLUG, "email": "vouched@example.org", "verified": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let mails = smtp.wait_for(1).await;
+    assert!(
+        mails[0]["text"].as_str().unwrap().contains(LINK),
+        "no confirmation for a verified address"
+    );
+
+    let res = browser()
+        .post(app.url("/api/v1/invites"))
+        .bearer_auth(secrecy::ExposeSecret::expose_secret(&key.key))
+        .json(&serde_json::json!({ "community": DEMO_SLUG, "email": "unproven@example.org" }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "unconfirmed");
+}

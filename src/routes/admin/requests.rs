@@ -73,6 +73,43 @@ struct ShareLinkPage {
     back: String,
 }
 
+/// An approval that failed: a page saying what is missing and linking to the community's
+/// settings, or the usual error for anything else.
+fn cannot_deliver(
+    req: &HttpRequest,
+    admin: &Admin,
+    e: DecisionError,
+    back: &Return,
+) -> Result<HttpResponse, AppError> {
+    let settings = match &e {
+        DecisionError::NoRoute { settings, .. } | DecisionError::DeadLink { settings, .. } => {
+            settings.clone()
+        }
+        _ => return Err(decision_error(e)),
+    };
+    render_with_status(
+        StatusCode::CONFLICT,
+        &CannotDeliverPage {
+            chrome: Chrome::for_request(req),
+            nav: Nav::new(admin, Section::Requests),
+            message: e.to_string(),
+            settings,
+            back: back.path(""),
+        },
+    )
+}
+
+/// Approval found nothing to deliver with: what is missing, and where to fix it.
+#[derive(Template)]
+#[template(path = "admin/cannot_deliver.html")]
+struct CannotDeliverPage {
+    chrome: Chrome,
+    nav: Nav,
+    message: String,
+    settings: String,
+    back: String,
+}
+
 /// The filter the page was showing, carried through a decision so the admin comes back to it.
 #[derive(Debug, Default, Deserialize)]
 pub struct Return {
@@ -227,15 +264,13 @@ pub async fn decide(
     let admin = &form.admin;
     check_scope(&state, admin, id).await?;
     let done = match decision.as_str() {
-        "approve" => match invites::approve(&state, id, admin.actor())
-            .await
-            .map_err(decision_error)?
-        {
-            Approved::Queued => "approved",
-            Approved::Mailing => "mailing",
-            Approved::ShareLink(link) => {
+        "approve" => match invites::approve(&state, id, admin.actor()).await {
+            Ok(Approved::Queued) => "approved",
+            Ok(Approved::Mailing) => "mailing",
+            Ok(Approved::ShareLink(link)) => {
                 return share_link_page(&req, &state, admin, id, &link, &form.fields).await;
             }
+            Err(e) => return cannot_deliver(&req, admin, e, &form.fields),
         },
         "deny" => {
             invites::deny(&state, id, admin.actor())
