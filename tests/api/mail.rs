@@ -778,3 +778,57 @@ async fn api_callers_may_vouch_for_an_address_others_confirm_it() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "unconfirmed");
 }
+
+#[tokio::test]
+async fn lobby_check_reaches_the_smtp_server_and_warns_of_a_worn_link() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    let c = use_mode(&app, InviteMode::Link, false).await;
+    sqlx::query("UPDATE communities SET invite_link_uses = 360 WHERE id = ?")
+        .bind(c.id)
+        .execute(app.db())
+        .await
+        .unwrap();
+    let check = |url: String| {
+        let mut command = crate::helpers::with_emulator(
+            crate::helpers::lobby_command(&app.data_dir),
+            &app.emulator,
+        );
+        command
+            .env("LOBBY_PUBLIC_URL", &app.address)
+            .env("LOBBY_SMTP_URL", url)
+            .env("LOBBY_MAIL_FROM", "Lobby <lobby@example.org>")
+            .arg("check");
+        tokio::process::Command::from(command).output()
+    };
+    let out = check(smtp.url()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    let mail_line = stdout
+        .lines()
+        .find(|l| l.contains(" mail: "))
+        .unwrap_or_else(|| panic!("no mail line in {stdout}"));
+    assert!(mail_line.starts_with("ok "), "{mail_line}");
+    assert!(
+        mail_line.contains(&format!("127.0.0.1:{}", smtp.port)),
+        "{mail_line}"
+    );
+    assert!(
+        stdout.contains("WARN  invite link demo-community: "),
+        "{stdout}"
+    );
+
+    // Nothing listens on this port: the check fails on its own line, without the password.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let out = check(format!("smtp://127.0.0.1:{port}?tls=none"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        stdout.lines().any(|l| l.starts_with("FAIL  mail: ")),
+        "{stdout}"
+    );
+}
