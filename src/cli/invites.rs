@@ -18,7 +18,8 @@ pub enum InvitesCommand {
     List {
         #[arg(long)]
         community: String,
-        /// pending, queued, invited, already_in_team, already_invited, joined, denied, failed, link_shown
+        /// unconfirmed, pending, queued, invited, link_sent, already_in_team, already_invited, joined,
+        /// denied, failed, link_shown
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]

@@ -166,6 +166,28 @@ pub async fn confirm(
     Ok(done.rows_affected() > 0)
 }
 
+/// A new confirmation token for the unconfirmed request of this address (the person asked
+/// again: the first mail was lost or expired); the request's id, or `None` when there is none.
+pub async fn renew_confirmation(
+    db: impl SqliteExecutor<'_>,
+    community_id: i64,
+    email: &str,
+    hash: &[u8],
+    expires_at: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE invite_requests SET confirm_hash = ?, confirm_expires_at = ?, updated_at = ? \
+         WHERE community_id = ? AND email = ? AND status = 'unconfirmed' RETURNING id",
+    )
+    .bind(hash)
+    .bind(expires_at)
+    .bind(super::now())
+    .bind(community_id)
+    .bind(email)
+    .fetch_optional(db)
+    .await
+}
+
 /// Forgets requests whose address was never confirmed, created before `before`.
 pub async fn purge_unconfirmed(
     db: impl SqliteExecutor<'_>,

@@ -213,6 +213,23 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
         too_fast: sub.too_fast,
     };
     let Some(id) = db::invite_requests::insert_with(&mut *tx, &new, extras).await? else {
+        // Asked again before confirming: the first mail may be lost, so a fresh link goes out.
+        if let (Some(token), Some((hash, expires))) = (&token, extras.confirm) {
+            let renewed = db::invite_requests::renew_confirmation(
+                &mut *tx,
+                community.id,
+                sub.email.as_str(),
+                hash,
+                expires,
+            )
+            .await?;
+            if let Some(id) = renewed {
+                crate::jobs::Queue::enqueue_in(&mut *tx, mail::confirm_job(state, id, token))
+                    .await?;
+                tx.commit().await?;
+                state.queue.wake();
+            }
+        }
         return Ok(Submitted::AlreadyOpen);
     };
     let job = match &token {

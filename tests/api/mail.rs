@@ -832,3 +832,37 @@ async fn lobby_check_reaches_the_smtp_server_and_warns_of_a_worn_link() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn asking_again_before_confirming_mails_a_fresh_link_and_the_old_one_stops_working() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    use_mode(&app, InviteMode::Approval, true).await;
+    let email = "lost.mail@example.org";
+    let token_of = |mail: &Value| {
+        url::Url::parse(&confirm_link(mail))
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "t")
+            .unwrap()
+            .1
+            .into_owned()
+    };
+
+    sign_up(&app, email, 10).await;
+    let first = token_of(&smtp.wait_for(1).await[0]);
+    let res = sign_up(&app, email, 10).await;
+    assert!(res.text().await.unwrap().contains("check your mail"));
+    let second = token_of(&smtp.wait_for(2).await[1]);
+    assert_ne!(first, second);
+
+    let confirm_with = |token: String| {
+        browser()
+            .post(app.url(&format!("/join/{DEMO_SLUG}/confirm")))
+            .form(&[("t", token)])
+            .send()
+    };
+    assert_eq!(confirm_with(first).await.unwrap().status(), 404);
+    assert_eq!(confirm_with(second).await.unwrap().status(), 200);
+    assert_eq!(request_of(&app, email).await.status, InviteStatus::Pending);
+}
