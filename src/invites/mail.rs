@@ -55,7 +55,69 @@ pub fn confirm_job(state: &AppState, request_id: i64, token: &str) -> NewJob<'st
 }
 
 pub fn link_job(request_id: i64) -> NewJob<'static> {
-    NewJob::new(LINK_JOB, json!({ "request_id": request_id })).max_attempts(MAIL_ATTEMPTS)
+    link_job_for(request_id, None)
+}
+
+/// The Slack approval message to update once the invite mail went out (or was refused).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SlackMessage {
+    pub response_url: String,
+    /// Who clicked Approve.
+    pub user_id: String,
+}
+
+pub fn link_job_for(request_id: i64, slack_message: Option<SlackMessage>) -> NewJob<'static> {
+    NewJob::new(
+        LINK_JOB,
+        json!({ "request_id": request_id, "slack_message": slack_message }),
+    )
+    .max_attempts(MAIL_ATTEMPTS)
+}
+
+/// Replaces the approval message in Slack with what became of the mail (best effort: the
+/// request's status already says it).
+async fn update_slack_message(
+    state: &AppState,
+    job: &Job,
+    request: &InviteRequest,
+    sent: &Result<String, SendError>,
+    attempt: i64,
+) {
+    let last = attempt >= MAIL_ATTEMPTS;
+    let Ok(message) = serde_json::from_value::<SlackMessage>(job.payload["slack_message"].clone())
+    else {
+        return;
+    };
+    let who = crate::summarize::escape_slack_text(&request.email);
+    let text = match sent {
+        Ok(_) => format!(
+            "✅ Approved by <@{}>; the invite link was mailed to {who}.",
+            message.user_id
+        ),
+        Err(SendError::Permanent(reason)) => format!(
+            "⚠️ Approved by <@{}>, but the invite mail to {who} was refused: {}",
+            message.user_id,
+            crate::summarize::escape_slack_text(reason)
+        ),
+        Err(SendError::Transient(reason)) if last => format!(
+            "⚠️ Approved by <@{}>, but the invite mail to {who} could not be sent: {}",
+            message.user_id,
+            crate::summarize::escape_slack_text(reason)
+        ),
+        // Said once, so the buttons do not wait for the retries.
+        Err(SendError::Transient(reason)) if attempt == 1 => format!(
+            "✅ Approved by <@{}>; the invite mail to {who} is being retried (the mail server said: {}).",
+            message.user_id,
+            crate::summarize::escape_slack_text(reason)
+        ),
+        Err(SendError::Transient(_)) => return,
+    };
+    let body = json!({ "replace_original": true, "text": text });
+    if let Err(e) =
+        crate::commands::reply::post_response_url(state, &message.response_url, &body).await
+    {
+        tracing::warn!(request_id = request.id, error = %e, "cannot update the approval message");
+    }
 }
 
 /// Whether the link can be handed out now, or why not (a sentence for the request's status).
@@ -292,6 +354,7 @@ pub async fn run_link(state: &AppState, job: Job) -> Outcome {
         },
     )
     .await;
+    update_slack_message(state, &job, &request, &sent, job.attempt).await;
     if sent.is_ok()
         && let Err(e) = count_use(state, &community).await
     {

@@ -385,6 +385,26 @@ pub async fn approve(
     request_id: i64,
     admin: &str,
 ) -> Result<Approved, DecisionError> {
+    approve_with(state, request_id, admin, None).await
+}
+
+/// [`approve`] from a Slack button: `slack_message` is the approval message's response URL and
+/// the clicker, so the message can say later whether the invite mail went out.
+pub async fn approve_from_slack(
+    state: &AppState,
+    request_id: i64,
+    admin: &str,
+    slack_message: mail::SlackMessage,
+) -> Result<Approved, DecisionError> {
+    approve_with(state, request_id, admin, Some(slack_message)).await
+}
+
+async fn approve_with(
+    state: &AppState,
+    request_id: i64,
+    admin: &str,
+    slack_message: Option<mail::SlackMessage>,
+) -> Result<Approved, DecisionError> {
     let (request, community) = load(state, request_id).await?;
     if request.status != InviteStatus::Pending {
         return Err(DecisionError::NotPending(request.status));
@@ -402,6 +422,7 @@ pub async fn approve(
                 &[InviteStatus::Pending],
                 admin,
                 "invite.approved",
+                slack_message,
             )
             .await?;
             Ok(Approved::Mailing)
@@ -447,6 +468,7 @@ pub async fn approve(
                 &[InviteStatus::Pending],
                 admin,
                 "invite.approved",
+                None,
             )
             .await?;
             Ok(Approved::Queued)
@@ -496,6 +518,7 @@ pub async fn retry(state: &AppState, request_id: i64, admin: &str) -> Result<(),
         &[InviteStatus::Pending, InviteStatus::Failed],
         admin,
         "invite.retried",
+        None,
     )
     .await
 }
@@ -507,6 +530,7 @@ async fn queue_request(
     from: &[InviteStatus],
     admin: &str,
     action: &str,
+    slack_message: Option<mail::SlackMessage>,
 ) -> Result<(), DecisionError> {
     let mut tx = db::begin_write(&state.db).await?;
     let installation = db::installations::get(&mut *tx, &community.installation_id).await?;
@@ -530,7 +554,7 @@ async fn queue_request(
         return Err(DecisionError::NotPending(InviteStatus::Queued));
     }
     let job = if by_mail {
-        mail::link_job(request_id)
+        mail::link_job_for(request_id, slack_message)
     } else {
         delivery_job(request_id)
     };

@@ -866,3 +866,59 @@ async fn asking_again_before_confirming_mails_a_fresh_link_and_the_old_one_stops
     assert_eq!(confirm_with(second).await.unwrap().status(), 200);
     assert_eq!(request_of(&app, email).await.status, InviteStatus::Pending);
 }
+
+#[tokio::test]
+async fn approving_from_slack_mails_the_link_and_the_message_says_it_went_out() {
+    use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_TEAM};
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    let c = use_mode(&app, InviteMode::Approval, false).await;
+    let mut settings = settings_of(&c);
+    settings.admin_channel = Some(DEMO_GENERAL.into());
+    db::communities::update(app.db(), c.id, &settings)
+        .await
+        .unwrap();
+    let email = "slack.approved@example.org";
+    sign_up(&app, email, 10).await;
+    let request = status_reaches(&app, email, InviteStatus::Pending).await;
+    let started = Instant::now();
+    while !app
+        .emulator
+        .calls_to("chat.postMessage")
+        .iter()
+        .any(|c| c.params.contains_key("blocks"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no approval message"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    let click = serde_json::json!({
+        "type": "block_actions",
+        "user": { "id": DEMO_ADMIN, "team_id": DEMO_TEAM },
+        "team": { "id": DEMO_TEAM },
+        "channel": { "id": DEMO_GENERAL },
+        "actions": [{ "action_id": "lobby_approve", "value": request.id.to_string(), "type": "button" }],
+    });
+    let res = app.emulator.send_interaction(click).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mails = smtp.wait_for(1).await;
+    assert!(mails[0]["text"].as_str().unwrap().contains(LINK));
+    status_reaches(&app, email, InviteStatus::LinkSent).await;
+    let started = Instant::now();
+    let update = loop {
+        if let Some(post) = app.emulator.response_url_posts().pop() {
+            break post;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the message was not updated"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(update.body["replace_original"], true);
+    let text = update.body["text"].as_str().unwrap();
+    assert!(text.contains("invite link was mailed"), "{text}");
+}
