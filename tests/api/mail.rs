@@ -922,3 +922,51 @@ async fn approving_from_slack_mails_the_link_and_the_message_says_it_went_out() 
     let text = update.body["text"].as_str().unwrap();
     assert!(text.contains("invite link was mailed"), "{text}");
 }
+
+#[tokio::test]
+async fn housekeeping_forgets_week_old_unconfirmed_requests_and_warns_of_an_expiring_link() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    let c = use_mode(&app, InviteMode::Approval, true).await;
+    sign_up(&app, "old.unconfirmed@example.org", 10).await;
+    sign_up(&app, "new.unconfirmed@example.org", 10).await;
+    smtp.wait_for(2).await;
+    sqlx::query("UPDATE invite_requests SET created_at = created_at - 8 * 86400 WHERE email = 'old.unconfirmed@example.org'")
+        .execute(app.db())
+        .await
+        .unwrap();
+    db::communities::set_invite_link_expiry(app.db(), c.id, Some(db::now() + 2 * 86_400))
+        .await
+        .unwrap();
+
+    lobby::housekeeping::sweep(&app.state).await.unwrap();
+    let all = db::invite_requests::list(app.db(), c.id, None, None, 10)
+        .await
+        .unwrap();
+    let emails: Vec<_> = all.iter().map(|r| r.email.as_str()).collect();
+    assert_eq!(emails, ["new.unconfirmed@example.org"]);
+    let c = community(&app).await;
+    assert_ne!(
+        c.invite_link_warned & db::communities::LINK_WARNED_EXPIRY,
+        0
+    );
+    let warning = lobby::invites::mail::link_health_warning(&c, db::now()).unwrap();
+    assert!(
+        warning.contains("expires in 1 day") || warning.contains("expires in 2 day"),
+        "{warning}"
+    );
+
+    // Replacing the link starts over: no warning, a new count.
+    db::communities::set_secret(
+        app.db(),
+        &app.state.keyring,
+        c.id,
+        db::communities::CommunitySecret::InviteLink,
+        &db::communities::SecretChange::Set(format!("{LINK}-new").into()),
+    )
+    .await
+    .unwrap();
+    let c = community(&app).await;
+    assert_eq!((c.invite_link_uses, c.invite_link_warned), (0, 0));
+    assert!(lobby::invites::mail::link_health_warning(&c, db::now()).is_none());
+}
