@@ -19,6 +19,8 @@ use crate::slack::tokens;
 use crate::state::AppState;
 use crate::vault::Aad;
 
+use FinishKind::{Permanent, Transient};
+
 pub const CONFIRM_JOB: &str = "invite.mail_confirm";
 pub const LINK_JOB: &str = "invite.mail_link";
 pub const LINK_WARNING_JOB: &str = "invite.link_warning";
@@ -120,22 +122,45 @@ async fn update_slack_message(
     }
 }
 
+/// Why the shared link cannot be handed out now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    Missing,
+    UsedUp,
+    Expired,
+}
+
+impl LinkProblem {
+    /// The request's status message while it waits.
+    pub fn waiting(self) -> &'static str {
+        match self {
+            Self::Missing => {
+                "Waiting for a shared invite link: an admin must set one in the community's settings."
+            }
+            Self::UsedUp => {
+                "Waiting for a new invite link: the current one was handed out 400 times, Slack's limit."
+            }
+            Self::Expired => "Waiting for a new invite link: the current one has expired.",
+        }
+    }
+}
+
+/// Whether the link can be handed out now.
+pub fn link_problem(community: &Community, now: i64) -> Option<LinkProblem> {
+    if !community.has_invite_link {
+        Some(LinkProblem::Missing)
+    } else if community.invite_link_uses >= LINK_MAX_USES {
+        Some(LinkProblem::UsedUp)
+    } else if community.invite_link_expires_at.is_some_and(|at| at <= now) {
+        Some(LinkProblem::Expired)
+    } else {
+        None
+    }
+}
+
 /// Whether the link can be handed out now, or why not (a sentence for the request's status).
 pub fn link_unusable(community: &Community, now: i64) -> Option<&'static str> {
-    if !community.has_invite_link {
-        return Some(
-            "Waiting for a shared invite link: an admin must set one in the community's settings.",
-        );
-    }
-    if community.invite_link_uses >= LINK_MAX_USES {
-        return Some(
-            "Waiting for a new invite link: the current one was handed out 400 times, Slack's limit.",
-        );
-    }
-    if community.invite_link_expires_at.is_some_and(|at| at <= now) {
-        return Some("Waiting for a new invite link: the current one has expired.");
-    }
-    None
+    link_problem(community, now).map(LinkProblem::waiting)
 }
 
 #[derive(Template)]
@@ -363,8 +388,6 @@ pub async fn run_link(state: &AppState, job: Job) -> Outcome {
     outcome
 }
 
-use FinishKind::{Permanent, Transient};
-
 /// How a send went, for the status the request moves to.
 enum FinishKind<'a> {
     Permanent(&'a str),
@@ -515,11 +538,17 @@ pub async fn warn_admins(
 
 /// What admins read about a community's link, when something needs doing; `None` when all is well.
 pub fn link_health_warning(community: &Community, now: i64) -> Option<String> {
-    if let Some(reason) = link_unusable(community, now).filter(|_| community.has_invite_link) {
-        return Some(reason.replace("Waiting for a new invite link: t", "T"));
-    }
-    if !community.has_invite_link {
-        return None;
+    let dead = match link_problem(community, now) {
+        Some(LinkProblem::Missing) => return None,
+        Some(LinkProblem::UsedUp) => Some("was handed out 400 times, Slack's limit"),
+        Some(LinkProblem::Expired) => Some("has expired"),
+        None => None,
+    };
+    if let Some(what) = dead {
+        return Some(format!(
+            "The shared invite link of {} {what}: requests wait for a new one. Create a new link in Slack and paste it into the community's settings.",
+            community.title
+        ));
     }
     if community.invite_link_uses >= LINK_WARN_USES {
         return Some(format!(
