@@ -9,6 +9,8 @@ ALTER TABLE communities ADD COLUMN invite_link_set_at INTEGER;
 ALTER TABLE communities ADD COLUMN invite_link_expires_at INTEGER;
 ALTER TABLE communities ADD COLUMN invite_link_uses INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE communities ADD COLUMN invite_link_warned INTEGER NOT NULL DEFAULT 0;
+-- Whether a declined person gets a polite mail (off unless an admin turns it on).
+ALTER TABLE communities ADD COLUMN deny_mail INTEGER NOT NULL DEFAULT 0;
 UPDATE communities SET invite_link_set_at = updated_at WHERE invite_link IS NOT NULL;
 
 -- invite_requests gains two statuses (a CHECK cannot be altered in SQLite, so the table is rebuilt):

@@ -288,6 +288,10 @@ fn handlers(state: web::Data<AppState>) -> jobs::Registry {
             handler!(state, invites::mail::run_link),
         )
         .register(
+            invites::mail::DENIED_JOB,
+            handler!(state, invites::mail::run_denied),
+        )
+        .register(
             invites::mail::LINK_WARNING_JOB,
             handler!(state, invites::mail::run_link_warning),
         )

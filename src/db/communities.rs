@@ -46,6 +46,8 @@ pub struct Community {
     pub invite_link_uses: i64,
     /// Warnings already given for this link ([`LINK_WARNED_USES`], [`LINK_WARNED_EXPIRY`]).
     pub invite_link_warned: i64,
+    /// A declined person gets a polite mail.
+    pub deny_mail: bool,
 }
 
 /// `invite_link_warned` bits: the 350-uses warning, and the 3-days-before-expiry warning.
@@ -91,7 +93,7 @@ const SELECT: &str = "SELECT id, slug, installation_id, team_id, title, descript
      member_count, member_count_at, config_error, created_at, updated_at, \
      invite_link IS NOT NULL AS has_invite_link, legacy_token IS NOT NULL AS has_legacy_token, \
      captcha_secret IS NOT NULL AS has_captcha_secret, confirm_addresses, signups_per_30_minutes, \
-     invite_link_set_at, invite_link_expires_at, invite_link_uses, invite_link_warned FROM communities";
+     invite_link_set_at, invite_link_expires_at, invite_link_uses, invite_link_warned, deny_mail FROM communities";
 
 pub async fn create(
     db: impl SqliteExecutor<'_>,
@@ -369,6 +371,21 @@ pub async fn set_signup_rules(
     .bind(id)
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// Whether declined people get a polite mail.
+pub async fn set_deny_mail(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    deny_mail: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE communities SET deny_mail = ?, updated_at = ? WHERE id = ?")
+        .bind(deny_mail)
+        .bind(super::now())
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

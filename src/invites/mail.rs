@@ -24,6 +24,7 @@ use FinishKind::{Permanent, Transient};
 pub const CONFIRM_JOB: &str = "invite.mail_confirm";
 pub const LINK_JOB: &str = "invite.mail_link";
 pub const LINK_WARNING_JOB: &str = "invite.link_warning";
+pub const DENIED_JOB: &str = "invite.mail_denied";
 
 /// A mail is tried this many times (4xx answers, dropped connections) before it is given up.
 pub const MAIL_ATTEMPTS: i64 = 8;
@@ -54,6 +55,10 @@ pub fn confirm_job(state: &AppState, request_id: i64, token: &str) -> NewJob<'st
         json!({ "request_id": request_id, "token": sealed }),
     )
     .max_attempts(MAIL_ATTEMPTS)
+}
+
+pub fn denied_job(request_id: i64) -> NewJob<'static> {
+    NewJob::new(DENIED_JOB, json!({ "request_id": request_id })).max_attempts(MAIL_ATTEMPTS)
 }
 
 pub fn link_job(request_id: i64) -> NewJob<'static> {
@@ -195,6 +200,63 @@ struct LinkHtml<'a> {
     coc_url: Option<&'a str>,
     channels: &'a [String],
     link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/denied.txt")]
+struct DeniedText<'a> {
+    title: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/denied.html")]
+struct DeniedHtml<'a> {
+    title: &'a str,
+}
+
+/// The `invite.mail_denied` job: a polite word to a declined person (a community setting).
+pub async fn run_denied(state: &AppState, job: Job) -> Outcome {
+    let (request, community) = match load(state, &job).await {
+        Ok(Some(pair)) => pair,
+        Ok(None) => return Outcome::Done,
+        Err(outcome) => return outcome,
+    };
+    if request.status != InviteStatus::Denied {
+        return Outcome::Done;
+    }
+    let Some(mailer) = &state.mailer else {
+        return Outcome::fail("mail is not configured any more");
+    };
+    let title = community.title.as_str();
+    let rendered = (DeniedText { title })
+        .render()
+        .and_then(|t| (DeniedHtml { title }).render().map(|h| (t, h)));
+    let (text, html) = match rendered {
+        Ok(parts) => parts,
+        Err(e) => return Outcome::fail(format!("the mail does not render: {e}")),
+    };
+    let mail = OutgoingMail {
+        to: request.email.clone(),
+        from_name: community.title.clone(),
+        subject: format!("Your request to join {}", community.title),
+        text,
+        html,
+    };
+    let sent = mailer.send(&mail).await;
+    let message = match &sent {
+        Ok(_) => "Declined by an admin; a polite mail told the person.".to_owned(),
+        Err(e) => format!("Declined by an admin; the mail telling the person was not sent: {e}"),
+    };
+    finish(
+        state,
+        &request,
+        &community,
+        "denied",
+        &sent,
+        job.attempt,
+        |_| (None, InviteStatus::Denied, message),
+    )
+    .await
 }
 
 async fn load(state: &AppState, job: &Job) -> Result<Option<(InviteRequest, Community)>, Outcome> {

@@ -595,6 +595,9 @@ pub async fn deny(state: &AppState, request_id: i64, admin: &str) -> Result<(), 
         &request_id.to_string(),
     )
     .await?;
+    if community.deny_mail && state.mailer.is_some() {
+        state.queue.enqueue(mail::denied_job(request_id)).await?;
+    }
     Ok(())
 }
 

@@ -970,3 +970,51 @@ async fn housekeeping_forgets_week_old_unconfirmed_requests_and_warns_of_an_expi
     assert_eq!((c.invite_link_uses, c.invite_link_warned), (0, 0));
     assert!(lobby::invites::mail::link_health_warning(&c, db::now()).is_none());
 }
+
+#[tokio::test]
+async fn a_denial_mails_a_polite_word_only_where_the_community_asks_for_it() {
+    let smtp = SmtpServer::start(0);
+    let app = mail_app(&smtp).await;
+    let c = use_mode(&app, InviteMode::Approval, false).await;
+
+    sign_up(&app, "quiet.no@example.org", 10).await;
+    let request = status_reaches(&app, "quiet.no@example.org", InviteStatus::Pending).await;
+    lobby::invites::deny(&app.state, request.id, "U0ADMIN001")
+        .await
+        .unwrap();
+
+    db::communities::set_deny_mail(app.db(), c.id, true)
+        .await
+        .unwrap();
+    sign_up(&app, "polite.no@example.org", 10).await;
+    let request = status_reaches(&app, "polite.no@example.org", InviteStatus::Pending).await;
+    lobby::invites::deny(&app.state, request.id, "U0ADMIN001")
+        .await
+        .unwrap();
+    let mails = smtp.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        smtp.received().len(),
+        1,
+        "only the community that asks for it mails"
+    );
+    assert_eq!(mails[0]["rcpt_tos"][0], "polite.no@example.org");
+    assert!(
+        mails[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("could not accept")
+    );
+    let request = status_reaches(&app, "polite.no@example.org", InviteStatus::Denied).await;
+    let started = Instant::now();
+    let mut request = request;
+    while !request.status_message.contains("polite mail") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            request.status_message
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        request = request_of(&app, "polite.no@example.org").await;
+    }
+}

@@ -1,5 +1,6 @@
 //! `POST /admin/communities/{id}/signups`: how a community takes sign-ups — confirmed addresses,
-//! the per-client limit per 30 minutes — and the shared invite link's expiry as Slack set it.
+//! the per-client limit per 30 minutes, a polite mail on denial — and the shared invite link's
+//! expiry as Slack set it.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -20,6 +21,7 @@ pub const MAX_SIGNUPS_PER_30_MINUTES: i64 = 1000;
 #[serde(default)]
 pub struct SignupsForm {
     confirm_addresses: Option<String>,
+    deny_mail: Option<String>,
     signups_per_30_minutes: String,
     /// `keep`, `30` (days from now) or `never`.
     invite_link_expiry: String,
@@ -65,6 +67,7 @@ pub async fn update(
         limit,
     )
     .await?;
+    db::communities::set_deny_mail(&mut *tx, community.id, fields.deny_mail.is_some()).await?;
     if let Some(expires_at) = expiry {
         db::communities::set_invite_link_expiry(&mut *tx, community.id, expires_at).await?;
     }
