@@ -333,8 +333,9 @@ pub async fn submit(
         return done(&req, show, Next::Slack, embed);
     }
 
-    // A mistyped address is corrected and sent again: only valid entries count against the limit.
-    let email = match check_entry(&state, &community, &form, client_ip).await {
+    // A mistyped address is corrected and sent again: only well-formed entries count against
+    // the limit, which comes before the captcha (a call to its provider).
+    let email = match check_entry(&community, &form) {
         Ok(email) => email,
         Err(message) => {
             let entered = Entered {
@@ -354,6 +355,14 @@ pub async fn submit(
         )
     {
         return refused_for_now(&req, &state, show, form, embed, wait.whole_seconds());
+    }
+    if let Err(message) = check_captcha(&state, &community, &form, client_ip).await {
+        let entered = Entered {
+            email: form.email,
+            name: form.name,
+            error: Some(message),
+        };
+        return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
     }
     let name: String = form.name.trim().chars().take(100).collect();
     let submitted = invites::submit(
@@ -521,18 +530,23 @@ pub async fn confirm(
     Ok(res)
 }
 
-/// The checks every submission passes, with the message a person reads when one fails.
-async fn check_entry(
-    state: &AppState,
-    community: &Community,
-    form: &JoinForm,
-    client_ip: Option<std::net::IpAddr>,
-) -> Result<Email, String> {
+/// The form's own checks (address, domains, code of conduct), with the message a person reads.
+fn check_entry(community: &Community, form: &JoinForm) -> Result<Email, String> {
     let email = Email::parse(&form.email).map_err(|e| e.to_string())?;
     invites::check_address(community, &email)?;
     if community.coc_required && form.coc.is_none() {
         return Err("Please read and accept the code of conduct.".into());
     }
+    Ok(email)
+}
+
+/// The community's captcha, verified with its provider (fails closed).
+async fn check_captcha(
+    state: &AppState,
+    community: &Community,
+    form: &JoinForm,
+    client_ip: Option<std::net::IpAddr>,
+) -> Result<(), String> {
     if let Some(provider) = community.captcha_provider.as_deref() {
         let response = match provider {
             "turnstile" => form.turnstile.as_deref(),
@@ -573,7 +587,7 @@ async fn check_entry(
             return Err("The captcha could not be verified. Please try again.".into());
         }
     }
-    Ok(email)
+    Ok(())
 }
 
 fn done(
