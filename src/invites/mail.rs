@@ -333,7 +333,10 @@ pub async fn run_confirm(state: &AppState, job: Job) -> Outcome {
         Ok(_) => {
             "Confirmation mail sent; waiting for the person to confirm their address.".to_owned()
         }
-        Err(e) => format!("The confirmation mail was not sent yet: {e}"),
+        Err(SendError::Permanent(e)) => format!("The confirmation mail was refused: {e}"),
+        Err(SendError::Transient(e)) => {
+            format!("The confirmation mail was not sent yet (it is retried): {e}")
+        }
     };
     finish(
         state,
