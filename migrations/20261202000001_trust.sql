@@ -1,16 +1,11 @@
--- Trust (issue 11): admin checks kept with each session, and one open request per mailbox.
+-- Trust (issue 11): admin checks kept with each session, spent join-form tokens. (One open request
+-- per mailbox, case-insensitively, is in the next migration's rebuild of invite_requests.)
 
 -- Admin status is asked of Slack at sign-in and again while a session lives, so a session keeps
 -- who signed in (their workspace and organisation) and when Slack last confirmed their role.
 ALTER TABLE sessions ADD COLUMN person_team_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN person_enterprise_id TEXT;
 ALTER TABLE sessions ADD COLUMN checked_at INTEGER NOT NULL DEFAULT 0;
-
--- One open request per mailbox: `Spoof@x.org` and `spoof@x.org` are the same person's mailbox
--- (the address is kept as typed, for sending).
-DROP INDEX invite_requests_one_open;
-CREATE UNIQUE INDEX invite_requests_one_open ON invite_requests (community_id, lower(email))
-    WHERE status IN ('pending', 'queued');
 
 -- Join-form tokens already used for an accepted submission (SHA-256 of the token), until the token
 -- would have expired anyway: each form sends one request.

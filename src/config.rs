@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::mail::MailSettings;
 use crate::vault::KeySource;
 
 /// The Slack scopes Lobby asks for when a workspace installs it (see `lobby manifest`).
@@ -59,6 +60,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOBBY_SHUTDOWN_GRACE",
     "LOBBY_METRICS_TOKEN",
     "LOBBY_DEMO",
+    "LOBBY_SMTP_URL",
+    "LOBBY_MAIL_FROM",
 ];
 
 /// How long running jobs and requests may take to finish at shutdown, unless configured.
@@ -91,6 +94,8 @@ pub struct Settings {
     pub metrics_token: Option<SecretString>,
     /// `LOBBY_DEMO=1`: demo mode (without Slack credentials) on any address, on purpose.
     pub demo_requested: bool,
+    /// Outgoing mail (`LOBBY_SMTP_URL`, `LOBBY_MAIL_FROM`); `None` sends none.
+    pub mail: Option<MailSettings>,
 }
 
 /// Slack's built-in slash commands: an app manifest that claims one is refused (with all its
@@ -534,6 +539,13 @@ impl Settings {
             Some(token) => Some(SecretString::from(token.to_owned())),
         };
 
+        // The URL may hold a password: errors describe it, never quote it.
+        let mail = MailSettings::parse(source.get("LOBBY_SMTP_URL"), source.get("LOBBY_MAIL_FROM"))
+            .unwrap_or_else(|problems| {
+                problems.into_iter().for_each(&mut fail);
+                None
+            });
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -552,6 +564,7 @@ impl Settings {
             log,
             shutdown_grace,
             metrics_token,
+            mail,
         })
     }
 }
@@ -884,6 +897,31 @@ mod tests {
         )])
         .unwrap_err();
         assert!(errors[0].0.contains("SLACK_OPENID_KEYS_URL"));
+    }
+
+    #[test]
+    fn mail_settings_are_checked_and_the_password_never_shows() {
+        assert!(settings(&[]).unwrap().mail.is_none());
+        let s = settings(&[
+            (
+                "LOBBY_SMTP_URL",
+                "smtps://lobby:very-secret-smtp@mail.example.org",
+            ),
+            ("LOBBY_MAIL_FROM", "Lobby <lobby@example.org>"),
+        ])
+        .unwrap();
+        assert!(s.mail.is_some());
+        assert!(!format!("{s:?}").contains("very-secret-smtp"));
+        let errors = settings(&[
+            (
+                "LOBBY_SMTP_URL",
+                "smtp://u:very-secret-smtp@mail.example.org?tls=none",
+            ),
+            ("LOBBY_MAIL_FROM", "nope"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().all(|e| !e.0.contains("very-secret-smtp")));
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! Forgetting what is no longer needed: expired OAuth states, old event ids, finished jobs,
-//! spent join-form tokens.
+//! Forgetting what is no longer needed (expired OAuth states, old event ids, finished jobs,
+//! spent join-form tokens, requests never confirmed), and noticing shared invite links about to
+//! expire.
 
 use std::time::Duration;
 
 use actix_web::web;
 
-use crate::db;
+use crate::db::{self, communities::LINK_WARNED_EXPIRY};
+use crate::invites;
 use crate::state::AppState;
 
 /// Often enough that an OAuth state outlives its ten minutes by at most a few.
@@ -32,7 +34,31 @@ pub async fn sweep(state: &AppState) -> Result<(), sqlx::Error> {
     let states = db::oauth_states::delete_expired(&state.db, now).await?;
     let events = db::events_seen::forget_before(&state.db, now - EVENTS_KEPT_SECS).await?;
     let jobs = db::jobs::delete_done_before(&state.db, now - DONE_JOBS_KEPT_SECS).await?;
+    let unconfirmed =
+        db::invite_requests::purge_unconfirmed(&state.db, now - invites::UNCONFIRMED_KEPT_SECS)
+            .await?;
     let form_tokens = db::used_form_tokens::forget_expired(&state.db, now).await?;
-    tracing::debug!(states, events, jobs, form_tokens, "housekeeping");
+    tracing::debug!(
+        states,
+        events,
+        jobs,
+        unconfirmed,
+        form_tokens,
+        "housekeeping"
+    );
+    warn_of_expiring_links(state, now).await
+}
+
+/// Admins hear once per link when it is 3 days from expiring.
+async fn warn_of_expiring_links(state: &AppState, now: i64) -> Result<(), sqlx::Error> {
+    for community in db::communities::list(&state.db).await? {
+        let expiring = community.has_invite_link
+            && community
+                .invite_link_expires_at
+                .is_some_and(|at| at - now <= invites::mail::LINK_WARN_BEFORE_EXPIRY_SECS);
+        if expiring && community.invite_link_warned & LINK_WARNED_EXPIRY == 0 {
+            invites::mail::warn_admins(state, &community, LINK_WARNED_EXPIRY).await?;
+        }
+    }
     Ok(())
 }

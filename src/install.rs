@@ -207,6 +207,22 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     db::installations::upsert(&mut *tx, &state.keyring, &new).await?;
     if let (false, Some(team_id), Some(domain)) = (reinstall, &new.team_id, &new.team_domain) {
         create_default_community(&mut tx, &new, team_id, domain, general.as_deref()).await?;
+        // Demo mode closes the loop: the emulator serves the workspace's shared invite link.
+        if let Some(emulator) = &state.emulator {
+            let link = emulator.shared_invite_url(team_id).to_string();
+            for community in db::communities::for_installation(&mut *tx, &new.id).await? {
+                if !community.has_invite_link {
+                    db::communities::set_secret(
+                        &mut *tx,
+                        &state.keyring,
+                        community.id,
+                        db::communities::CommunitySecret::InviteLink,
+                        &db::communities::SecretChange::Set(link.clone().into()),
+                    )
+                    .await?;
+                }
+            }
+        }
     }
     let count_members = NewJob::new(
         members::REFRESH_JOB,

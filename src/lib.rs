@@ -15,6 +15,7 @@ pub mod housekeeping;
 pub mod install;
 pub mod invites;
 pub mod jobs;
+pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod middleware;

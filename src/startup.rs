@@ -14,6 +14,7 @@ use crate::commands::{mention, reply, summarize};
 use crate::config::{Settings, SlackCredentials};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::invites::announce;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::middleware;
 use crate::routes;
@@ -29,6 +30,12 @@ pub const SLACK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where the emulator is mounted in demo mode.
 pub const EMULATOR_PATH: &str = "/_emulator/slack";
 
+/// Where the demo mailbox is mounted in demo mode.
+pub const MAILBOX_PATH: &str = "/_emulator/mail";
+
+/// The sender of demo mail when no `LOBBY_MAIL_FROM` is set.
+const DEMO_MAIL_FROM: &str = "lobby@demo.invalid";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot listen on {addr}: {source}")]
@@ -42,13 +49,15 @@ pub enum StartupError {
     Slack(String),
     #[error("cannot start the server: {0}")]
     Server(std::io::Error),
+    #[error("outgoing mail: {0}")]
+    Mail(String),
 }
 
 impl StartupError {
     /// Configuration problems exit with 2, like the configuration errors found before start.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartupError::Bind { .. } | StartupError::Storage(_) => 2,
+            StartupError::Bind { .. } | StartupError::Storage(_) | StartupError::Mail(_) => 2,
             StartupError::Slack(_) | StartupError::Server(_) => 1,
         }
     }
@@ -107,6 +116,8 @@ impl Application {
                 .configure(routes::configure)
                 .configure(|cfg| {
                     if let Some(emulator) = emulator {
+                        let mailbox = emulator.mailbox().clone();
+                        cfg.service(web::scope(MAILBOX_PATH).configure(|c| mailbox.configure(c)));
                         cfg.service(web::scope(EMULATOR_PATH).configure(|c| emulator.configure(c)));
                     }
                 })
@@ -224,6 +235,11 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         );
     }
 
+    let mailer = match (&settings.mail, &emulator) {
+        (Some(mail), _) => Some(Mailer::smtp(mail).map_err(StartupError::Mail)?),
+        (None, Some(emulator)) => Some(Mailer::outbox(emulator.mailbox().clone(), DEMO_MAIL_FROM)),
+        (None, None) => None,
+    };
     let metrics = Metrics::new();
     let slack = SlackClient::new(api_url, SLACK_TIMEOUT)
         .map_err(|e| StartupError::Slack(e.to_string()))?
@@ -232,7 +248,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
     let openid_keys = OpenIdKeys::new(keys_url, slack.http().clone());
     Ok(AppState {
         queue: jobs::Queue::new(storage.db.clone()),
-        join_limiter: abuse::RateLimiter::join_form(),
+        join_limiter: abuse::JoinLimits::default(),
         oauth_start_limiter: abuse::RateLimiter::oauth_start(),
         channels: Default::default(),
         settings,
@@ -247,6 +263,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         refresh_locks: Default::default(),
         metrics,
         replays: Default::default(),
+        mailer,
     })
 }
 
@@ -271,6 +288,22 @@ fn handlers(state: web::Data<AppState>) -> jobs::Registry {
             handler!(state, announce::run_announce),
         )
         .register(announce::DECIDE_JOB, handler!(state, announce::run_decide))
+        .register(
+            invites::mail::CONFIRM_JOB,
+            handler!(state, invites::mail::run_confirm),
+        )
+        .register(
+            invites::mail::LINK_JOB,
+            handler!(state, invites::mail::run_link),
+        )
+        .register(
+            invites::mail::DENIED_JOB,
+            handler!(state, invites::mail::run_denied),
+        )
+        .register(
+            invites::mail::LINK_WARNING_JOB,
+            handler!(state, invites::mail::run_link_warning),
+        )
         .register(members::REFRESH_JOB, handler!(state, members::run))
         .register(reply::REPLY_JOB, handler!(state, reply::run))
         .register(summarize::SUMMARIZE_JOB, handler!(state, summarize::run))

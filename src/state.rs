@@ -1,10 +1,11 @@
 //! What every handler can reach: settings, the database, the keyring and the Slack client.
 
-use crate::abuse::RateLimiter;
+use crate::abuse::{JoinLimits, RateLimiter};
 use crate::config::{Settings, SlackCredentials};
 use crate::db::Db;
 use crate::emulator::Emulator;
 use crate::jobs::Queue;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::posting::ChannelDirectory;
 use crate::slack::client::SlackClient;
@@ -30,8 +31,8 @@ pub struct AppState {
     pub refresh_locks: RefreshLocks,
     /// The durable job queue every Slack call and slow task goes through.
     pub queue: Queue,
-    /// Per-client-IP limits on join-form submissions.
-    pub join_limiter: RateLimiter,
+    /// Per-client-IP limits on join-form submissions, per community.
+    pub join_limiter: JoinLimits,
     /// Per-client-IP limits on starting Add to Slack or Sign in with Slack.
     pub oauth_start_limiter: RateLimiter,
     /// Channel names resolved to ids, per workspace, for the posting API.
@@ -40,6 +41,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Signed commands and clicks already received, so a replay is refused.
     pub replays: ReplayGuard,
+    /// Outgoing mail: SMTP when configured, the demo mailbox in demo mode, else none.
+    pub mailer: Option<Mailer>,
 }
 
 impl AppState {

@@ -5,8 +5,10 @@ pub mod client_ip;
 pub mod disposable;
 pub mod domains;
 pub mod form_token;
+pub mod join_limits;
 pub mod rate_limit;
 
 pub use client_ip::client_ip_of;
 pub use form_token::{FormToken, FormTokenError};
+pub use join_limits::JoinLimits;
 pub use rate_limit::RateLimiter;

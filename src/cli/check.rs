@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::config::Settings;
 use crate::db::{self, installations::Installation};
+use crate::invites;
 use crate::slack::tokens;
 use crate::startup::{self, StartupError};
 use crate::state::AppState;
@@ -76,6 +77,27 @@ async fn check(settings: Settings, report: &mut Report) {
         Err(e) => report.fail("slack", &e.to_string()),
     }
     check_events(&state, report).await;
+    match &state.mailer {
+        Some(mailer) => match mailer.check().await {
+            Ok(detail) => report.ok("mail", &detail),
+            Err(e) => report.fail("mail", &e),
+        },
+        None => report.skip(
+            "mail",
+            "not configured: set LOBBY_SMTP_URL and LOBBY_MAIL_FROM to mail confirmations and invite links",
+        ),
+    }
+    match db::communities::list(&state.db).await {
+        Ok(communities) => {
+            let now = db::now();
+            for community in &communities {
+                if let Some(warning) = invites::mail::link_health_warning(community, now) {
+                    report.warn(&format!("invite link {}", community.slug), &warning);
+                }
+            }
+        }
+        Err(e) => report.fail("communities", &format!("cannot list them: {e}")),
+    }
     match db::installations::list(&state.db).await {
         Ok(installations) if installations.is_empty() => report.ok(
             "installations",
@@ -182,6 +204,7 @@ fn startup_check(e: &StartupError) -> &'static str {
         StartupError::Storage(_) => "database",
         StartupError::Slack(_) => "slack",
         StartupError::Bind { .. } | StartupError::Server(_) => "server",
+        StartupError::Mail(_) => "mail",
     }
 }
 
@@ -249,6 +272,11 @@ impl Report {
 
     fn skip(&mut self, check: &str, detail: &str) {
         println!("{}", line("skip", check, detail));
+    }
+
+    /// Something to act on soon that does not stop the deployment (an invite link nearly used up).
+    fn warn(&mut self, check: &str, detail: &str) {
+        println!("{}", line("WARN", check, detail));
     }
 
     fn fail(&mut self, check: &str, detail: &str) {

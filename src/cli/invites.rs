@@ -17,7 +17,8 @@ pub enum InvitesCommand {
     List {
         #[arg(long)]
         community: String,
-        /// pending, queued, invited, already_in_team, already_invited, joined, denied, failed, link_shown
+        /// unconfirmed, pending, queued, invited, link_sent, already_in_team, already_invited, joined,
+        /// denied, failed, link_shown
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -72,6 +73,9 @@ pub async fn run(state: &AppState, command: InvitesCommand) -> anyhow::Result<St
         InvitesCommand::Approve { id } => match invites::approve(state, id, ACTOR).await? {
             Approved::Queued => Ok(format!(
                 "approved request {id}; a running server delivers it"
+            )),
+            Approved::Mailing => Ok(format!(
+                "approved request {id}; a running server mails the invite link"
             )),
             Approved::ShareLink(link) => Ok(format!(
                 "approved request {id}; send the person this invite link: {}",

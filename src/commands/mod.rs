@@ -203,6 +203,9 @@ async fn propose(
             name,
             source: Source::Slack,
             requested_by: Some(user_id),
+            // A member of the workspace vouches for the address they typed.
+            verified: true,
+            too_fast: false,
         },
     )
     .await?;
@@ -216,6 +219,12 @@ async fn propose(
         Submitted::Link { .. } => format!(
             "This community invites through its shared link; please send it to {shown} yourself."
         ),
+        Submitted::LinkMailed { .. } => {
+            format!("Thanks! The community's invite link is on its way to {shown} by mail.")
+        }
+        Submitted::Confirming { .. } => {
+            format!("Thanks! {shown} gets a mail to confirm the address first.")
+        }
         Submitted::AlreadyOpen => format!("{shown} already has a request waiting."),
     })
 }

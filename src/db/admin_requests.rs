@@ -230,7 +230,7 @@ mod tests {
             "DELETE FROM invite_requests WHERE id = 2".into(),
         ];
         let direct = "SELECT community_id, created_at / 86400, COUNT(*), \
-             SUM(status IN ('invited', 'already_invited', 'link_shown', 'joined')), SUM(status = 'joined') \
+             SUM(status IN ('invited', 'already_invited', 'link_shown', 'link_sent', 'joined')), SUM(status = 'joined') \
              FROM invite_requests GROUP BY 1, 2 ORDER BY 1, 2";
         let rollup = "SELECT community_id, day, requested, invited, joined FROM invite_funnel_days \
              WHERE requested > 0 ORDER BY 1, 2";

@@ -35,7 +35,24 @@ pub struct Community {
     pub has_invite_link: bool,
     pub has_legacy_token: bool,
     pub has_captcha_secret: bool,
+    /// Ask for a confirmed address before a request goes on (when mail is configured).
+    pub confirm_addresses: bool,
+    /// The join form's limit per client address per 30 minutes.
+    pub signups_per_30_minutes: i64,
+    pub invite_link_set_at: Option<i64>,
+    /// When Slack stops honouring the link, as the admin entered it; `None` is "never".
+    pub invite_link_expires_at: Option<i64>,
+    /// How many times Lobby handed the link out since it was set.
+    pub invite_link_uses: i64,
+    /// Warnings already given for this link ([`LINK_WARNED_USES`], [`LINK_WARNED_EXPIRY`]).
+    pub invite_link_warned: i64,
+    /// A declined person gets a polite mail.
+    pub deny_mail: bool,
 }
+
+/// `invite_link_warned` bits: the 350-uses warning, and the 3-days-before-expiry warning.
+pub const LINK_WARNED_USES: i64 = 1;
+pub const LINK_WARNED_EXPIRY: i64 = 2;
 
 impl Community {
     pub fn channels(&self) -> Vec<&str> {
@@ -75,7 +92,8 @@ const SELECT: &str = "SELECT id, slug, installation_id, team_id, title, descript
      coc_url, coc_required, allowed_domains, denied_domains, captcha_provider, captcha_site_key, admin_channel, \
      member_count, member_count_at, config_error, created_at, updated_at, \
      invite_link IS NOT NULL AS has_invite_link, legacy_token IS NOT NULL AS has_legacy_token, \
-     captcha_secret IS NOT NULL AS has_captcha_secret FROM communities";
+     captcha_secret IS NOT NULL AS has_captcha_secret, confirm_addresses, signups_per_30_minutes, \
+     invite_link_set_at, invite_link_expires_at, invite_link_uses, invite_link_warned, deny_mail FROM communities";
 
 pub async fn create(
     db: impl SqliteExecutor<'_>,
@@ -171,10 +189,20 @@ pub async fn set_secret(
         }
         SecretChange::Clear => None,
     };
-    let sql = format!(
-        "UPDATE communities SET {} = ?, updated_at = ? WHERE id = ?",
-        col.column
-    );
+    let sql = match which {
+        // A new (or no) shared link starts its health over: a new count, new warnings, and no
+        // expiry until the admin enters one.
+        CommunitySecret::InviteLink => format!(
+            "UPDATE communities SET {} = ?1, updated_at = ?2, \
+               invite_link_set_at = CASE WHEN ?1 IS NULL THEN NULL ELSE ?2 END, invite_link_uses = 0, \
+               invite_link_warned = 0, invite_link_expires_at = NULL WHERE id = ?3",
+            col.column
+        ),
+        _ => format!(
+            "UPDATE communities SET {} = ?1, updated_at = ?2 WHERE id = ?3",
+            col.column
+        ),
+    };
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(value)
         .bind(super::now())
@@ -274,6 +302,90 @@ pub async fn set_member_count(
     .bind(installation_id)
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// When Slack stops honouring the shared link, as the admin entered it (`None`: never).
+pub async fn set_invite_link_expiry(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    expires_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE communities SET invite_link_expires_at = ?, invite_link_warned = invite_link_warned & ? \
+         WHERE id = ?",
+    )
+    .bind(expires_at)
+    .bind(!LINK_WARNED_EXPIRY)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Counts one hand-out of the shared link; returns the new count and the warnings given so far.
+pub async fn count_invite_link_use(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE communities SET invite_link_uses = invite_link_uses + 1 WHERE id = ? \
+         RETURNING invite_link_uses, invite_link_warned",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await
+}
+
+/// Records that a warning was given; `false` when it already was (another worker won).
+pub async fn mark_invite_link_warned(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    bit: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE communities SET invite_link_warned = invite_link_warned | ? \
+         WHERE id = ? AND invite_link_warned & ? = 0",
+    )
+    .bind(bit)
+    .bind(id)
+    .bind(bit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Sets the join form's limit per client per 30 minutes and whether addresses are confirmed.
+pub async fn set_signup_rules(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    confirm_addresses: bool,
+    signups_per_30_minutes: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE communities SET confirm_addresses = ?, signups_per_30_minutes = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(confirm_addresses)
+    .bind(signups_per_30_minutes)
+    .bind(super::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether declined people get a polite mail.
+pub async fn set_deny_mail(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    deny_mail: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE communities SET deny_mail = ?, updated_at = ? WHERE id = ?")
+        .bind(deny_mail)
+        .bind(super::now())
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -31,6 +31,15 @@ pub struct NewRequest<'a> {
     pub status_message: &'a str,
 }
 
+/// What a request may carry beyond [`NewRequest`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extras<'a> {
+    /// SHA-256 of the confirmation token and when it expires, for an `unconfirmed` request.
+    pub confirm: Option<(&'a [u8], i64)>,
+    /// Sent before the minimum fill time (kept, but confirmed or held for an admin).
+    pub too_fast: bool,
+}
+
 const SELECT: &str = "SELECT id, community_id, email, name, source, requested_by, status, status_message, slack_error, \
      decided_by, created_at, updated_at FROM invite_requests";
 
@@ -39,10 +48,20 @@ pub async fn insert(
     db: impl SqliteExecutor<'_>,
     new: &NewRequest<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
+    insert_with(db, new, Extras::default()).await
+}
+
+/// [`insert`] with a confirmation token or the too-fast mark.
+pub async fn insert_with(
+    db: impl SqliteExecutor<'_>,
+    new: &NewRequest<'_>,
+    extras: Extras<'_>,
+) -> Result<Option<i64>, sqlx::Error> {
     let now = super::now();
     let result = sqlx::query_scalar(
         "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
-           created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+           created_at, updated_at, confirm_hash, confirm_expires_at, too_fast) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(new.community_id)
     .bind(new.email)
@@ -53,6 +72,9 @@ pub async fn insert(
     .bind(new.status_message)
     .bind(now)
     .bind(now)
+    .bind(extras.confirm.map(|(hash, _)| hash))
+    .bind(extras.confirm.map(|(_, expires)| expires))
+    .bind(extras.too_fast)
     .fetch_one(db)
     .await;
     match result {
@@ -107,6 +129,78 @@ pub async fn transition(
     Ok(done.rows_affected() > 0)
 }
 
+/// The unconfirmed request a confirmation token (its hash) belongs to, while the token is valid.
+pub async fn by_confirm_hash(
+    db: impl SqliteExecutor<'_>,
+    hash: &[u8],
+    now: i64,
+) -> Result<Option<InviteRequest>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE confirm_hash = ? AND status = 'unconfirmed' AND confirm_expires_at > ?"
+    )))
+    .bind(hash)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Moves an unconfirmed request on once its address is confirmed; the token is spent with it.
+pub async fn confirm(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    to: InviteStatus,
+    message: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = super::now();
+    let done = sqlx::query(
+        "UPDATE invite_requests SET status = ?, status_message = ?, confirm_hash = NULL, confirmed_at = ?, \
+           updated_at = ? WHERE id = ? AND status = 'unconfirmed'",
+    )
+    .bind(to.as_str())
+    .bind(message)
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A new confirmation token for the unconfirmed request of this address (the person asked
+/// again: the first mail was lost or expired); the request's id, or `None` when there is none.
+pub async fn renew_confirmation(
+    db: impl SqliteExecutor<'_>,
+    community_id: i64,
+    email: &str,
+    hash: &[u8],
+    expires_at: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE invite_requests SET confirm_hash = ?, confirm_expires_at = ?, updated_at = ? \
+         WHERE community_id = ? AND lower(email) = lower(?) AND status = 'unconfirmed' RETURNING id",
+    )
+    .bind(hash)
+    .bind(expires_at)
+    .bind(super::now())
+    .bind(community_id)
+    .bind(email)
+    .fetch_optional(db)
+    .await
+}
+
+/// Forgets requests whose address was never confirmed, created before `before`.
+pub async fn purge_unconfirmed(
+    db: impl SqliteExecutor<'_>,
+    before: i64,
+) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query("DELETE FROM invite_requests WHERE status = 'unconfirmed' AND created_at < ?")
+            .bind(before)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected())
+}
+
 /// Requests of a community, newest first, optionally of one status; keyset pagination by id.
 pub async fn list(
     db: impl SqliteExecutor<'_>,
@@ -135,7 +229,7 @@ pub async fn mark_joined(
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE invite_requests SET status = 'joined', status_message = 'Joined the workspace.', updated_at = ? \
-         WHERE lower(email) = lower(?) AND status IN ('invited', 'already_invited', 'link_shown', 'pending', 'queued') \
+         WHERE lower(email) = lower(?) AND status IN ('invited', 'already_invited', 'link_shown', 'link_sent', 'pending', 'queued') \
            AND community_id IN (SELECT id FROM communities WHERE team_id = ?)",
     )
     .bind(super::now())
@@ -186,7 +280,7 @@ pub async fn weekly_counts(
 ) -> Result<WeeklyCounts, sqlx::Error> {
     sqlx::query_as(
         "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, \
-           COALESCE(SUM(status IN ('invited', 'already_invited', 'joined', 'link_shown') AND created_at >= ?), 0) AS invited, \
+           COALESCE(SUM(status IN ('invited', 'already_invited', 'joined', 'link_shown', 'link_sent') AND created_at >= ?), 0) AS invited, \
            COALESCE(SUM(status = 'joined' AND updated_at >= ?), 0) AS joined \
          FROM invite_requests WHERE community_id IN (SELECT id FROM communities WHERE team_id = ?)",
     )

@@ -14,6 +14,7 @@ pub mod events_seen;
 pub mod installations;
 pub mod invite_requests;
 pub mod jobs;
+pub mod mails;
 pub mod oauth_states;
 pub mod sealed;
 pub mod sessions;

@@ -63,12 +63,16 @@ pub enum InviteStatus {
     Joined,
     Denied,
     Failed,
-    /// The person was given the shared invite link.
+    /// The person was given the shared invite link on the page (no mail configured).
     LinkShown,
+    /// Waiting for the person to confirm their address through the mailed link.
+    Unconfirmed,
+    /// The shared invite link was mailed to the person.
+    LinkSent,
 }
 
 impl InviteStatus {
-    pub const ALL: [InviteStatus; 9] = [
+    pub const ALL: [InviteStatus; 11] = [
         Self::Pending,
         Self::Queued,
         Self::Invited,
@@ -78,6 +82,8 @@ impl InviteStatus {
         Self::Denied,
         Self::Failed,
         Self::LinkShown,
+        Self::Unconfirmed,
+        Self::LinkSent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +97,8 @@ impl InviteStatus {
             Self::Denied => "denied",
             Self::Failed => "failed",
             Self::LinkShown => "link_shown",
+            Self::Unconfirmed => "unconfirmed",
+            Self::LinkSent => "link_sent",
         }
     }
 
@@ -103,14 +111,18 @@ impl InviteStatus {
 
     /// Still waiting for something: at most one open request per email per community.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Pending | Self::Queued)
+        matches!(self, Self::Pending | Self::Queued | Self::Unconfirmed)
     }
 
     /// Slack already knows this person: never send again.
     pub fn reached_slack(self) -> bool {
         matches!(
             self,
-            Self::Invited | Self::AlreadyInTeam | Self::AlreadyInvited | Self::Joined
+            Self::Invited
+                | Self::AlreadyInTeam
+                | Self::AlreadyInvited
+                | Self::Joined
+                | Self::LinkSent
         )
     }
 }

@@ -13,6 +13,7 @@ mod html;
 mod id_token;
 mod index;
 mod invites;
+mod mailbox;
 mod random;
 mod record;
 mod response_urls;
@@ -20,6 +21,7 @@ mod scopes;
 pub mod seed;
 mod send;
 mod server;
+mod shared_invite;
 mod state;
 mod tokens;
 mod uploads;
@@ -35,6 +37,7 @@ pub use config::{DEFAULT_TOKEN_LIFETIME, EmulatorConfig};
 pub use faults::{ANY_METHOD, Fault};
 pub use id_token::IdTokenFlaw;
 pub use invites::{Invite, InviteApi};
+pub use mailbox::{DemoMail, Mailbox};
 pub use record::{RecordedCall, ResponseUrlPost};
 pub use send::{SendError, Signing, SlashCommand};
 pub use server::{RunningEmulator, spawn};
@@ -62,6 +65,8 @@ struct Inner {
     http: reqwest::Client,
     /// The deprecated verification token Slack still puts in payloads.
     verification_token: String,
+    /// Demo mode's mailbox: what Lobby would have mailed.
+    mailbox: Mailbox,
 }
 
 impl Emulator {
@@ -80,6 +85,7 @@ impl Emulator {
                 state: Mutex::new(State::seeded()),
                 http,
                 verification_token: random::alphanumeric(24),
+                mailbox: Mailbox::default(),
             }),
         }
     }
@@ -115,11 +121,23 @@ impl Emulator {
             .route("/api/{method}", web::get().to(api::handle))
             .route("/api/{method}", web::post().to(api::handle))
             .route("/response/{id}", web::post().to(response_urls::receive))
+            .route("/join/{team_id}", web::get().to(shared_invite::page))
+            .route("/join/{team_id}", web::post().to(shared_invite::join))
             .service(
                 web::resource("/upload/v1/{key}")
                     .app_data(web::PayloadConfig::new(uploads::MAX_UPLOAD_BYTES))
                     .route(web::post().to(uploads::receive)),
             );
+    }
+
+    /// The demo mailbox (mounted by the app at `/_emulator/mail/`).
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.inner.mailbox
+    }
+
+    /// The workspace's shared invite link (Slack's `https://join.slack.com/t/…`): base/join/{team_id}
+    pub fn shared_invite_url(&self, team_id: &str) -> Url {
+        self.url(&format!("join/{team_id}"))
     }
 
     /// `SLACK_API_URL`: base/api/

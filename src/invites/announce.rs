@@ -137,7 +137,9 @@ pub async fn run_decide(state: &AppState, job: Job) -> Outcome {
     let to = ReplyTo::ResponseUrl {
         url: response_url.to_owned(),
     };
-    match decide(state, request_id, approve, user_id, team_id).await {
+    match decide(state, request_id, approve, user_id, team_id, response_url).await {
+        // The invite mail's job replaces the message once it knows how the mail went.
+        Ok(Decision::Later) => Outcome::Done,
         Ok(Decision::Replace(text)) => {
             let body = json!({ "replace_original": true, "text": text });
             reply::outcome_of(reply::post_response_url(state, response_url, &body).await)
@@ -154,6 +156,8 @@ enum Decision {
     Replace(String),
     /// Not decided: only the person who clicked is told why.
     Tell(String),
+    /// Decided; the message is replaced later, by the job that mails the invite link.
+    Later,
 }
 
 async fn decide(
@@ -162,6 +166,7 @@ async fn decide(
     approve: bool,
     user_id: &str,
     team_id: &str,
+    response_url: &str,
 ) -> Result<Decision, Outcome> {
     let retry = |e: &dyn std::fmt::Display| Outcome::retry(e.to_string());
     let request = db::invite_requests::get(&state.db, request_id)
@@ -206,23 +211,30 @@ async fn decide(
     }
     let actor = format!("slack:{user_id}");
     let outcome = if approve {
-        super::approve(state, request_id, &actor).await.map(|approved| match approved {
-            Approved::Queued => format!("✅ Approved by <@{user_id}>; Slack will email the invitation."),
-            Approved::ShareLink(_) => {
-                format!("✅ Approved by <@{user_id}>. This community invites through its shared link: please send it to the person.")
-            }
+        let message = super::mail::SlackMessage {
+            response_url: response_url.to_owned(),
+            user_id: user_id.to_owned(),
+        };
+        super::approve_from_slack(state, request_id, &actor, message).await.map(|approved| match approved {
+            Approved::Queued => Decision::Replace(format!("✅ Approved by <@{user_id}>; Slack will email the invitation.")),
+            Approved::Mailing => Decision::Later,
+            Approved::ShareLink(_) => Decision::Replace(format!(
+                "✅ Approved by <@{user_id}>. This community invites through its shared link: please send it to the person."
+            )),
         })
     } else {
         super::deny(state, request_id, &actor)
             .await
-            .map(|()| format!("❌ Denied by <@{user_id}>."))
+            .map(|()| Decision::Replace(format!("❌ Denied by <@{user_id}>.")))
     };
     match outcome {
-        Ok(text) => Ok(Decision::Replace(text)),
+        Ok(decision) => Ok(decision),
         Err(DecisionError::NotPending(status)) => Ok(Decision::Tell(format!(
             "That request was already decided ({status})."
         ))),
-        Err(DecisionError::NoRoute) => Ok(Decision::Tell(DecisionError::NoRoute.to_string())),
+        Err(e @ (DecisionError::NoRoute { .. } | DecisionError::DeadLink { .. })) => {
+            Ok(Decision::Tell(e.to_string()))
+        }
         Err(DecisionError::NotFound) => Ok(Decision::Tell("That request no longer exists.".into())),
         Err(DecisionError::App(e)) => Err(Outcome::retry(e.to_string())),
     }

@@ -3,6 +3,7 @@
 
 pub mod announce;
 pub mod deliver;
+pub mod mail;
 
 use secrecy::ExposeSecret;
 
@@ -43,6 +44,10 @@ pub struct Submission<'a> {
     pub name: &'a str,
     pub source: Source,
     pub requested_by: Option<&'a str>,
+    /// The caller already proved the address (an API client saying `"verified": true`, a Slack member).
+    pub verified: bool,
+    /// The form came back faster than a person fills it in: kept, but confirmed or held for an admin.
+    pub too_fast: bool,
 }
 
 /// What became of a submission. Callers facing the public do not reveal `AlreadyOpen`.
@@ -52,8 +57,12 @@ pub enum Submitted {
     Queued { id: i64 },
     /// Waiting for an admin's approval.
     Pending { id: i64 },
-    /// Recorded; the person goes on to the shared invite link.
+    /// Recorded; the person goes on to the shared invite link (no mail configured).
     Link { id: i64, link: InviteLink },
+    /// Waiting for the person to confirm their address through the mailed link.
+    Confirming { id: i64 },
+    /// The shared invite link is being mailed.
+    LinkMailed { id: i64 },
     /// This email already has an open request in this community.
     AlreadyOpen,
 }
@@ -146,12 +155,57 @@ pub async fn shared_link(
     }
 }
 
-pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, AppError> {
-    let community = sub.community;
-    let (status, message) = match community.invite_mode {
+/// How long a confirmation link works.
+pub const CONFIRM_TTL_SECS: i64 = 24 * 60 * 60;
+/// Unconfirmed requests are forgotten after this long.
+pub const UNCONFIRMED_KEPT_SECS: i64 = 7 * 24 * 60 * 60;
+
+pub const MSG_CONFIRMING: &str = "Waiting for the person to confirm their address.";
+pub const MSG_HELD: &str =
+    "Held for an admin: the form was sent faster than a person usually fills it in.";
+pub const MSG_MAILING_LINK: &str = "Mailing the invite link.";
+
+/// Where a request goes once its address is known to be real (or needs no proof).
+fn next_step(state: &AppState, community: &Community) -> (InviteStatus, &'static str) {
+    match community.invite_mode {
         InviteMode::AdminApi | InviteMode::Legacy => (InviteStatus::Queued, MSG_QUEUED),
         InviteMode::Approval => (InviteStatus::Pending, MSG_PENDING),
+        InviteMode::Link if state.mailer.is_some() => (InviteStatus::Queued, MSG_MAILING_LINK),
         InviteMode::Link => (InviteStatus::LinkShown, MSG_LINK),
+    }
+}
+
+/// Whether requests to this community must confirm their address first.
+pub fn needs_confirmation(state: &AppState, community: &Community) -> bool {
+    state.mailer.is_some() && community.confirm_addresses
+}
+
+/// The job that takes a request in `status` on, if any: delivery, the link mail, or the
+/// announcement to the admin channel.
+fn follow_up(
+    community: &Community,
+    id: i64,
+    status: InviteStatus,
+) -> Option<crate::jobs::NewJob<'static>> {
+    match (status, community.invite_mode) {
+        (InviteStatus::Queued, InviteMode::Link) => Some(mail::link_job(id)),
+        (InviteStatus::Queued, _) => Some(delivery_job(id)),
+        (InviteStatus::Pending, _) if community.admin_channel.is_some() => {
+            Some(announce::announce_job(id))
+        }
+        _ => None,
+    }
+}
+
+pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, AppError> {
+    let community = sub.community;
+    let confirm = !sub.verified && needs_confirmation(state, community);
+    let (status, message) = if confirm {
+        (InviteStatus::Unconfirmed, MSG_CONFIRMING)
+    } else if sub.too_fast {
+        (InviteStatus::Pending, MSG_HELD)
+    } else {
+        next_step(state, community)
     };
     let link = if status == InviteStatus::LinkShown {
         let link = shared_link(state, community).await?;
@@ -163,6 +217,15 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
     } else {
         None
     };
+    let token = if confirm {
+        Some(
+            crate::slack::oauth::random_token(32)
+                .map_err(|e| AppError::internal(anyhow::anyhow!("no randomness: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let token_hash = token.as_deref().map(crate::slack::oauth::token_hash);
 
     let name = crate::domain::text::clean_line(sub.name, MAX_NAME_CHARS);
     let mut tx = db::begin_write(&state.db).await?;
@@ -175,40 +238,124 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
         status,
         status_message: message,
     };
-    let Some(id) = db::invite_requests::insert(&mut *tx, &new).await? else {
+    let extras = db::invite_requests::Extras {
+        confirm: token_hash
+            .as_deref()
+            .map(|hash| (hash, db::now() + CONFIRM_TTL_SECS)),
+        too_fast: sub.too_fast,
+    };
+    let Some(id) = db::invite_requests::insert_with(&mut *tx, &new, extras).await? else {
+        // Asked again before confirming: the first mail may be lost, so a fresh link goes out.
+        if let (Some(token), Some((hash, expires))) = (&token, extras.confirm) {
+            let renewed = db::invite_requests::renew_confirmation(
+                &mut *tx,
+                community.id,
+                sub.email.as_str(),
+                hash,
+                expires,
+            )
+            .await?;
+            if let Some(id) = renewed {
+                crate::jobs::Queue::enqueue_in(&mut *tx, mail::confirm_job(state, id, token))
+                    .await?;
+                tx.commit().await?;
+                state.queue.wake();
+            }
+        }
         return Ok(Submitted::AlreadyOpen);
     };
-    let announce = status == InviteStatus::Pending && community.admin_channel.is_some();
-    if status == InviteStatus::Queued {
-        enqueue_delivery(&mut tx, id, 0).await?;
-    } else if announce {
-        crate::jobs::Queue::enqueue_in(&mut *tx, announce::announce_job(id)).await?;
+    let job = match &token {
+        Some(token) => Some(mail::confirm_job(state, id, token)),
+        None => follow_up(community, id, status),
+    };
+    let wake = job.is_some();
+    if let Some(job) = job {
+        crate::jobs::Queue::enqueue_in(&mut *tx, job).await?;
     }
     tx.commit().await?;
-    if status == InviteStatus::Queued || announce {
+    if wake {
         state.queue.wake();
     }
     tracing::info!(request_id = id, community = %community.slug, status = %status, "invite request received");
     Ok(match (status, link) {
+        (InviteStatus::Unconfirmed, _) => Submitted::Confirming { id },
+        (InviteStatus::Queued, _) if community.invite_mode == InviteMode::Link => {
+            Submitted::LinkMailed { id }
+        }
         (InviteStatus::Queued, _) => Submitted::Queued { id },
         (InviteStatus::LinkShown, Some(link)) => Submitted::Link { id, link },
         _ => Submitted::Pending { id },
     })
 }
 
-async fn enqueue_delivery(
-    tx: &mut db::WriteTx,
-    request_id: i64,
-    delay_secs: i64,
-) -> Result<i64, sqlx::Error> {
-    db::jobs::enqueue(
-        &mut **tx,
-        DELIVER_JOB,
-        &serde_json::json!({ "request_id": request_id }),
-        db::now() + delay_secs,
-        MAX_ATTEMPTS,
-    )
-    .await
+/// What a confirmation link leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmed {
+    /// Sent on to Slack.
+    Queued,
+    /// Waiting for an admin.
+    Pending,
+    /// The invite link is on its way by mail.
+    LinkMailed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    #[error("this confirmation link is not valid any more: it was used already, or it expired")]
+    Invalid,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// The request an unspent, unexpired confirmation token belongs to (for the page with the button).
+pub async fn pending_confirmation(
+    state: &AppState,
+    slug: &str,
+    token: &str,
+) -> Result<(db::invite_requests::InviteRequest, Community), ConfirmError> {
+    let hash = crate::slack::oauth::token_hash(token);
+    let request = db::invite_requests::by_confirm_hash(&state.db, &hash, db::now())
+        .await?
+        .ok_or(ConfirmError::Invalid)?;
+    let community = db::communities::get(&state.db, request.community_id)
+        .await?
+        .filter(|c| c.slug == slug)
+        .ok_or(ConfirmError::Invalid)?;
+    Ok((request, community))
+}
+
+/// The person confirms their address: the token is spent and the request goes on.
+pub async fn confirm(state: &AppState, slug: &str, token: &str) -> Result<Confirmed, ConfirmError> {
+    let (request, community) = pending_confirmation(state, slug, token).await?;
+    let (status, message) = match next_step(state, &community) {
+        // Without mail there is nothing to confirm with; a link is never shown to a visitor here.
+        (InviteStatus::LinkShown, _) => (InviteStatus::Pending, MSG_PENDING),
+        step => step,
+    };
+    let mut tx = db::begin_write(&state.db).await?;
+    if !db::invite_requests::confirm(&mut *tx, request.id, status, message).await? {
+        return Err(ConfirmError::Invalid);
+    }
+    let job = follow_up(&community, request.id, status);
+    let wake = job.is_some();
+    if let Some(job) = job {
+        crate::jobs::Queue::enqueue_in(&mut *tx, job).await?;
+    }
+    tx.commit().await?;
+    if wake {
+        state.queue.wake();
+    }
+    tracing::info!(request_id = request.id, community = %community.slug, status = %status, "address confirmed");
+    Ok(match status {
+        InviteStatus::Queued if community.invite_mode == InviteMode::Link => Confirmed::LinkMailed,
+        InviteStatus::Queued => Confirmed::Queued,
+        _ => Confirmed::Pending,
+    })
+}
+
+fn delivery_job(request_id: i64) -> crate::jobs::NewJob<'static> {
+    crate::jobs::NewJob::new(DELIVER_JOB, serde_json::json!({ "request_id": request_id }))
+        .max_attempts(MAX_ATTEMPTS)
 }
 
 /// What an approval did.
@@ -216,6 +363,8 @@ async fn enqueue_delivery(
 pub enum Approved {
     /// Queued for delivery through Slack.
     Queued,
+    /// The shared invite link is being mailed to the person.
+    Mailing,
     /// No API route: the approver passes on the shared invite link.
     ShareLink(InviteLink),
 }
@@ -227,10 +376,18 @@ pub enum DecisionError {
     #[error("the request is {0}, not waiting for a decision")]
     NotPending(InviteStatus),
     #[error(
-        "this community cannot deliver invites yet: give the installation admin.users:write, \
-         paste a legacy token, or set a shared invite link"
+        "{community} cannot deliver invites yet: set its shared invite link in the community's settings \
+         ({settings}), paste a legacy token there, or give the installation admin.users:write"
     )]
-    NoRoute,
+    NoRoute { community: String, settings: String },
+    #[error(
+        "{community}'s shared invite link cannot be used now ({reason}); set a new one in the community's settings ({settings})"
+    )]
+    DeadLink {
+        community: String,
+        reason: String,
+        settings: String,
+    },
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -260,16 +417,52 @@ pub async fn approve(
     request_id: i64,
     admin: &str,
 ) -> Result<Approved, DecisionError> {
+    approve_with(state, request_id, admin, None).await
+}
+
+/// [`approve`] from a Slack button: `slack_message` is the approval message's response URL and
+/// the clicker, so the message can say later whether the invite mail went out.
+pub async fn approve_from_slack(
+    state: &AppState,
+    request_id: i64,
+    admin: &str,
+    slack_message: mail::SlackMessage,
+) -> Result<Approved, DecisionError> {
+    approve_with(state, request_id, admin, Some(slack_message)).await
+}
+
+async fn approve_with(
+    state: &AppState,
+    request_id: i64,
+    admin: &str,
+    slack_message: Option<mail::SlackMessage>,
+) -> Result<Approved, DecisionError> {
     let (request, community) = load(state, request_id).await?;
     if request.status != InviteStatus::Pending {
         return Err(DecisionError::NotPending(request.status));
     }
     let installation = db::installations::get(&state.db, &community.installation_id).await?;
-    match route(&community, installation.as_ref()).ok_or(DecisionError::NoRoute)? {
+    match route(&community, installation.as_ref()).ok_or_else(|| no_route(state, &community))? {
+        Route::Link if state.mailer.is_some() => {
+            if let Some(reason) = mail::link_unusable(&community, db::now()) {
+                return Err(dead_link(state, &community, reason));
+            }
+            queue_request(
+                state,
+                &community,
+                request_id,
+                &[InviteStatus::Pending],
+                admin,
+                "invite.approved",
+                slack_message,
+            )
+            .await?;
+            Ok(Approved::Mailing)
+        }
         Route::Link => {
             let link = shared_link(state, &community)
                 .await?
-                .ok_or(DecisionError::NoRoute)?;
+                .ok_or_else(|| no_route(state, &community))?;
             let moved = db::invite_requests::transition(
                 &state.db,
                 request_id,
@@ -301,10 +494,34 @@ pub async fn approve(
                 &[InviteStatus::Pending],
                 admin,
                 "invite.approved",
+                None,
             )
             .await?;
             Ok(Approved::Queued)
         }
+    }
+}
+
+/// Where an admin fixes a community that cannot deliver.
+fn settings_url(state: &AppState, community: &Community) -> String {
+    state
+        .settings
+        .url(&format!("/admin/communities/{}", community.id))
+        .to_string()
+}
+
+fn no_route(state: &AppState, community: &Community) -> DecisionError {
+    DecisionError::NoRoute {
+        community: community.title.clone(),
+        settings: settings_url(state, community),
+    }
+}
+
+fn dead_link(state: &AppState, community: &Community, reason: &str) -> DecisionError {
+    DecisionError::DeadLink {
+        community: community.title.clone(),
+        reason: reason.to_owned(),
+        settings: settings_url(state, community),
     }
 }
 
@@ -317,7 +534,8 @@ pub async fn retry(state: &AppState, request_id: i64, admin: &str) -> Result<(),
     let installation = db::installations::get(&state.db, &community.installation_id).await?;
     match route(&community, installation.as_ref()) {
         Some(Route::AdminApi | Route::Legacy) => {}
-        _ => return Err(DecisionError::NoRoute),
+        Some(Route::Link) if state.mailer.is_some() => {}
+        _ => return Err(no_route(state, &community)),
     }
     queue_request(
         state,
@@ -326,6 +544,7 @@ pub async fn retry(state: &AppState, request_id: i64, admin: &str) -> Result<(),
         &[InviteStatus::Pending, InviteStatus::Failed],
         admin,
         "invite.retried",
+        None,
     )
     .await
 }
@@ -337,14 +556,22 @@ async fn queue_request(
     from: &[InviteStatus],
     admin: &str,
     action: &str,
+    slack_message: Option<mail::SlackMessage>,
 ) -> Result<(), DecisionError> {
     let mut tx = db::begin_write(&state.db).await?;
+    let installation = db::installations::get(&mut *tx, &community.installation_id).await?;
+    let by_mail = route(community, installation.as_ref()) == Some(Route::Link);
+    let message = if by_mail {
+        MSG_MAILING_LINK
+    } else {
+        MSG_QUEUED
+    };
     let moved = db::invite_requests::transition(
         &mut *tx,
         request_id,
         from,
         InviteStatus::Queued,
-        MSG_QUEUED,
+        message,
         None,
         Some(admin),
     )
@@ -352,7 +579,12 @@ async fn queue_request(
     if !moved {
         return Err(DecisionError::NotPending(InviteStatus::Queued));
     }
-    enqueue_delivery(&mut tx, request_id, 0).await?;
+    let job = if by_mail {
+        mail::link_job_for(request_id, slack_message)
+    } else {
+        delivery_job(request_id)
+    };
+    crate::jobs::Queue::enqueue_in(&mut *tx, job).await?;
     db::audit::record(
         &mut *tx,
         Some(&community.installation_id),
@@ -389,6 +621,9 @@ pub async fn deny(state: &AppState, request_id: i64, admin: &str) -> Result<(), 
         &request_id.to_string(),
     )
     .await?;
+    if community.deny_mail && state.mailer.is_some() {
+        state.queue.enqueue(mail::denied_job(request_id)).await?;
+    }
     Ok(())
 }
 

@@ -51,6 +51,9 @@ pub struct InviteBody {
     email: String,
     #[serde(default)]
     name: String,
+    /// The caller already verified this address itself: no confirmation mail.
+    #[serde(default)]
+    verified: bool,
 }
 
 /// `POST /api/v1/invites`: the join form's checks (minus the browser-only ones), answered in JSON.
@@ -78,6 +81,8 @@ pub async fn create_invite(
             name: &name,
             source: Source::Api,
             requested_by: None,
+            verified: body.verified,
+            too_fast: false,
         },
     )
     .await?;
@@ -85,6 +90,8 @@ pub async fn create_invite(
         Submitted::Queued { id } => ("queued", id),
         Submitted::Pending { id } => ("pending", id),
         Submitted::Link { id, .. } => ("link_shown", id),
+        Submitted::Confirming { id } => ("unconfirmed", id),
+        Submitted::LinkMailed { id } => ("queued", id),
         Submitted::AlreadyOpen => {
             return Err(AppError::Conflict(
                 "This address already has an open request in this community.".into(),

@@ -68,12 +68,25 @@ struct EmbedPage {
     embed: bool,
 }
 
+/// What happens next, as the thank-you page tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Confirm the address through the mailed link.
+    Confirm,
+    /// An admin decides.
+    Approval,
+    /// The invite link comes by mail.
+    LinkMail,
+    /// Slack mails an invitation.
+    Slack,
+}
+
 #[derive(Template)]
 #[template(path = "join_done.html")]
 struct DonePage {
     chrome: Chrome,
     show: Showcase,
-    approval: bool,
+    next: Next,
 }
 
 /// The answer inside another site's frame: no site chrome.
@@ -81,7 +94,25 @@ struct DonePage {
 #[template(path = "join_done_embed.html")]
 struct EmbedDonePage {
     show: Showcase,
-    approval: bool,
+    next: Next,
+}
+
+#[derive(Template)]
+#[template(path = "join_confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    slug: String,
+    token: String,
+    /// The community's title while the link is valid; `None` shows "this link does not work".
+    title: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "join_confirmed.html")]
+struct ConfirmedPage {
+    chrome: Chrome,
+    title: String,
+    next: Next,
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,28 +297,20 @@ pub async fn submit(
     let embed = form.embed.is_some();
     let client_ip = abuse::client_ip_of(&req, &state.settings.trusted_proxies);
 
-    if let Some(ip) = client_ip
-        && let Err(wait) = state.join_limiter.check(ip, Instant::now())
-    {
-        return Err(AppError::TooManyRequests {
-            retry_after: wait.0,
-        });
-    }
-
     let https = state.settings.is_https();
     let cookie = req.cookie(cookie_name(https));
     let key = state.keyring.derive_key(FORM_KEY_PURPOSE);
     let token = Some(form.form_token.as_str()).filter(|t| !t.is_empty());
-    match FormToken::verify(
+    let too_fast = match FormToken::verify(
         &key,
         &community.slug,
         token,
         cookie.as_ref().map(|c| c.value()),
         db::now(),
     ) {
-        Ok(()) => {}
-        // A bot that fills the form faster than a person gets the usual answer and no invite.
-        Err(FormTokenError::TooFast) => return done(&req, show, &community, embed),
+        Ok(()) => false,
+        // Browser autofill is fast too: such a form is kept, but confirmed or held for an admin.
+        Err(FormTokenError::TooFast) => true,
         Err(FormTokenError::Expired) => {
             let entered = Entered {
                 email: form.email,
@@ -305,12 +328,15 @@ pub async fn submit(
                     .into(),
             ));
         }
-    }
+    };
+    // The honeypot: bots get the usual answer and no request.
     if !form.website.trim().is_empty() {
-        return done(&req, show, &community, embed);
+        return done(&req, show, Next::Slack, embed);
     }
 
-    let email = match check_entry(&state, &community, &form, client_ip).await {
+    // A mistyped address is corrected and sent again: only well-formed entries count against
+    // the limit, which comes before the captcha (a call to its provider).
+    let email = match check_entry(&community, &form) {
         Ok(email) => email,
         Err(message) => {
             let entered = Entered {
@@ -321,6 +347,24 @@ pub async fn submit(
             return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
         }
     };
+    if let Some(ip) = client_ip
+        && let Err(wait) = state.join_limiter.check(
+            community.id,
+            community.signups_per_30_minutes,
+            ip,
+            Instant::now(),
+        )
+    {
+        return refused_for_now(&req, &state, show, form, embed, wait.whole_seconds());
+    }
+    if let Err(message) = check_captcha(&state, &community, &form, client_ip).await {
+        let entered = Entered {
+            email: form.email,
+            name: form.name,
+            error: Some(message),
+        };
+        return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
+    }
     // One accepted submission per form page: a captured or resent form adds nothing.
     let spent = crate::slack::oauth::token_hash(&form.form_token);
     if !db::used_form_tokens::spend(&state.db, &spent, db::now() + MAX_AGE_SECS).await? {
@@ -342,33 +386,179 @@ pub async fn submit(
             name: &name,
             source: Source::Form,
             requested_by: None,
+            verified: false,
+            too_fast,
         },
     )
     .await?;
-    match submitted {
-        Submitted::Link { link, .. } => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, link.as_str()))
-            .insert_header((header::REFERRER_POLICY, "no-referrer"))
-            .finish()),
-        // An address that already asked gets the same answer: the form tells nobody who is a member.
-        Submitted::Queued { .. } | Submitted::Pending { .. } | Submitted::AlreadyOpen => {
-            done(&req, show, &community, embed)
+    let next = match submitted {
+        Submitted::Link { link, .. } => {
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, link.as_str()))
+                .insert_header((header::REFERRER_POLICY, "no-referrer"))
+                .finish());
         }
+        Submitted::Confirming { .. } => Next::Confirm,
+        Submitted::LinkMailed { .. } => Next::LinkMail,
+        Submitted::Pending { .. } => Next::Approval,
+        Submitted::Queued { .. } => Next::Slack,
+        // An address that already asked gets the answer a new one would: the form tells nobody
+        // who is a member.
+        Submitted::AlreadyOpen if invites::needs_confirmation(&state, &community) => Next::Confirm,
+        Submitted::AlreadyOpen => usual_next(&state, &community),
+    };
+    done(&req, show, next, embed)
+}
+
+/// What a new request of this community usually leads to.
+fn usual_next(state: &AppState, community: &Community) -> Next {
+    match community.invite_mode {
+        crate::domain::InviteMode::Approval => Next::Approval,
+        crate::domain::InviteMode::Link if state.mailer.is_some() => Next::LinkMail,
+        _ => Next::Slack,
     }
 }
 
-/// The checks every submission passes, with the message a person reads when one fails.
-async fn check_entry(
+/// Too many requests from this address for now: the form again, with what was typed, and when to retry.
+fn refused_for_now(
+    req: &HttpRequest,
     state: &AppState,
-    community: &Community,
-    form: &JoinForm,
-    client_ip: Option<std::net::IpAddr>,
-) -> Result<Email, String> {
+    show: Showcase,
+    form: JoinForm,
+    embed: bool,
+    retry_after: u64,
+) -> Result<HttpResponse, AppError> {
+    let minutes = retry_after.div_ceil(60).max(1);
+    let entered = Entered {
+        email: form.email,
+        name: form.name,
+        error: Some(format!(
+            "Too many requests from your network right now. Please send the form again in {minutes} minute(s)."
+        )),
+    };
+    let mut res = render_form(
+        req,
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        show,
+        entered,
+        embed,
+    )?;
+    res.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&retry_after.to_string()).map_err(AppError::internal)?,
+    );
+    Ok(res)
+}
+
+/// The confirmation token, in the query of the mailed link and in the button's form. Never in
+/// the path: paths are logged, query strings are not.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmToken {
+    #[serde(default)]
+    t: String,
+}
+
+/// `GET /join/{slug}/confirm?t=…`: one button; opening the link alone confirms nothing
+/// (mail scanners open links too).
+pub async fn confirm_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    token: web::Query<ConfirmToken>,
+) -> Result<HttpResponse, AppError> {
+    show_confirm_page(&req, &state, slug.into_inner(), token.into_inner().t).await
+}
+
+async fn show_confirm_page(
+    req: &HttpRequest,
+    state: &AppState,
+    slug: String,
+    token: String,
+) -> Result<HttpResponse, AppError> {
+    let title = match invites::pending_confirmation(state, &slug, &token).await {
+        Ok((_, community)) => Some(community.title),
+        Err(invites::ConfirmError::Invalid) => None,
+        Err(invites::ConfirmError::Db(e)) => return Err(e.into()),
+    };
+    let status = if title.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    let page = ConfirmPage {
+        chrome: Chrome::for_request(req),
+        slug,
+        token,
+        title,
+    };
+    let mut res = render_with_status(status, &page)?;
+    // The token is in the URL: keep it out of Referer headers and caches.
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// `POST /join/{slug}/confirm` (form field `t`): confirms the address and sends the request on.
+pub async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    form: web::Form<ConfirmToken>,
+) -> Result<HttpResponse, AppError> {
+    let (slug, token) = (slug.into_inner(), form.into_inner().t);
+    let (_, community) = match invites::pending_confirmation(&state, &slug, &token).await {
+        Ok(found) => found,
+        Err(invites::ConfirmError::Invalid) => {
+            return show_confirm_page(&req, &state, slug, token).await;
+        }
+        Err(invites::ConfirmError::Db(e)) => return Err(e.into()),
+    };
+    let next = match invites::confirm(&state, &slug, &token).await {
+        Ok(invites::Confirmed::Queued) => Next::Slack,
+        Ok(invites::Confirmed::Pending) => Next::Approval,
+        Ok(invites::Confirmed::LinkMailed) => Next::LinkMail,
+        Err(invites::ConfirmError::Invalid) => {
+            return show_confirm_page(&req, &state, slug, token).await;
+        }
+        Err(invites::ConfirmError::Db(e)) => return Err(e.into()),
+    };
+    let mut res = render_with_status(
+        StatusCode::OK,
+        &ConfirmedPage {
+            chrome: Chrome::for_request(&req),
+            title: community.title,
+            next,
+        },
+    )?;
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    Ok(res)
+}
+
+/// The form's own checks (address, domains, code of conduct), with the message a person reads.
+fn check_entry(community: &Community, form: &JoinForm) -> Result<Email, String> {
     let email = Email::parse(&form.email).map_err(|e| e.to_string())?;
     invites::check_address(community, &email)?;
     if community.coc_required && form.coc.is_none() {
         return Err("Please read and accept the code of conduct.".into());
     }
+    Ok(email)
+}
+
+/// The community's captcha, verified with its provider (fails closed).
+async fn check_captcha(
+    state: &AppState,
+    community: &Community,
+    form: &JoinForm,
+    client_ip: Option<std::net::IpAddr>,
+) -> Result<(), String> {
     if let Some(provider) = community.captcha_provider.as_deref() {
         let response = match provider {
             "turnstile" => form.turnstile.as_deref(),
@@ -409,26 +599,25 @@ async fn check_entry(
             return Err("The captcha could not be verified. Please try again.".into());
         }
     }
-    Ok(email)
+    Ok(())
 }
 
 fn done(
     req: &HttpRequest,
     show: Showcase,
-    community: &Community,
+    next: Next,
     embed: bool,
 ) -> Result<HttpResponse, AppError> {
-    let approval = community.invite_mode == crate::domain::InviteMode::Approval;
     let csp = page_csp(&show, if embed { "*" } else { "'none'" });
     let res = if embed {
-        render_with_status(StatusCode::OK, &EmbedDonePage { show, approval })?
+        render_with_status(StatusCode::OK, &EmbedDonePage { show, next })?
     } else {
         render_with_status(
             StatusCode::OK,
             &DonePage {
                 chrome: Chrome::for_request(req),
                 show,
-                approval,
+                next,
             },
         )?
     };

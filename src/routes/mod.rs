@@ -38,6 +38,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(join::submit)),
         )
         .route("/join/{slug}/embed", web::get().to(join::embed))
+        .service(
+            web::resource("/join/{slug}/confirm")
+                .route(web::get().to(join::confirm_page))
+                .route(web::post().to(join::confirm)),
+        )
         .route("/join/{slug}/badge.svg", web::get().to(join::badge))
         .service(
             web::scope("/api/v1")

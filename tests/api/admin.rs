@@ -747,6 +747,11 @@ async fn admins_edit_a_community_and_approve_requests_one_by_one_or_in_bulk() {
     )
     .await;
     assert_eq!(res.status(), 409);
+    let body = res.text().await.unwrap();
+    let settings = format!("href=\"{}/admin/communities/{id}\"", app.address);
+    assert!(body.contains(&settings), "a link to what to fix: {body}");
+    let (_, overview) = page(&admin, &app, "/admin").await;
+    assert!(overview.contains("Mail is off"), "and how to turn mail on");
 
     let link = "https://join.slack.com/t/demo-community/shared_invite/zt-secret";
     let res = post(

@@ -5,6 +5,7 @@ mod admin;
 mod install_flow;
 mod join;
 mod keys;
+mod mail;
 mod operations;
 mod posting;
 mod restart;

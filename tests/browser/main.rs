@@ -1,6 +1,7 @@
 //! The dashboard in a real browser: the `lobby` binary in demo mode, driven through headless
 //! Chromium by chromedriver. It installs the app, takes a signup, signs in with Slack through the
-//! emulator's consent page, approves the request, and saves a screenshot of the overview to
+//! emulator's consent page, confirms an address and finds the invite link in the demo mailbox
+//! after approving the request, and saves a screenshot of the overview to
 //! `target/screenshots/overview.png`.
 //!
 //! It needs Debian's `chromium` and `chromium-driver`. Without them it says so and passes, unless
@@ -85,8 +86,8 @@ fn start_lobby(data_dir: &Path, port: u16) -> Running {
         .env("LOBBY_DATA_DIR", data_dir)
         .env("LOBBY_BIND", format!("127.0.0.1:{port}"))
         .env("LOBBY_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        // Approved requests are delivered with admin.users.invite, which the emulator accepts.
-        .env("SLACK_USER_SCOPES", "admin.users:write")
+        // No invite API (like most workspaces): approved people get the shared link by mail,
+        // which demo mode keeps in its mailbox.
         .env("RUST_LOG", "warn")
         .current_dir(data_dir)
         .stdin(Stdio::null())
@@ -205,7 +206,22 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
         .click_and_wait()
         .await;
     let thanks = browser.find("h1").await.text().await;
-    assert!(thanks.contains("your request is in"), "{thanks}");
+    assert!(thanks.contains("check your mail"), "{thanks}");
+
+    // The confirmation mail is in the demo mailbox; its link shows a button that confirms.
+    browser.goto(&format!("{base}/_emulator/mail/")).await;
+    browser
+        .find("a[href*='/confirm?t=']")
+        .await
+        .click_and_wait()
+        .await;
+    browser
+        .find("form[action$='/confirm'] button")
+        .await
+        .click_and_wait()
+        .await;
+    let confirmed = browser.find("h1").await.text().await;
+    assert!(confirmed.contains("confirmed"), "{confirmed}");
 
     // The admin approves it.
     browser
@@ -221,21 +237,26 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     let notice = browser.find(".notice.ok").await.text().await;
     assert!(notice.contains("Approved"), "{notice}");
 
-    // The worker delivers it to Slack.
+    // A worker mails the shared invite link; it lands in the demo mailbox.
     let started = Instant::now();
     loop {
         browser
-            .goto(&format!("{base}/admin/requests?status=invited"))
+            .goto(&format!("{base}/admin/requests?status=link_sent"))
             .await;
         if browser.source().await.contains("grace@example.org") {
             break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(15),
-            "the approved request was not delivered"
+            "the invite link was not mailed"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    browser.goto(&format!("{base}/_emulator/mail/")).await;
+    // Newest first: the invite, with the link the emulator serves.
+    let invite = browser.find(".mail").await.text().await;
+    assert!(invite.contains("Your invitation to"), "{invite}");
+    browser.find("a[href*='/_emulator/slack/join/']").await;
 
     browser.goto(&format!("{base}/admin")).await;
     let legend = browser.find("figcaption.legend").await.text().await;

@@ -329,6 +329,21 @@ pub async fn update(
     let mut tx = db::begin_write(&state.db).await?;
     db::communities::update(&mut *tx, community.id, &parsed.settings).await?;
     store_secrets(&mut tx, &state, community.id, &parsed).await?;
+    // A new shared link starts a new count of uses: who replaced it, and when, is on record.
+    let link_changed = parsed.secrets.iter().any(|(which, change)| {
+        matches!(which, db::communities::CommunitySecret::InviteLink)
+            && !matches!(change, db::communities::SecretChange::Keep)
+    });
+    if link_changed {
+        db::audit::record(
+            &mut *tx,
+            Some(&community.installation_id),
+            admin.actor(),
+            "community.invite_link_replaced",
+            &community.slug,
+        )
+        .await?;
+    }
     db::audit::record(
         &mut *tx,
         Some(&community.installation_id),

@@ -66,6 +66,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "created" => "Created.",
         "saved" => "Saved.",
         "approved" => "Approved; the invitation is on its way.",
+        "mailing" => "Approved; the invite link is being mailed to the person.",
         "denied" => "Declined.",
         "retried" => "Sent to Slack again.",
         "removed" => "The installation was removed and its tokens revoked.",

@@ -11,6 +11,7 @@ mod layout;
 mod login;
 mod overview;
 mod requests;
+mod signups;
 mod views;
 
 use actix_web::middleware::from_fn;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(communities::edit))
                         .route(web::post().to(communities::update)),
                 )
+                .route("/communities/{id}/signups", web::post().to(signups::update))
                 .route("/requests", web::get().to(requests::list))
                 .route("/requests/approve", web::post().to(requests::bulk_approve))
                 .route(

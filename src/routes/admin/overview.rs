@@ -30,6 +30,10 @@ struct OverviewPage {
     chrome: Chrome,
     nav: Nav,
     workspaces: Vec<Workspace>,
+    /// Where mail goes (`None`: no mail configured, and the page says how to turn it on).
+    mail: Option<String>,
+    /// Some community hands out its link without an invite API: mail would deliver it.
+    needs_mail: bool,
 }
 
 pub async fn show(
@@ -55,9 +59,17 @@ pub async fn show(
             last_reinstall: last_reinstall.map(AuditRow::from),
         });
     }
+    let needs_mail = workspaces.iter().flat_map(|w| &w.communities).any(|row| {
+        matches!(
+            row.community.invite_mode,
+            crate::domain::InviteMode::Approval | crate::domain::InviteMode::Link
+        )
+    });
     render(&OverviewPage {
         chrome: Chrome::for_request(&req),
         nav: Nav::new(&admin, Section::Overview),
         workspaces,
+        mail: state.mailer.as_ref().map(|m| m.describe().to_owned()),
+        needs_mail,
     })
 }

@@ -54,7 +54,7 @@ struct ListPage {
     notice: Option<String>,
     communities: Vec<Community>,
     community: Option<Community>,
-    statuses: [InviteStatus; 9],
+    statuses: [InviteStatus; 11],
     status: String,
     email: String,
     rows: Vec<Row>,
@@ -69,6 +69,43 @@ struct ShareLinkPage {
     nav: Nav,
     email: String,
     link: String,
+    back: String,
+}
+
+/// An approval that failed: a page saying what is missing and linking to the community's
+/// settings, or the usual error for anything else.
+fn cannot_deliver(
+    req: &HttpRequest,
+    admin: &Admin,
+    e: DecisionError,
+    back: &Return,
+) -> Result<HttpResponse, AppError> {
+    let settings = match &e {
+        DecisionError::NoRoute { settings, .. } | DecisionError::DeadLink { settings, .. } => {
+            settings.clone()
+        }
+        _ => return Err(decision_error(e)),
+    };
+    render_with_status(
+        StatusCode::CONFLICT,
+        &CannotDeliverPage {
+            chrome: Chrome::for_request(req),
+            nav: Nav::new(admin, Section::Requests),
+            message: e.to_string(),
+            settings,
+            back: back.path(""),
+        },
+    )
+}
+
+/// Approval found nothing to deliver with: what is missing, and where to fix it.
+#[derive(Template)]
+#[template(path = "admin/cannot_deliver.html")]
+struct CannotDeliverPage {
+    chrome: Chrome,
+    nav: Nav,
+    message: String,
+    settings: String,
     back: String,
 }
 
@@ -209,9 +246,9 @@ fn decision_error(e: DecisionError) -> AppError {
     match e {
         DecisionError::NotFound => AppError::NotFound,
         DecisionError::App(e) => e,
-        other @ (DecisionError::NotPending(_) | DecisionError::NoRoute) => {
-            AppError::Conflict(other.to_string())
-        }
+        other @ (DecisionError::NotPending(_)
+        | DecisionError::NoRoute { .. }
+        | DecisionError::DeadLink { .. }) => AppError::Conflict(other.to_string()),
     }
 }
 
@@ -226,14 +263,13 @@ pub async fn decide(
     let admin = &form.admin;
     check_scope(&state, admin, id).await?;
     let done = match decision.as_str() {
-        "approve" => match invites::approve(&state, id, admin.actor())
-            .await
-            .map_err(decision_error)?
-        {
-            Approved::Queued => "approved",
-            Approved::ShareLink(link) => {
+        "approve" => match invites::approve(&state, id, admin.actor()).await {
+            Ok(Approved::Queued) => "approved",
+            Ok(Approved::Mailing) => "mailing",
+            Ok(Approved::ShareLink(link)) => {
                 return share_link_page(&req, &state, admin, id, &link, &form.fields).await;
             }
+            Err(e) => return cannot_deliver(&req, admin, e, &form.fields),
         },
         "deny" => {
             invites::deny(&state, id, admin.actor())

@@ -71,6 +71,28 @@ impl CommunityRow {
         }
         Ok(rows)
     }
+
+    /// What admins must do about the shared invite link soon (used up, expiring), if anything.
+    pub fn link_warning(&self) -> Option<String> {
+        crate::invites::mail::link_health_warning(&self.community, db::now())
+    }
+
+    /// "12 of 400 uses · expires in 9 days", for a community with a shared link.
+    pub fn link_health(&self) -> Option<String> {
+        let c = &self.community;
+        if !c.has_invite_link {
+            return None;
+        }
+        let expiry = match c.invite_link_expires_at {
+            Some(at) => format!("expires in {} days", ((at - db::now()) / 86_400).max(0)),
+            None => "no expiry entered".to_owned(),
+        };
+        Some(format!(
+            "{} of {} uses · {expiry}",
+            c.invite_link_uses,
+            crate::invites::mail::LINK_MAX_USES
+        ))
+    }
 }
 
 pub struct AuditRow {
