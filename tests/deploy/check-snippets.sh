@@ -10,11 +10,14 @@
 #
 # A snippet is the indented (or fenced) code block right after a line `<!-- snippet: NAME -->` in
 # README.md. Everything happens in a temporary directory: nothing under /etc is read or written, no
-# server is started, no port is bound. Needs nginx, caddy, openssl and systemd (Debian's packages;
+# server is started, and nginx -t binds its ports in a network namespace of its own. Needs nginx, caddy, openssl and systemd (Debian's packages;
 # .ci/run installs them). Prints one line per snippet; exits non-zero if any snippet fails.
 #
 # Usage: bash tests/deploy/check-snippets.sh [README.md]
 set -euo pipefail
+
+# nginx lives in /usr/sbin, which a normal user's PATH on Debian leaves out.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 readme=${1:-"$(dirname "$0")/../../README.md"}
 [ -f "$readme" ] || { echo "check-snippets: no README at $readme" >&2; exit 2; }
@@ -78,6 +81,23 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=lobby.example.org \
   -keyout "$tmp/throwaway.key" -out "$tmp/throwaway.crt" >"$tmp/openssl.log" 2>&1 ||
   { cat "$tmp/openssl.log" >&2; echo "check-snippets: openssl cannot make a certificate" >&2; exit 2; }
 
+# nginx -t binds every listen address (80 and 443 here): a user who may not, or a machine where
+# something already listens there, would fail it. So it runs in a network namespace of its own,
+# where it may bind anything and touches no real port: `unshare -rn` (also without root), else
+# `unshare -n` (root), else on the host's network (and says so).
+# Inside, nginx is root, and would chown its temp dirs to `nobody`, a user the namespace does not
+# map: `user root root;` keeps them ours.
+netns=()
+nginx_user=""
+if unshare -rn true 2>/dev/null; then
+  netns=(unshare -rn)
+  nginx_user="user root root;"
+elif unshare -n true 2>/dev/null; then
+  netns=(unshare -n)
+else
+  echo "check-snippets: cannot make a network namespace (unshare); nginx -t binds ports 80 and 443 on this machine" >&2
+fi
+
 nginx_check() { # label, snippet names...
   local label=$1; shift
   local dir="$tmp/nginx-$label" name path
@@ -98,6 +118,7 @@ nginx_check() { # label, snippet names...
   # A main config of our own: pid, logs and temp paths in the temp dir, the snippet inside http {}
   # as Debian's nginx.conf includes sites-enabled/*.
   cat >"$dir/nginx.conf" <<CONF
+$nginx_user
 pid $dir/nginx.pid;
 error_log $dir/logs/error.log;
 events {}
@@ -111,8 +132,10 @@ http {
     include $dir/site.conf;
 }
 CONF
-  if nginx -t -q -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" >"$tmp/out" 2>&1 &&
-    ! grep -q '\[warn\]\|\[emerg\]' "$tmp/out"; then
+  # Any warning fails too, except the one nginx 1.25.1 and later give for `listen ... http2`: the
+  # README keeps that form because Debian 12's and Ubuntu's nginx do not know `http2 on;`.
+  if "${netns[@]}" nginx -t -q -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" >"$tmp/out" 2>&1 &&
+    ! grep -v 'the "listen \.\.\. http2" directive is deprecated' "$tmp/out" | grep -q '\[warn\]\|\[emerg\]'; then
     pass "$label" "nginx -t ($(nginx -v 2>&1 | sed 's#.*/##'))"
   else
     fail "$label" "nginx -t"
@@ -126,8 +149,11 @@ nginx_check nginx-https nginx-http nginx-https
 if have caddy; then
   mkdir -p "$tmp/caddy"
   cp "$tmp/snippets/caddy" "$tmp/caddy/Caddyfile"
+  # Caddy reads "21MB" as 21,000,000 bytes, below what it is meant to let through: sizes in MiB.
+  if grep -nE '^[[:space:]]*max_size[[:space:]]+[0-9.]+[[:space:]]*[kKMGT]?B[[:space:]]*$' "$tmp/caddy/Caddyfile" >"$tmp/out"; then
+    fail caddy "max_size in decimal units (Lobby's limits are MiB)"
   # caddy validate provisions the TLS app, which sets up its storage under $HOME/XDG dirs.
-  if (cd "$tmp/caddy" && HOME="$tmp/caddy" XDG_DATA_HOME="$tmp/caddy/data" XDG_CONFIG_HOME="$tmp/caddy/config" \
+  elif (cd "$tmp/caddy" && HOME="$tmp/caddy" XDG_DATA_HOME="$tmp/caddy/data" XDG_CONFIG_HOME="$tmp/caddy/config" \
       caddy validate --config Caddyfile --adapter caddyfile) >"$tmp/out" 2>&1; then
     pass caddy "caddy validate ($(caddy version | cut -d' ' -f1))"
   else
@@ -189,6 +215,8 @@ if have restore; then
   elif grep -nE '(^|[[:space:]"=])/(var|etc|run)/' "$tmp/snippets/restore" |
     grep -vE '^[0-9]+:[[:space:]]*sudo[[:space:]]' >"$tmp/out"; then
     fail restore "a path outside sudo"
+  elif grep -nP '\$\((?!\s*sudo\s)[^)]*/(var|etc|run)/' "$tmp/snippets/restore" >"$tmp/out"; then
+    fail restore "a \$(...) on a system path outside sudo"
   else
     pass restore "bash -n; every path under sudo"
   fi
