@@ -10,8 +10,9 @@
 #
 # A snippet is the indented (or fenced) code block right after a line `<!-- snippet: NAME -->` in
 # README.md. Everything happens in a temporary directory: nothing under /etc is read or written, no
-# server is started, and nginx -t binds its ports in a network namespace of its own. Needs nginx, caddy, openssl and systemd (Debian's packages;
-# .ci/run installs them). Prints one line per snippet; exits non-zero if any snippet fails.
+# server is started, and nginx -t binds its ports in a network namespace of its own. Needs nginx,
+# caddy, openssl and systemd (Debian's packages; .ci/run installs them). Prints one line per
+# snippet; exits non-zero if any snippet fails.
 #
 # Usage: bash tests/deploy/check-snippets.sh [README.md]
 set -euo pipefail
