@@ -178,7 +178,7 @@ fn too_large() -> PostError {
     PostError::invalid(
         "file_too_large",
         format!(
-            "The file is larger than {} MB.",
+            "The file is larger than {} MiB.",
             MAX_UPLOAD_BYTES / (1024 * 1024)
         ),
     )

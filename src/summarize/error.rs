@@ -40,14 +40,14 @@ pub enum SummarizeError {
     TooLittleText,
 }
 
-/// A byte count the way people say it: "2 MB", "512 KB".
+/// A byte count in binary units, the way the limits are set: "2 MiB", "512 KiB".
 fn size(bytes: usize) -> String {
     const KB: usize = 1024;
     const MB: usize = 1024 * KB;
     if bytes >= MB && bytes.is_multiple_of(MB) {
-        format!("{} MB", bytes / MB)
+        format!("{} MiB", bytes / MB)
     } else if bytes >= KB {
-        format!("{} KB", bytes.div_ceil(KB))
+        format!("{} KiB", bytes.div_ceil(KB))
     } else {
         format!("{bytes} bytes")
     }
@@ -64,7 +64,7 @@ mod tests {
                 max_bytes: 2 * 1024 * 1024
             }
             .to_string(),
-            "The page is larger than 2 MB, too large to summarize."
+            "The page is larger than 2 MiB, too large to summarize."
         );
         assert_eq!(
             SummarizeError::Timeout {
