@@ -15,7 +15,8 @@ fn aad(key_id: &str) -> Aad<'_> {
 
 /// The canary for `key_id`, sealed with that key (not necessarily the newest), for the caller to store.
 pub fn seal_canary(keyring: &Keyring, key_id: &str) -> Result<String, VaultError> {
-    let key = keyring
+    let keys = keyring.snapshot();
+    let key = keys
         .key(key_id)
         .ok_or_else(|| VaultError::UnknownKey(key_id.to_owned()))?;
     Ok(sealed::seal(key, PLAINTEXT, &aad(key_id)))

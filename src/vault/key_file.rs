@@ -50,7 +50,7 @@ pub fn load_keyring(source: &KeySource) -> Result<LoadedKeyring, VaultError> {
         KeySource::Generated(path) => (path, create_if_missing(path)?),
     };
     Ok(LoadedKeyring {
-        keyring: read_keyring(path)?,
+        keyring: read_keyring(path)?.reloading_from(path.clone()),
         created,
         path: Some(path.clone()),
     })
@@ -114,7 +114,7 @@ fn create_if_missing(path: &Path) -> Result<bool, VaultError> {
     Ok(created)
 }
 
-fn read_keyring(path: &Path) -> Result<Keyring, VaultError> {
+pub(super) fn read_keyring(path: &Path) -> Result<Keyring, VaultError> {
     let text = read_key_file(path)?;
     parse_key_file(path, &text)
 }

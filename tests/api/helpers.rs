@@ -483,3 +483,23 @@ pub async fn wait_for(db: &lobby::db::Db, what: &str, sql: &'static str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// Polls `check` until it gives a value; fails the test naming `what` after a generous deadline
+/// (a deadline for a hung test, not a speed requirement).
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

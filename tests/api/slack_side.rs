@@ -1,7 +1,7 @@
 //! The Slack side, through signed requests from the emulator: verification, slash commands, the
 //! mention bot, `/summarize`, approval buttons and `team_join`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use lobby::db;
@@ -10,26 +10,7 @@ use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM};
 use lobby::emulator::{Fault, Signing, SlashCommand};
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
-
-/// Polls `check` until it returns something, failing after a deadline.
-async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::helpers::{AppOptions, TestApp, eventually, spawn_app, spawn_app_with};
 
 async fn installed(options: AppOptions) -> TestApp {
     let app = spawn_app_with(options).await;
