@@ -77,7 +77,9 @@ async fn reload_keys_on(mut hangup: Signal, state: actix_web::web::Data<AppState
                 sealing_key_id = %state.keyring.sealing_key_id(),
                 "master keys reloaded"
             ),
-            Err(error) => tracing::error!(signal = "SIGHUP", %error, "could not reload the master keys"),
+            Err(error) => {
+                tracing::error!(signal = "SIGHUP", %error, "could not reload the master keys")
+            }
         }
     }
 }

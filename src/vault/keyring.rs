@@ -129,7 +129,11 @@ impl Keyring {
             )));
         }
         let changed = fresh.0.len() != current.0.len()
-            || fresh.0.iter().zip(&current.0).any(|(a, b)| a.id() != b.id());
+            || fresh
+                .0
+                .iter()
+                .zip(&current.0)
+                .any(|(a, b)| a.id() != b.id());
         if changed {
             *self.keys.write().unwrap_or_else(PoisonError::into_inner) = fresh;
             tracing::info!(

@@ -7,9 +7,7 @@ use lobby::vault::{self, KeySource};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::helpers::{
-    Server, browser, eventually, install_at, lobby_command, open_db, spawn_app,
-};
+use crate::helpers::{Server, browser, eventually, install_at, lobby_command, open_db, spawn_app};
 
 fn installation(id: &str, token: &str) -> NewInstallation {
     NewInstallation {
