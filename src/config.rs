@@ -18,7 +18,6 @@ use crate::vault::KeySource;
 /// The Slack scopes Lobby asks for when a workspace installs it (see `lobby manifest`).
 pub const DEFAULT_BOT_SCOPES: &[&str] = &[
     "app_mentions:read",
-    "channels:history",
     "channels:join",
     "channels:read",
     "chat:write",

@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 pub use config::{DEFAULT_TOKEN_LIFETIME, EmulatorConfig};
-pub use faults::{ANY_METHOD, Fault};
+pub use faults::{ANY_METHOD, Fault, Gate};
 pub use invites::{Invite, InviteApi};
 pub use record::{RecordedCall, ResponseUrlPost};
 pub use send::{SendError, Signing, SlashCommand};

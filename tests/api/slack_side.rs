@@ -1,13 +1,11 @@
 //! The Slack side, through signed requests from the emulator: verification, slash commands, the
 //! mention bot, `/summarize`, approval buttons and `team_join`.
 
-use std::time::Duration;
-
 use actix_web::{App, HttpResponse, HttpServer, web};
 use lobby::db;
 use lobby::domain::InviteStatus;
 use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM};
-use lobby::emulator::{Fault, Signing, SlashCommand};
+use lobby::emulator::{Fault, Gate, Signing, SlashCommand};
 use serde_json::{Value, json};
 
 use crate::helpers::{AppOptions, TestApp, eventually, spawn_app, spawn_app_with};
@@ -147,21 +145,22 @@ async fn invite_proposes_someone_for_approval() {
 async fn the_mention_bot_answers_in_the_thread_after_the_ack() {
     let app = installed(AppOptions::default()).await;
     let bot = app.emulator.app_bot(DEMO_TEAM);
-    app.emulator.inject(
-        "chat.postMessage",
-        Fault::Slow(Duration::from_millis(500)),
-        1,
-    );
+    // Slack holds the reply until the test lets it through: the ack cannot be waiting for it.
+    let gate = Gate::new();
+    app.emulator
+        .inject("chat.postMessage", Fault::Held(gate.clone()), 1);
     let event = json!({
         "type": "app_mention", "user": DEMO_MEMBER, "text": format!("<@{}> help", bot.user_id),
         "channel": DEMO_GENERAL, "ts": "1700000000.000100",
     });
     let (event_id, res) = app.emulator.send_event(DEMO_TEAM, event).await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 200, "acknowledged while the reply is held");
+    gate.arrived().await;
     assert!(
         app.emulator.calls_to("chat.postMessage").is_empty(),
-        "the ack came before the Slack call"
+        "the reply is still held at Slack"
     );
+    gate.release();
 
     let call = eventually("the reply", || async {
         app.emulator.calls_to("chat.postMessage").pop()
@@ -182,7 +181,7 @@ async fn the_mention_bot_answers_in_the_thread_after_the_ack() {
 }
 
 #[tokio::test]
-async fn bot_messages_are_ignored_and_edited_mentions_answered() {
+async fn the_bot_ignores_its_own_mentions_and_answers_a_person() {
     let app = installed(AppOptions::default()).await;
     let bot = app.emulator.app_bot(DEMO_TEAM);
     let from_bot = json!({
@@ -190,23 +189,65 @@ async fn bot_messages_are_ignored_and_edited_mentions_answered() {
         "text": format!("<@{}> help", bot.user_id), "channel": DEMO_GENERAL, "ts": "1.1",
     });
     app.emulator.send_event(DEMO_TEAM, from_bot).await.unwrap();
+    let from_person = json!({
+        "type": "app_mention", "user": DEMO_MEMBER,
+        "text": format!("<@{}> stats", bot.user_id), "channel": DEMO_GENERAL, "ts": "2.2",
+    });
+    app.emulator
+        .send_event(DEMO_TEAM, from_person)
+        .await
+        .unwrap();
+
+    // Both events' jobs have run to the end, whatever order the workers took them in.
+    crate::helpers::wait_for(
+        app.db(),
+        "both events to be handled",
+        "SELECT COUNT(*) = 2 FROM jobs WHERE kind = 'slack.event' AND status = 'done'",
+    )
+    .await;
+    let replies = app.emulator.calls_to("chat.postMessage");
+    assert_eq!(replies.len(), 1, "the bot's own message got no answer");
+    assert_eq!(replies[0].param("thread_ts"), Some("2.2"));
+    assert!(replies[0].param("text").unwrap().contains("This week"));
+}
+
+#[tokio::test]
+async fn the_emulator_delivers_only_the_events_the_manifest_subscribes_to() {
+    let app = installed(AppOptions::default()).await;
+    let manifest = lobby::slack::manifest::manifest(&app.state.settings);
+    let subscribed: Vec<&str> = manifest["settings"]["event_subscriptions"]["bot_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!subscribed.contains(&"message.channels"));
+    let bot = app.emulator.app_bot(DEMO_TEAM);
     let edited = json!({
         "type": "message", "subtype": "message_changed", "channel": DEMO_GENERAL,
         "message": { "type": "message", "user": DEMO_MEMBER, "text": format!("<@{}> stats", bot.user_id), "ts": "2.2" },
         "previous_message": { "type": "message", "user": DEMO_MEMBER, "text": "stats", "ts": "2.2" },
     });
-    app.emulator.send_event(DEMO_TEAM, edited).await.unwrap();
-    let call = eventually("the reply to the edit", || async {
-        app.emulator.calls_to("chat.postMessage").pop()
-    })
-    .await;
-    assert_eq!(call.param("thread_ts"), Some("2.2"));
-    assert!(call.param("text").unwrap().contains("This week"));
-    assert_eq!(
-        app.emulator.calls_to("chat.postMessage").len(),
-        1,
-        "the bot's own message got no answer"
-    );
+
+    let sent = app.emulator.send_event(DEMO_TEAM, edited).await;
+
+    let error = sent.err().expect("an unsubscribed event is not delivered");
+    assert!(error.to_string().contains("message.channels"), "{error}");
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events_seen")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(events, 0, "the app received no event");
+    // Every event the manifest asks for is delivered.
+    for event_type in subscribed {
+        let (_, res) = app
+            .emulator
+            .send_event(DEMO_TEAM, json!({"type": event_type, "tokens": {}}))
+            .await
+            .unwrap_or_else(|e| panic!("{event_type}: {e}"));
+        assert_eq!(res.status(), 200, "{event_type}");
+    }
+    assert!(app.emulator.calls_to("chat.postMessage").is_empty());
 }
 
 const ARTICLE: &str = r#"<!doctype html><html><head><title>Why bees dance</title><script>var tracking = "Buy now. Subscribe today. Click here.";</script></head>
