@@ -655,13 +655,28 @@ async fn admins_edit_a_community_and_approve_requests_one_by_one_or_in_bulk() {
     )
     .await;
     assert_eq!(res.status(), 303);
-    let (_, edit) = page(
-        &admin,
-        &app,
-        &format!("/admin/communities/{id}?notice=saved"),
-    )
-    .await;
+    let saved_at = res.headers()["location"].to_str().unwrap().to_owned();
+    let (_, edit) = page(&admin, &app, &saved_at).await;
     assert!(edit.contains("Saved."));
+    let stored = db::communities::get(app.db(), id).await.unwrap().unwrap();
+    assert_eq!(stored.title, "Demo Community");
+    assert_eq!(stored.invite_mode, lobby::domain::InviteMode::Approval);
+    assert_eq!(stored.default_channels, "C0GENERAL1");
+    let sealed_link = db::communities::secret(
+        app.db(),
+        &app.state.keyring,
+        id,
+        db::communities::CommunitySecret::InviteLink,
+    )
+    .await
+    .unwrap()
+    .expect("the invite link is stored");
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&sealed_link), link);
+    assert_eq!(
+        attr_after(&edit, "name=\"title\"", "value").as_deref(),
+        Some("Demo Community"),
+        "the form shows the stored title"
+    );
     assert!(
         !edit.contains("zt-secret"),
         "a sealed setting is never shown"

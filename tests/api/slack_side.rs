@@ -77,7 +77,7 @@ async fn url_verification_and_ssl_check_are_answered() {
 }
 
 #[tokio::test]
-async fn help_and_stats_answer_at_once_and_unknown_commands_are_ignored() {
+async fn help_answers_at_once_and_unknown_commands_are_ignored() {
     let app = installed(AppOptions::default()).await;
     let res = app
         .emulator
@@ -91,19 +91,100 @@ async fn help_and_stats_answer_at_once_and_unknown_commands_are_ignored() {
 
     let res = app
         .emulator
-        .send_slash_command(command("/lobby", "stats", DEMO_MEMBER))
-        .await
-        .unwrap();
-    let json: Value = res.json().await.unwrap();
-    assert!(json["text"].as_str().unwrap().contains("pending"));
-
-    let res = app
-        .emulator
         .send_slash_command(command("/echo", "hi", DEMO_MEMBER))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().is_empty());
+}
+
+/// Adds a request to `slug` in `status`, created `age_days` ago.
+async fn seed_request(app: &TestApp, slug: &str, email: &str, status: InviteStatus, age_days: i64) {
+    let community = db::communities::by_slug(app.db(), slug)
+        .await
+        .unwrap()
+        .unwrap();
+    let id = db::invite_requests::insert(
+        app.db(),
+        &db::invite_requests::NewRequest {
+            community_id: community.id,
+            email,
+            name: "",
+            source: "form",
+            requested_by: None,
+            status,
+            status_message: "seeded",
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let at = db::now() - age_days * 24 * 3600;
+    sqlx::query("UPDATE invite_requests SET created_at = ?, updated_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(at)
+        .bind(id)
+        .execute(app.db())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn lobby_stats_counts_this_workspaces_week() {
+    let app = installed(AppOptions::default()).await;
+    let res = crate::helpers::install_at(
+        &app.address,
+        &crate::helpers::browser(),
+        lobby::emulator::seed::OTHER_TEAM,
+        lobby::emulator::seed::OTHER_ADMIN,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let slug = "demo-community";
+    seed_request(&app, slug, "p1@example.org", InviteStatus::Pending, 0).await;
+    seed_request(&app, slug, "p2@example.org", InviteStatus::Pending, 20).await;
+    for (i, email) in ["i1@example.org", "i2@example.org", "i3@example.org"]
+        .iter()
+        .enumerate()
+    {
+        seed_request(&app, slug, email, InviteStatus::Invited, i as i64).await;
+    }
+    seed_request(&app, slug, "j1@example.org", InviteStatus::Joined, 1).await;
+    // Last month's invite and another workspace's requests are not this workspace's week.
+    seed_request(&app, slug, "old@example.org", InviteStatus::Invited, 30).await;
+    seed_request(
+        &app,
+        "other-workspace",
+        "x1@example.org",
+        InviteStatus::Pending,
+        0,
+    )
+    .await;
+    seed_request(
+        &app,
+        "other-workspace",
+        "x2@example.org",
+        InviteStatus::Invited,
+        0,
+    )
+    .await;
+
+    let res = app
+        .emulator
+        .send_slash_command(command("/lobby", "stats", DEMO_MEMBER))
+        .await
+        .unwrap();
+
+    assert_eq!(res.status(), 200);
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(json["response_type"], "ephemeral");
+    let text = json["text"].as_str().unwrap();
+    assert!(
+        text.contains("2 pending requests waiting for an admin"),
+        "{text}"
+    );
+    assert!(text.contains("4 invited"), "{text}");
+    assert!(text.contains("1 joined"), "{text}");
 }
 
 #[tokio::test]

@@ -81,7 +81,41 @@ async fn static_files_are_served() {
             .unwrap()
             .starts_with("text/css")
     );
-    assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
+    // Sent byte for byte: an HTTP client would resolve the dots (even %2e%2e) before sending.
+    for path in [
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/%2E%2E/%2e%2e/wt-tests/Cargo.toml",
+        "/static/..%2fCargo.toml",
+        "/static/%2e%2e%2fCargo.toml",
+        "/static/.%2e/src/main.rs",
+        "/static/%2e%2e%5cCargo.toml",
+    ] {
+        let (status, body) = raw_get(&app.address, path).await;
+        assert!((400..500).contains(&status), "{path} answered {status}");
+        assert!(
+            !body.contains("[package]") && !body.contains("fn main"),
+            "{path} served a file from outside static/"
+        );
+    }
+}
+
+/// A GET with `path` exactly as given on the request line; returns the status and the body.
+async fn raw_get(address: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    (status, response)
 }
 
 #[tokio::test]
