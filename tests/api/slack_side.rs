@@ -340,18 +340,28 @@ const ARTICLE: &str = r#"<!doctype html><html><head><title>Why bees dance</title
 <p>Bees that watch the dance fly straight to the flowers. The dance lets the hive send many foragers to the best flowers quickly.</p>
 </article><footer>Copyright Bee Blog. All rights reserved. Privacy policy and terms apply.</footer></body></html>"#;
 
-async fn serve_article() -> (actix_web::dev::ServerHandle, String) {
+/// A web page on loopback; returns its server, its URL and how many requests it has answered.
+async fn serve_article() -> (
+    actix_web::dev::ServerHandle,
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(|| {
-        App::new().route(
-            "/bees",
-            web::get().to(|| async {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = HttpServer::new(move || {
+        let counter = counter.clone();
+        App::new().default_service(web::to(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
                 HttpResponse::Ok()
                     .content_type("text/html; charset=utf-8")
                     .body(ARTICLE)
-            }),
-        )
+            }
+        }))
     })
     .workers(1)
     .disable_signals()
@@ -360,7 +370,7 @@ async fn serve_article() -> (actix_web::dev::ServerHandle, String) {
     .run();
     let handle = server.handle();
     tokio::spawn(server);
-    (handle, format!("http://127.0.0.1:{port}/bees"))
+    (handle, format!("http://127.0.0.1:{port}/bees"), hits)
 }
 
 #[tokio::test]
@@ -370,7 +380,7 @@ async fn summarize_posts_three_sentences_in_channel() {
         ..Default::default()
     })
     .await;
-    let (_server, url) = serve_article().await;
+    let (_server, url, _hits) = serve_article().await;
     let res = app
         .emulator
         .send_slash_command(command("/summarize", &url, DEMO_MEMBER))
@@ -407,7 +417,7 @@ async fn summarize_posts_three_sentences_in_channel() {
 #[tokio::test]
 async fn summarize_refuses_loopback_without_the_setting() {
     let app = installed(AppOptions::default()).await;
-    let (_server, url) = serve_article().await;
+    let (_server, url, hits) = serve_article().await;
     app.emulator
         .send_slash_command(command("/summarize", &url, DEMO_MEMBER))
         .await
@@ -417,14 +427,18 @@ async fn summarize_refuses_loopback_without_the_setting() {
     })
     .await;
     assert_eq!(post.body["response_type"], "ephemeral");
+    let text = post.body["text"].as_str().unwrap();
     assert!(
-        post.body["text"]
-            .as_str()
-            .unwrap()
-            .contains("could not summarize"),
+        text.contains("private or reserved network address"),
         "{}",
         post.body
     );
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the page was never fetched"
+    );
+    assert!(app.emulator.calls_to("chat.postMessage").is_empty());
 }
 
 /// An approval-mode community with its admin channel, and one pending request announced there.

@@ -68,6 +68,38 @@ async fn health_and_readiness_answer() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["database"], true);
     assert_eq!(body["key_id"].as_str().unwrap().len(), 8);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events_seen")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "the readiness probe's row was rolled back");
+}
+
+#[tokio::test]
+async fn readiness_answers_503_while_the_database_refuses_writes() {
+    let app = spawn_app().await;
+    // Another process makes every write to a real table fail, as a full disk would.
+    let other = crate::helpers::open_db(&app.data_dir).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_writes BEFORE INSERT ON events_seen \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    .execute(&other)
+    .await
+    .unwrap();
+
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["database"], false);
+    assert_eq!(app.get("/healthz").await.status(), 200, "still alive");
+
+    sqlx::query("DROP TRIGGER refuse_writes")
+        .execute(&other)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/readyz").await.status(), 200, "ready again");
 }
 
 #[tokio::test]
