@@ -75,6 +75,13 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let local = listener.local_addr().map_err(StartupError::Server)?;
+        let mut settings = settings;
+        if settings.public_url.port() == Some(0) {
+            // `LOBBY_PUBLIC_URL=http://127.0.0.1:0` beside `LOBBY_BIND=127.0.0.1:0`: whatever port
+            // the system gave us (tests and scripts read it from the "Lobby is listening" line).
+            // A URL with a host always takes a port, so this cannot fail.
+            let _ = settings.public_url.set_port(Some(local.port()));
+        }
         let state = web::Data::new(build_state(settings, local).await?);
         let workers = jobs::Workers::start(
             &state.queue,

@@ -345,18 +345,15 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Starts `lobby serve` on a port of its own choosing (port 0) and waits until it says where.
     pub async fn start(dir: &Path, emulator: &Emulator, env: &[(&str, &str)]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("http://127.0.0.1:{port}");
-        let log = dir.join(format!("serve-{port}.log"));
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = dir.join(format!("serve-{}-{n}.log", std::process::id()));
         let mut command = with_emulator(lobby_command(dir), emulator);
         command
-            .env("LOBBY_BIND", format!("127.0.0.1:{port}"))
-            .env("LOBBY_PUBLIC_URL", &address)
+            .env("LOBBY_BIND", "127.0.0.1:0")
+            .env("LOBBY_PUBLIC_URL", "http://127.0.0.1:0")
             .env("LOBBY_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -365,25 +362,30 @@ impl Server {
         for (key, value) in env {
             command.env(key, value);
         }
-        let server = Server {
-            child: command.spawn().unwrap(),
-            address,
-            log,
-        };
+        let mut child = command.spawn().unwrap();
         let started = Instant::now();
-        while reqwest::get(format!("{}/healthz", server.address))
-            .await
-            .is_err()
-        {
+        let address = loop {
+            if let Some(address) = listening_address(&log) {
+                break address;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "the server exited ({status}) before listening:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
             assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the server did not start"
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not say where it listens"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        Server {
+            child,
+            address,
+            log,
         }
-        server
     }
-
     pub fn signal(&self, name: &str) {
         let status = std::process::Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
@@ -502,4 +504,13 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The address in a JSON log's "Lobby is listening" line, as a base URL.
+fn listening_address(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["fields"]["message"] == "Lobby is listening")
+        .and_then(|line| line["fields"]["address"].as_str().map(|a| format!("http://{a}")))
 }
