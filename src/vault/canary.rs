@@ -46,9 +46,9 @@ mod tests {
     fn a_canary_checks_with_its_own_key() {
         let ring = Keyring::new(vec![MasterKey::generate(), MasterKey::generate()]).unwrap();
         for id in ring.key_ids() {
-            let canary = seal_canary(&ring, id).unwrap();
-            assert_eq!(key_id_of(&canary), Some(id));
-            check_canary(&ring, id, &canary).unwrap();
+            let canary = seal_canary(&ring, &id).unwrap();
+            assert_eq!(key_id_of(&canary), Some(id.as_str()));
+            check_canary(&ring, &id, &canary).unwrap();
         }
     }
 
@@ -70,7 +70,7 @@ mod tests {
     #[test]
     fn another_keys_canary_or_another_value_is_refused() {
         let ring = Keyring::new(vec![MasterKey::generate(), MasterKey::generate()]).unwrap();
-        let ids: Vec<String> = ring.key_ids().map(str::to_owned).collect();
+        let ids: Vec<String> = ring.key_ids().collect();
         let first_canary = seal_canary(&ring, &ids[0]).unwrap();
         assert!(matches!(
             check_canary(&ring, &ids[1], &first_canary),

@@ -357,7 +357,7 @@ mod tests {
             matches!(other.open(&sealed, &AAD), Err(VaultError::UnknownKey(unknown)) if unknown == id)
         );
         // Even when the value claims to be sealed with the other key.
-        let relabelled = sealed.replace(&id, other.sealing_key_id());
+        let relabelled = sealed.replace(&id, &other.sealing_key_id());
         assert!(matches!(
             other.open(&relabelled, &AAD),
             Err(VaultError::Decrypt)
@@ -431,7 +431,7 @@ mod tests {
         let sealed = old.seal_str(TOKEN, &AAD);
         let ring = old.with_key(MasterKey::generate()).unwrap();
         let resealed = ring.reseal(&sealed, &AAD).unwrap();
-        assert_eq!(key_id_of(&resealed), Some(ring.sealing_key_id()));
+        assert_eq!(key_id_of(&resealed), Some(ring.sealing_key_id().as_str()));
         assert_eq!(
             ring.open_str(&resealed, &AAD).unwrap().expose_secret(),
             TOKEN
@@ -476,7 +476,10 @@ mod tests {
             );
         }
         assert_eq!(key_id_of("v1:zzzzzzzz:AAAA"), None);
-        assert_eq!(key_id_of(&format!("v1:{id}:{good_body}")), Some(id));
+        assert_eq!(
+            key_id_of(&format!("v1:{id}:{good_body}")),
+            Some(id.as_str())
+        );
     }
 
     #[test]
@@ -542,7 +545,7 @@ mod tests {
         let text = key.to_base64();
         let ring = Keyring::new(vec![key]).unwrap();
         let debug = format!("{ring:?}");
-        assert!(debug.contains(ring.sealing_key_id()));
+        assert!(debug.contains(&ring.sealing_key_id()));
         assert!(!debug.contains(text.trim_end_matches('=')));
         let bytes = STANDARD.decode(text.as_bytes()).unwrap();
         assert!(!debug.contains(&hex::encode(&bytes[..4])));

@@ -512,5 +512,9 @@ fn listening_address(log: &Path) -> Option<String> {
     text.lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .find(|line| line["fields"]["message"] == "Lobby is listening")
-        .and_then(|line| line["fields"]["address"].as_str().map(|a| format!("http://{a}")))
+        .and_then(|line| {
+            line["fields"]["address"]
+                .as_str()
+                .map(|a| format!("http://{a}"))
+        })
 }
