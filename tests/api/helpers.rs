@@ -394,15 +394,32 @@ impl Server {
         assert!(status.success(), "kill -{name}");
     }
 
-    pub async fn exit_within(&mut self, limit: Duration) -> ExitStatus {
+    /// Waits for the process to exit (the deadline only stops a hung test; it is no speed limit).
+    pub async fn exit_status(&mut self) -> ExitStatus {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(started.elapsed() < limit, "still running after {limit:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the server never exited"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits until the server has logged a line whose message is `message`.
+    pub async fn logged(&self, message: &str) {
+        eventually(&format!("the log line {message:?}"), || async {
+            std::fs::read_to_string(&self.log)
+                .ok()?
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .any(|line| line["fields"]["message"] == message)
+                .then_some(())
+        })
+        .await;
     }
 
     pub fn log_lines(&self) -> Vec<serde_json::Value> {
