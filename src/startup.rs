@@ -103,7 +103,13 @@ impl Application {
 
         let server_state = state.clone();
         let grace = state.settings.shutdown_grace;
+        // The server's worker threads log where the code that built it logs: the global
+        // subscriber in `lobby serve`, a test's own subscriber in the tests.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let server = HttpServer::new(move || {
+            // Runs once on each worker thread, which lives as long as the server: the default
+            // stays set for the thread's life.
+            std::mem::forget(tracing::dispatcher::set_default(&dispatch));
             let emulator = server_state.emulator.clone();
             App::new()
                 .app_data(server_state.clone())

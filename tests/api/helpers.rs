@@ -19,8 +19,10 @@ use secrecy::ExposeSecret;
 use tempfile::TempDir;
 use url::Url;
 
-/// Every log line any test server wrote, at every level, so tests can look for leaked secrets.
-static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+thread_local! {
+    /// This test's log: every test runs on its own thread, and its servers log into this buffer.
+    static TEST_LOG: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { std::cell::RefCell::new(None) };
+}
 
 #[derive(Clone)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
@@ -38,22 +40,41 @@ impl Write for LogBuffer {
     }
 }
 
+/// Gives this test (this thread) its own log at every level, once: the app's tasks run on the
+/// test's thread and its HTTP workers take the subscriber current when it was built, so another
+/// test's lines never land here.
 fn init_logs() -> Arc<Mutex<Vec<u8>>> {
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = LogBuffer(buffer.clone());
-        let settings = LogSettings {
-            filter: "trace,actix_server=info,mio=info,h2=info".into(),
-            format: LogFormat::Pretty,
-        };
-        lobby::telemetry::init_with_writer(&settings, move || writer.clone(), false)
-            .expect("the test logger installs once");
-        buffer
+    static BRIDGE: OnceLock<()> = OnceLock::new();
+    BRIDGE.get_or_init(|| {
+        // A global subscriber that drops everything, installed for its `log` bridge: records of
+        // crates that use `log` then reach whichever subscriber is current, i.e. the test's.
+        let _ =
+            tracing_subscriber::util::SubscriberInitExt::try_init(tracing_subscriber::registry());
+    });
+    TEST_LOG.with(|slot| {
+        slot.borrow_mut()
+            .get_or_insert_with(|| {
+                let buffer = Arc::new(Mutex::new(Vec::new()));
+                let writer = LogBuffer(buffer.clone());
+                let settings = LogSettings {
+                    filter: "trace,actix_server=info,mio=info,h2=info".into(),
+                    format: LogFormat::Pretty,
+                };
+                let dispatch = lobby::telemetry::dispatch_with_writer(
+                    &settings,
+                    move || writer.clone(),
+                    false,
+                )
+                .expect("the test logger builds");
+                // Kept for the rest of the test: its thread ends with it.
+                std::mem::forget(tracing::dispatcher::set_default(&dispatch));
+                buffer
+            })
+            .clone()
     })
-    .clone()
 }
 
-/// Everything logged so far by every test in this binary.
+/// Everything this test's servers logged so far.
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&init_logs().lock().unwrap()).into_owned()
 }

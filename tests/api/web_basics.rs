@@ -169,3 +169,40 @@ async fn hsts_is_sent_only_on_https() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn each_test_reads_only_its_own_servers_logs() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz").await;
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(
+        crate::helpers::captured_logs().contains(&request_id),
+        "this test's request is in its log"
+    );
+
+    // Another test, on its own thread, with its own server.
+    let (other_id, other_logs) = std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let other = spawn_app().await;
+                let res = other.get("/healthz").await;
+                let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+                (id, crate::helpers::captured_logs())
+            })
+    })
+    .join()
+    .unwrap();
+
+    assert!(
+        other_logs.contains(&other_id),
+        "the other test has its own log"
+    );
+    assert!(
+        !other_logs.contains(&request_id),
+        "and none of this test's lines"
+    );
+    assert!(!crate::helpers::captured_logs().contains(&other_id));
+}
