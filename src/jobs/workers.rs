@@ -743,9 +743,15 @@ mod tests {
         let (_dir, db) = temp_db().await;
         let queue = Queue::new(db.clone());
         let mut registry = Registry::new();
-        registry.register("slow", |_job: Job| async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            Outcome::Done
+        // The job finishes when the test says so, after the shutdown has begun.
+        let finish = Arc::new(tokio::sync::Notify::new());
+        let finish_job = finish.clone();
+        registry.register("slow", move |_job: Job| {
+            let finish = finish_job.clone();
+            async move {
+                finish.notified().await;
+                Outcome::Done
+            }
         });
         let config = no_backoff(1);
         let metrics = config.metrics.clone();
@@ -753,7 +759,15 @@ mod tests {
         let id = queue.enqueue(NewJob::new("slow", json!({}))).await.unwrap();
         wait_for_status(&db, id, "running").await;
 
-        workers.shutdown(Duration::from_secs(5)).await;
+        let shutdown = workers.shutdown(Duration::from_secs(60));
+        tokio::pin!(shutdown);
+        tokio::select! {
+            biased;
+            () = &mut shutdown => panic!("the shutdown did not wait for the running job"),
+            () = tokio::task::yield_now() => {}
+        }
+        finish.notify_one();
+        shutdown.await;
         assert_eq!(
             db::jobs::get(&db, id).await.unwrap().unwrap().status,
             "done"
