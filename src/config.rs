@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::abuse::captcha::CaptchaProvider;
 use crate::vault::KeySource;
 
 /// The Slack scopes Lobby asks for when a workspace installs it (see `lobby manifest`).
@@ -56,6 +57,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOBBY_LOG_FORMAT",
     "LOBBY_SHUTDOWN_GRACE",
     "LOBBY_METRICS_TOKEN",
+    "LOBBY_TURNSTILE_VERIFY_URL",
+    "LOBBY_HCAPTCHA_VERIFY_URL",
 ];
 
 /// How long running jobs and requests may take to finish at shutdown, unless configured.
@@ -86,6 +89,16 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Lets a scraper that is not on loopback read `/metrics` (`Authorization: Bearer`).
     pub metrics_token: Option<SecretString>,
+    /// Where join-form captchas are verified.
+    pub captcha: CaptchaUrls,
+}
+
+/// The captcha services' verification endpoints: the providers' own unless configured (tests
+/// and staging point them at a stand-in).
+#[derive(Debug, Clone)]
+pub struct CaptchaUrls {
+    pub turnstile: Url,
+    pub hcaptcha: Url,
 }
 
 /// The names the slash commands answer to (each starts with `/`).
@@ -421,6 +434,21 @@ impl Settings {
             Some(token) => Some(SecretString::from(token.to_owned())),
         };
 
+        let captcha = CaptchaUrls {
+            turnstile: parse_url(
+                &source,
+                "LOBBY_TURNSTILE_VERIFY_URL",
+                CaptchaProvider::Turnstile.default_verify_url(),
+                &mut fail,
+            ),
+            hcaptcha: parse_url(
+                &source,
+                "LOBBY_HCAPTCHA_VERIFY_URL",
+                CaptchaProvider::HCaptcha.default_verify_url(),
+                &mut fail,
+            ),
+        };
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -438,6 +466,7 @@ impl Settings {
             log,
             shutdown_grace,
             metrics_token,
+            captcha,
         })
     }
 }
