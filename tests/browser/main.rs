@@ -8,7 +8,6 @@
 
 mod webdriver;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,15 +25,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A port for ChromeDriver, which cannot report one it picked itself.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_until_ok(url: &str, what: &str) {
@@ -121,15 +111,36 @@ async fn start_lobby(data_dir: &Path) -> (Running, String) {
     }
 }
 
-fn start_chromedriver(port: u16) -> Running {
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
+/// ChromeDriver on a port it picks itself; returns it and its address, read from the line it
+/// prints once it listens.
+fn start_chromedriver() -> (Running, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(CHROMEDRIVER)
+        .arg("--port=0")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
-    Running(child)
+    let stdout = child.stdout.take().expect("chromedriver's output");
+    let running = Running(child);
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("chromedriver said where it listens before exiting")
+            .expect("chromedriver's output is text");
+        if let Some(port) = line
+            .split("started successfully on port ")
+            .nth(1)
+            .and_then(|rest| rest.trim_end_matches('.').trim().parse::<u16>().ok())
+        {
+            break port;
+        }
+    };
+    // Keep reading, so chromedriver never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (running, format!("http://127.0.0.1:{port}"))
 }
 
 /// On the emulator's consent page: pick the workspace and the person, then Allow.
@@ -159,9 +170,7 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     let data = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
     let (_lobby, base) = start_lobby(data.path()).await;
-    let driver_port = free_port();
-    let _driver = start_chromedriver(driver_port);
-    let driver = format!("http://127.0.0.1:{driver_port}");
+    let (_driver, driver) = start_chromedriver();
     wait_until_ok(&format!("{base}/readyz"), "lobby").await;
     wait_until_ok(&format!("{driver}/status"), "chromedriver").await;
 
