@@ -570,3 +570,36 @@ async fn team_join_marks_the_request_joined() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_admins_deny_click_declines_the_request_without_inviting() {
+    let (app, id) = announced_request().await;
+    let res = app
+        .emulator
+        .send_interaction(click(DEMO_ADMIN, "lobby_deny", id))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let update = eventually("the updated message", || async {
+        app.emulator.response_url_posts().pop()
+    })
+    .await;
+    assert_eq!(update.body["replace_original"], true);
+    let text = update.body["text"].as_str().unwrap();
+    assert!(text.contains("Denied by"), "{text}");
+    let request = db::invite_requests::get(app.db(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(request.status, InviteStatus::Denied);
+    // Nothing is sent to Slack for a denied request, also once the decision's job is done.
+    crate::helpers::wait_for(
+        app.db(),
+        "the decision's job to finish",
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'invite.decide' AND status = 'done'",
+    )
+    .await;
+    assert!(app.emulator.calls_to("admin.users.invite").is_empty());
+    assert!(app.emulator.calls_to("users.admin.invite").is_empty());
+}
