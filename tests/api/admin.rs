@@ -781,3 +781,152 @@ async fn with_nothing_installed_the_login_page_explains_the_setup() {
     assert!(html.contains("/slack/install"));
     assert!(app.emulator.calls().is_empty());
 }
+
+/// Every field of the new-community form, as the dashboard's form sends it.
+fn new_community_form<'a>(
+    csrf: &'a str,
+    installation: &'a str,
+    slug: &'a str,
+    title: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("installation", installation),
+        ("slug", slug),
+        ("workspace", ""),
+        ("title", title),
+        ("description", "Made in the dashboard"),
+        ("invite_mode", "approval"),
+        ("default_channels", ""),
+        ("coc_url", ""),
+        ("allowed_domains", ""),
+        ("denied_domains", ""),
+        ("captcha_provider", ""),
+        ("captcha_site_key", ""),
+        ("admin_channel", ""),
+    ]
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_community_only_for_a_workspace_they_manage() {
+    let app = two_workspaces().await;
+    let other = admin_browser(&app, OTHER_TEAM, OTHER_ADMIN).await;
+    let other_token = csrf(&other, &app).await;
+
+    // Another workspace's admin cannot create a community for this one.
+    let res = post(
+        &other,
+        &app,
+        "/admin/communities",
+        &new_community_form(&other_token, DEMO_TEAM, "sneaky", "Sneaky"),
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+    assert!(
+        db::communities::by_slug(app.db(), "sneaky")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let res = post(
+        &admin,
+        &app,
+        "/admin/communities",
+        &new_community_form(&token, DEMO_TEAM, "rustaceans", "Rustaceans"),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let created_at = res.headers()["location"].to_str().unwrap().to_owned();
+    let (status, html) = page(&admin, &app, &created_at).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Rustaceans"));
+
+    let stored = db::communities::by_slug(app.db(), "rustaceans")
+        .await
+        .unwrap()
+        .expect("the community is stored");
+    assert_eq!(stored.team_id, DEMO_TEAM);
+    assert_eq!(stored.title, "Rustaceans");
+    assert_eq!(stored.invite_mode, lobby::domain::InviteMode::Approval);
+    let join = app.get("/join/rustaceans").await;
+    assert_eq!(join.status(), 200, "its join page is public");
+    assert!(
+        audit_actions(&app, DEMO_TEAM)
+            .await
+            .contains(&"community.created".to_owned())
+    );
+
+    // The same address again is refused with a message.
+    let res = post(
+        &admin,
+        &app,
+        "/admin/communities",
+        &new_community_form(&token, DEMO_TEAM, "rustaceans", "Again"),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("/join/rustaceans is taken")
+    );
+
+    // The other workspace's admin does not see it.
+    let (_, list) = page(&other, &app, "/admin/communities").await;
+    assert!(!list.contains("Rustaceans"));
+}
+
+#[tokio::test]
+async fn an_admin_revokes_an_api_key_of_their_workspace_and_only_theirs() {
+    let app = two_workspaces().await;
+    let created = lobby::api_keys::create(app.db(), DEMO_TEAM, "ci", "test")
+        .await
+        .unwrap();
+    let key = secrecy::ExposeSecret::expose_secret(&created.key).to_owned();
+    let post_message = || {
+        browser()
+            .post(app.url("/api/v1/messages"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"channel": "general", "text": "still here"}))
+            .send()
+    };
+    assert_eq!(post_message().await.unwrap().status(), 200, "the key works");
+    let revoke_path = format!("/admin/keys/{}/revoke", created.id);
+
+    // Another workspace's admin can neither name this workspace nor reach the key through theirs.
+    let other = admin_browser(&app, OTHER_TEAM, OTHER_ADMIN).await;
+    let other_token = csrf(&other, &app).await;
+    for team in [DEMO_TEAM, OTHER_TEAM] {
+        let res = post(
+            &other,
+            &app,
+            &revoke_path,
+            &[("csrf", other_token.as_str()), ("team", team)],
+        )
+        .await;
+        assert_eq!(res.status(), 404, "as {team}");
+    }
+    assert_eq!(post_message().await.unwrap().status(), 200, "still works");
+
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let res = post(
+        &admin,
+        &app,
+        &revoke_path,
+        &[("csrf", token.as_str()), ("team", DEMO_TEAM)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(post_message().await.unwrap().status(), 401, "revoked");
+    assert_eq!(app.emulator.calls_to("chat.postMessage").len(), 1);
+    assert!(
+        audit_actions(&app, DEMO_TEAM)
+            .await
+            .contains(&"api_key.revoked".to_owned())
+    );
+}
