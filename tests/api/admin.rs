@@ -923,7 +923,11 @@ async fn an_admin_revokes_an_api_key_of_their_workspace_and_only_theirs() {
     .await;
     assert_eq!(res.status(), 303);
     assert_eq!(post_message().await.unwrap().status(), 401, "revoked");
-    assert_eq!(app.emulator.calls_to("chat.postMessage").len(), 1);
+    assert_eq!(
+        app.emulator.calls_to("chat.postMessage").len(),
+        2,
+        "only the posts made before the revocation reached Slack"
+    );
     assert!(
         audit_actions(&app, DEMO_TEAM)
             .await
