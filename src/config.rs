@@ -59,6 +59,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOBBY_METRICS_TOKEN",
     "LOBBY_TURNSTILE_VERIFY_URL",
     "LOBBY_HCAPTCHA_VERIFY_URL",
+    "LOBBY_DEMO",
 ];
 
 /// How long running jobs and requests may take to finish at shutdown, unless configured.
@@ -91,6 +92,8 @@ pub struct Settings {
     pub metrics_token: Option<SecretString>,
     /// Where join-form captchas are verified.
     pub captcha: CaptchaUrls,
+    /// `LOBBY_DEMO=1`: demo mode even away from a loopback bind and a localhost URL.
+    pub demo_anywhere: bool,
 }
 
 /// The captcha services' verification endpoints: the providers' own unless configured (tests
@@ -195,6 +198,29 @@ impl fmt::Display for ConfigError {
 impl Settings {
     pub fn is_demo(&self) -> bool {
         self.slack.credentials.is_none()
+    }
+
+    /// Why the server must not run in demo mode here, if it must not: the emulator lets anyone
+    /// "install" and sign in as an admin, so it only runs on this machine unless `LOBBY_DEMO=1`.
+    pub fn demo_refusal(&self) -> Option<String> {
+        if !self.is_demo() || self.demo_anywhere {
+            return None;
+        }
+        let local_url = self.public_url.scheme() == "http"
+            && match self.public_url.host() {
+                Some(url::Host::Domain(host)) => host == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+        if self.bind.ip().is_loopback() && local_url {
+            return None;
+        }
+        Some(
+            "no Slack credentials are set: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET \
+             (demo mode runs only on a loopback LOBBY_BIND with an http://localhost LOBBY_PUBLIC_URL, or with LOBBY_DEMO=1)"
+                .to_owned(),
+        )
     }
 
     pub fn is_https(&self) -> bool {
@@ -449,6 +475,15 @@ impl Settings {
             ),
         };
 
+        let demo_anywhere = match source.get("LOBBY_DEMO") {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => {
+                fail(format!("LOBBY_DEMO={other:?} must be 1 or 0"));
+                false
+            }
+        };
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -467,6 +502,7 @@ impl Settings {
             shutdown_grace,
             metrics_token,
             captcha,
+            demo_anywhere,
         })
     }
 }

@@ -11,6 +11,10 @@ use crate::startup::Application;
 use crate::state::AppState;
 
 pub async fn run(settings: Settings) -> ExitCode {
+    if let Some(refusal) = settings.demo_refusal() {
+        eprintln!("lobby: {refusal}");
+        return ExitCode::from(2);
+    }
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {

@@ -461,3 +461,82 @@ async fn api_keys_create_list_and_revoke_from_the_command_line() {
     assert_eq!(post().await.unwrap().status(), 401);
     assert_eq!(app.emulator.calls_to("chat.postMessage").len(), 1);
 }
+
+#[tokio::test]
+async fn serve_without_credentials_runs_the_whole_product_in_demo_mode_on_one_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::helpers::Server::start_demo(dir.path(), &[]).await;
+
+    let home = browser().get(&server.address).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("Demo mode."), "the banner shows");
+    let api: Value = browser()
+        .post(format!("{}/_emulator/slack/api/api.test", server.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["ok"], true, "the emulator is mounted on the same port");
+
+    // Add to Slack goes through the built-in emulator and back.
+    let person = browser();
+    let authorize = crate::helpers::start_install_at(&server.address, &person).await;
+    assert!(
+        authorize
+            .as_str()
+            .starts_with(&format!("{}/_emulator/slack/", server.address)),
+        "{authorize}"
+    );
+    let res = crate::helpers::install_at(
+        &server.address,
+        &person,
+        DEMO_TEAM,
+        lobby::emulator::seed::DEMO_ADMIN,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("installed"));
+    let join = browser()
+        .get(format!("{}/join/{SLUG}", server.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(join.status(), 200, "the first install made a community");
+    assert!(join.text().await.unwrap().contains("Demo mode."));
+}
+
+#[tokio::test]
+async fn missing_credentials_away_from_localhost_are_a_configuration_error_unless_lobby_demo_is_set()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = lobby(
+        dir.path(),
+        &["serve"],
+        &[("LOBBY_PUBLIC_URL", "https://lobby.example.org")],
+    )
+    .await;
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("SLACK_CLIENT_ID"), "{}", ran.stderr);
+    let ran = lobby(dir.path(), &["serve"], &[("LOBBY_BIND", "0.0.0.0:0")]).await;
+    assert_eq!(
+        ran.code,
+        Some(2),
+        "not on a public interface: {}",
+        ran.stderr
+    );
+
+    // Asked for explicitly, demo mode runs anywhere.
+    let server = crate::helpers::Server::start_demo(
+        dir.path(),
+        &[
+            ("LOBBY_DEMO", "1"),
+            ("LOBBY_PUBLIC_URL", "https://demo.example.org"),
+        ],
+    )
+    .await;
+    let home = browser().get(&server.address).send().await.unwrap();
+    assert!(home.text().await.unwrap().contains("Demo mode."));
+}

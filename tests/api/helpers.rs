@@ -368,10 +368,22 @@ impl Drop for Server {
 impl Server {
     /// Starts `lobby serve` on a port of its own choosing (port 0) and waits until it says where.
     pub async fn start(dir: &Path, emulator: &Emulator, env: &[(&str, &str)]) -> Server {
+        Self::start_command(with_emulator(lobby_command(dir), emulator), dir, env).await
+    }
+
+    /// `lobby serve` in demo mode: no Slack credentials, its own emulator on its own port.
+    pub async fn start_demo(dir: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_command(lobby_command(dir), dir, env).await
+    }
+
+    async fn start_command(
+        mut command: std::process::Command,
+        dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Server {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = dir.join(format!("serve-{}-{n}.log", std::process::id()));
-        let mut command = with_emulator(lobby_command(dir), emulator);
         command
             .env("LOBBY_BIND", "127.0.0.1:0")
             .env("LOBBY_PUBLIC_URL", "http://127.0.0.1:0")
