@@ -45,9 +45,7 @@ impl EmulatorConfig {
     /// Whether the app subscribed to events like `event`.
     pub fn subscribes_to(&self, event: &serde_json::Value) -> bool {
         let wanted = Self::subscription_for(event);
-        self.bot_events
-            .iter()
-            .any(|subscribed| *subscribed == wanted)
+        self.bot_events.contains(&wanted)
     }
 
     /// Fresh random credentials from the OS RNG, token rotation off: what demo mode and most tests want.

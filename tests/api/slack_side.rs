@@ -312,7 +312,7 @@ async fn the_emulator_delivers_only_the_events_the_manifest_subscribes_to() {
 
     let sent = app.emulator.send_event(DEMO_TEAM, edited).await;
 
-    let error = sent.err().expect("an unsubscribed event is not delivered");
+    let error = sent.expect_err("an unsubscribed event is not delivered");
     assert!(error.to_string().contains("message.channels"), "{error}");
     let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events_seen")
         .fetch_one(app.db())
