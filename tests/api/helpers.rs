@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::web;
 use lobby::config::{LogFormat, LogSettings, Settings};
@@ -396,23 +396,21 @@ impl Server {
             command.env(key, value);
         }
         let mut child = command.spawn().unwrap();
-        let started = Instant::now();
-        let address = loop {
-            if let Some(address) = listening_address(&log) {
-                break address;
+        let address = hang_guard("the server to say where it listens", async {
+            loop {
+                if let Some(address) = listening_address(&log) {
+                    break address;
+                }
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!(
+                        "the server exited ({status}) before listening:\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!(
-                    "the server exited ({status}) before listening:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the server did not say where it listens"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        })
+        .await;
         Server {
             child,
             address,
@@ -427,19 +425,18 @@ impl Server {
         assert!(status.success(), "kill -{name}");
     }
 
-    /// Waits for the process to exit (the deadline only stops a hung test; it is no speed limit).
+    /// Waits for the process to exit.
     pub async fn exit_status(&mut self) -> ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+        let child = &mut self.child;
+        hang_guard("the server to exit", async {
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "the server never exited"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     /// Waits until the server has logged a line whose message is `message`.
@@ -525,34 +522,34 @@ pub async fn count(db: &lobby::db::Db, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
 }
 
+/// Polls `sql` until it counts something.
 pub async fn wait_for(db: &lobby::db::Db, what: &str, sql: &'static str) {
-    let started = Instant::now();
-    while count(db, sql).await == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(what, || async { (count(db, sql).await > 0).then_some(()) }).await;
 }
 
-/// Polls `check` until it gives a value; fails the test naming `what` after a generous deadline
-/// (a deadline for a hung test, not a speed requirement).
+/// Polls `check` until it gives a value.
 pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
+    hang_guard(what, async {
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    })
+    .await
+}
+
+/// Fails a test that waits for `what` so long that it must be hung: a guard against a test
+/// that would never end, never a statement about speed (a loaded machine gets minutes).
+pub async fn hang_guard<T>(what: &str, wait: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(120), wait).await {
+        Ok(value) => value,
+        Err(_) => panic!("gave up waiting for {what}: the test seems hung"),
     }
 }
 

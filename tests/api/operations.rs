@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use lobby::db::installations::TokenKind;
 use lobby::emulator::seed::{DEMO_ADMIN, DEMO_TEAM};
@@ -167,22 +166,15 @@ fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
 }
 
 async fn wait_for_status(app: &TestApp, status: &'static str) {
-    let started = Instant::now();
-    loop {
+    crate::helpers::eventually(&format!("a request to reach {status}"), || async {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invite_requests WHERE status = ?")
             .bind(status)
             .fetch_one(app.db())
             .await
             .unwrap();
-        if n > 0 {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no request reached {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (n > 0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -417,14 +409,10 @@ async fn a_backup_taken_during_signups_is_whole_and_holds_every_committed_reques
             }
         });
     }
-    let started = Instant::now();
-    while acknowledged.lock().unwrap().len() < 20 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "signups stalled"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    crate::helpers::eventually("twenty signups to be acknowledged", || async {
+        (acknowledged.lock().unwrap().len() >= 20).then_some(())
+    })
+    .await;
     let committed_before: Vec<String> = acknowledged.lock().unwrap().clone();
     let file = app.data_dir.join("backup.db");
     let out = tokio::process::Command::from(lobby_command(&app.data_dir))

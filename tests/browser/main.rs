@@ -10,7 +10,7 @@ mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use webdriver::Session;
 
@@ -28,20 +28,18 @@ impl Drop for Running {
 }
 
 async fn wait_until_ok(url: &str, what: &str) {
-    let started = Instant::now();
     let http = reqwest::Client::new();
-    loop {
-        if let Ok(res) = http.get(url).send().await
-            && res.status().is_success()
-        {
-            return;
+    webdriver::hang_guard(&format!("{what} at {url}"), async {
+        loop {
+            if let Ok(res) = http.get(url).send().await
+                && res.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{what} did not come up at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
 }
 
 /// Whether to run: yes, unless skipped on purpose; a missing browser is a failure, not a skip.
@@ -89,26 +87,25 @@ async fn start_lobby(data_dir: &Path) -> (Running, String) {
         .spawn()
         .expect("the lobby binary starts");
     let mut running = Running(child);
-    let started = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let address = text
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .find(|line| line["fields"]["message"] == "Lobby is listening")
-            .and_then(|line| line["fields"]["address"].as_str().map(str::to_owned));
-        if let Some(address) = address {
-            return (running, format!("http://{address}"));
+    let address = webdriver::hang_guard("lobby to say where it listens", async {
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let address = text
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .find(|line| line["fields"]["message"] == "Lobby is listening")
+                .and_then(|line| line["fields"]["address"].as_str().map(str::to_owned));
+            if let Some(address) = address {
+                return address;
+            }
+            if let Some(status) = running.0.try_wait().unwrap() {
+                panic!("lobby exited ({status}) before listening:\n{text}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if let Some(status) = running.0.try_wait().unwrap() {
-            panic!("lobby exited ({status}) before listening:\n{text}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "lobby did not say where it listens:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
+    (running, format!("http://{address}"))
 }
 
 /// ChromeDriver on a port it picks itself; returns it and its address, read from the line it
@@ -257,20 +254,18 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     assert!(notice.contains("Approved"), "{notice}");
 
     // The worker delivers it to Slack.
-    let started = Instant::now();
-    loop {
-        browser
-            .goto(&format!("{base}/admin/requests?status=invited"))
-            .await;
-        if browser.source().await.contains("grace@example.org") {
-            break;
+    webdriver::hang_guard("the approved request to be delivered", async {
+        loop {
+            browser
+                .goto(&format!("{base}/admin/requests?status=invited"))
+                .await;
+            if browser.source().await.contains("grace@example.org") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "the approved request was not delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
 
     browser.goto(&format!("{base}/admin")).await;
     let legend = browser.find("figcaption.legend").await.text().await;
