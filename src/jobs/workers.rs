@@ -335,21 +335,27 @@ mod tests {
         }
     }
 
-    /// Polls until the job reaches `status`, failing the test after a few seconds.
-    async fn wait_for_status(db: &Db, id: i64, status: &str) -> JobRow {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let row = db::jobs::get(db, id).await.unwrap().unwrap();
-            if row.status == status {
-                return row;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "job {id} is {} not {status}",
-                row.status
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    /// Waits for `wait`, failing the test naming `what` if it seems hung (a guard against a
+    /// test that never ends, not a statement about speed).
+    async fn hang_guard<T>(what: &str, wait: impl Future<Output = T>) -> T {
+        match tokio::time::timeout(Duration::from_secs(120), wait).await {
+            Ok(value) => value,
+            Err(_) => panic!("gave up waiting for {what}: the test seems hung"),
         }
+    }
+
+    /// Polls until the job reaches `status`.
+    async fn wait_for_status(db: &Db, id: i64, status: &str) -> JobRow {
+        hang_guard(&format!("job {id} to be {status}"), async {
+            loop {
+                let row = db::jobs::get(db, id).await.unwrap().unwrap();
+                if row.status == status {
+                    return row;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
     }
 
     fn counting(registry: &mut Registry, kind: &str) -> Arc<AtomicUsize> {
@@ -432,20 +438,18 @@ mod tests {
             .enqueue(NewJob::new("flaky", json!({})))
             .await
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while db::jobs::attempts(&db, id)
-            .await
-            .unwrap()
-            .first()
-            .and_then(|a| a.outcome.clone())
-            .is_none()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the first attempt never finished"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        hang_guard("the first attempt to finish", async {
+            while db::jobs::attempts(&db, id)
+                .await
+                .unwrap()
+                .first()
+                .and_then(|a| a.outcome.clone())
+                .is_none()
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
         workers.shutdown(Duration::from_secs(1)).await;
 
         let row = db::jobs::get(&db, id).await.unwrap().unwrap();
@@ -696,21 +700,13 @@ mod tests {
     async fn one_wake_up_brings_every_idle_worker_to_a_batch() {
         let (_dir, db) = temp_db().await;
         let queue = Queue::new(db.clone());
-        let started = Arc::new(AtomicUsize::new(0));
-        let counter = started.clone();
+        let all_four = Arc::new(tokio::sync::Barrier::new(4));
         let mut registry = Registry::new();
-        // Each job finishes only once all four run at the same time.
+        // Each job finishes only once all four run at the same time (else the test hangs).
         registry.register("together", move |_job: Job| {
-            let started = counter.clone();
+            let all_four = all_four.clone();
             async move {
-                started.fetch_add(1, Ordering::SeqCst);
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while started.load(Ordering::SeqCst) < 4 {
-                    if Instant::now() > deadline {
-                        return Outcome::fail("ran alone");
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
+                all_four.wait().await;
                 Outcome::Done
             }
         });
@@ -807,11 +803,12 @@ mod tests {
         assert!(text.contains(r#"lobby_jobs_total{kind="stuck",outcome="released"} 1"#));
         let attempts = db::jobs::attempts(&db, id).await.unwrap();
         assert_eq!(attempts[0].outcome.as_deref(), Some("released"));
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !aborted.load(Ordering::SeqCst) {
-            assert!(Instant::now() < deadline, "the handler kept running");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        hang_guard("the aborted handler to be dropped", async {
+            while !aborted.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
     }
 
     struct SetOnDrop(Arc<AtomicBool>);
