@@ -934,3 +934,69 @@ async fn an_admin_revokes_an_api_key_of_their_workspace_and_only_theirs() {
             .contains(&"api_key.revoked".to_owned())
     );
 }
+
+#[tokio::test]
+async fn an_admin_retries_a_request_slack_refused_and_it_is_delivered() {
+    let app = crate::helpers::app_with_admin_api(vec![]).await;
+    let res = install_at(&app.address, &browser(), OTHER_TEAM, OTHER_ADMIN).await;
+    assert_eq!(res.status(), 200);
+    let id = pending_request(&app, DEMO_SLUG, "retry@example.org").await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+
+    // Approved while Slack refuses for a reason an admin fixes: the request waits.
+    app.emulator.inject(
+        "admin.users.invite",
+        lobby::emulator::Fault::Error("paid_teams_only".into()),
+        1,
+    );
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{id}/approve"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    crate::helpers::eventually("Slack's refusal", || async {
+        let r = db::invite_requests::get(app.db(), id).await.unwrap()?;
+        (r.slack_error.as_deref() == Some("paid_teams_only")).then_some(())
+    })
+    .await;
+    assert_eq!(status_of(&app, id).await, InviteStatus::Pending);
+    let (_, list) = page(&admin, &app, "/admin/requests?status=pending").await;
+    assert!(
+        list.contains(&format!("/admin/requests/{id}/retry")),
+        "a Retry button"
+    );
+
+    // Another workspace's admin cannot retry it.
+    let other = admin_browser(&app, OTHER_TEAM, OTHER_ADMIN).await;
+    let other_token = csrf(&other, &app).await;
+    let res = post(
+        &other,
+        &app,
+        &format!("/admin/requests/{id}/retry"),
+        &[("csrf", &other_token)],
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(app.emulator.calls_to("admin.users.invite").len(), 1);
+
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{id}/retry"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    crate::helpers::eventually("the retried invite", || async {
+        (status_of(&app, id).await == InviteStatus::Invited).then_some(())
+    })
+    .await;
+    let calls = app.emulator.calls_to("admin.users.invite");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].param("email"), Some("retry@example.org"));
+    assert!(calls[1].error.is_none());
+}
