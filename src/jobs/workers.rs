@@ -4,6 +4,7 @@
 //! due a worker sleeps until the next job falls due, a [`Queue::wake`], or its poll interval.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
@@ -66,6 +67,7 @@ impl Workers {
             backoff: config.backoff,
             poll_interval: config.poll_interval,
             metrics: config.metrics,
+            waiting: AtomicUsize::new(0),
         });
         let concurrency = config.concurrency.max(1);
         let (stop, _) = watch::channel(false);
@@ -84,6 +86,11 @@ impl Workers {
     /// The id this process's claims carry (`jobs.claimed_by`).
     pub fn id(&self) -> &str {
         &self.worker.id
+    }
+
+    /// How many workers found nothing to claim and are waiting for a wake-up or the next poll.
+    pub fn waiting(&self) -> usize {
+        self.worker.waiting.load(Ordering::SeqCst)
     }
 
     /// Stops claiming, waits up to `grace` for running jobs, then aborts the rest and hands
@@ -116,6 +123,8 @@ struct Worker {
     db: Db,
     registry: Registry,
     notify: Arc<Notify>,
+    /// Workers inside [`Worker::idle`] right now.
+    waiting: AtomicUsize,
     backoff: Backoff,
     poll_interval: Duration,
     metrics: Metrics,
@@ -157,10 +166,12 @@ impl Worker {
                 self.poll_interval
             }
         };
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         tokio::select! {
             () = self.notify.notified() => {}
             () = self.sleep(wait, stop) => {}
         }
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
     async fn sleep(&self, wait: Duration, stop: &mut watch::Receiver<bool>) {
@@ -685,8 +696,12 @@ mod tests {
             ..no_backoff(2)
         };
         let workers = Workers::start(&queue, registry, config).await.unwrap();
-        // Let the workers find the queue empty and go to sleep.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        hang_guard("both workers to find the queue empty", async {
+            while workers.waiting() < 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
 
         let id = queue
             .enqueue(NewJob::new("greet", json!({})))
@@ -715,7 +730,12 @@ mod tests {
             ..no_backoff(4)
         };
         let workers = Workers::start(&queue, registry, config).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        hang_guard("all four workers to find the queue empty", async {
+            while workers.waiting() < 4 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
 
         let mut tx = db::begin_write(&db).await.unwrap();
         let mut ids = Vec::new();
