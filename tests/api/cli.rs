@@ -25,11 +25,14 @@ struct Ran {
 /// Runs `lobby args…` in `dir` with `env` added; waits without blocking the test's server.
 async fn lobby(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let mut command = tokio::process::Command::from(lobby_command(dir));
-    command.args(args);
+    command.args(args).kill_on_drop(true);
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command.output().await.unwrap();
+    let what = format!("lobby {}", args.join(" "));
+    let output = crate::helpers::hang_guard(&what, command.output())
+        .await
+        .unwrap();
     Ran {
         ok: output.status.success(),
         code: output.status.code(),
