@@ -84,8 +84,17 @@ impl Session {
         .await;
     }
 
+    /// Marks the current page, so [`Session::wait_for_new_document`] can tell it from the next.
+    /// An unmarked page would look new at once, so a failed mark fails the test.
     async fn mark_document(&self) {
-        self.script("window.__lobbyOldDocument = true;").await;
+        let marked = self
+            .script("window.__lobbyOldDocument = true; return window.__lobbyOldDocument;")
+            .await;
+        assert_eq!(
+            marked,
+            Some(Value::Bool(true)),
+            "could not mark the page before a click"
+        );
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
