@@ -184,7 +184,9 @@ impl Keyring {
     pub fn open(&self, sealed: &str, aad: &Aad) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         let parsed = sealed::parse(sealed)?;
         let mut keys = self.snapshot();
-        if keys.key(parsed.key_id).is_none() && self.reload_for_unknown_key(parsed.key_id) {
+        if keys.key(parsed.key_id).is_none() {
+            self.reload_for_unknown_key(parsed.key_id);
+            // Another caller may have reloaded meanwhile: look again either way.
             keys = self.snapshot();
         }
         let key = keys
@@ -222,28 +224,22 @@ impl Keyring {
     }
 
     /// Reloads because a value named `key_id`, unless a reload for that reason ran within
-    /// [`RELOAD_INTERVAL`]; says whether the keys changed.
-    fn reload_for_unknown_key(&self, key_id: &str) -> bool {
+    /// [`RELOAD_INTERVAL`]. Callers arriving during a reload wait for it, so they see its keys.
+    fn reload_for_unknown_key(&self, key_id: &str) {
         let Some(reload) = &self.reload else {
-            return false;
+            return;
         };
-        {
-            let mut last = reload
-                .last_unknown_key_reload
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let now = Instant::now();
-            if last.is_some_and(|at| now.duration_since(at) < RELOAD_INTERVAL) {
-                return false;
-            }
-            *last = Some(now);
+        let mut last = reload
+            .last_unknown_key_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < RELOAD_INTERVAL) {
+            return;
         }
-        match self.reload() {
-            Ok(changed) => changed,
-            Err(error) => {
-                tracing::warn!(key_id, %error, "a value names an unknown master key and the key file could not be reloaded");
-                false
-            }
+        *last = Some(now);
+        if let Err(error) = self.reload() {
+            tracing::warn!(key_id, %error, "a value names an unknown master key and the key file could not be reloaded");
         }
     }
 }
