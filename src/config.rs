@@ -13,13 +13,13 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::abuse::captcha::CaptchaProvider;
 use crate::mail::MailSettings;
 use crate::vault::KeySource;
 
 /// The Slack scopes Lobby asks for when a workspace installs it (see `lobby manifest`).
 pub const DEFAULT_BOT_SCOPES: &[&str] = &[
     "app_mentions:read",
-    "channels:history",
     "channels:join",
     "channels:read",
     "chat:write",
@@ -62,6 +62,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOBBY_DEMO",
     "LOBBY_SMTP_URL",
     "LOBBY_MAIL_FROM",
+    "LOBBY_TURNSTILE_VERIFY_URL",
+    "LOBBY_HCAPTCHA_VERIFY_URL",
 ];
 
 /// How long running jobs and requests may take to finish at shutdown, unless configured.
@@ -96,6 +98,16 @@ pub struct Settings {
     pub demo_requested: bool,
     /// Outgoing mail (`LOBBY_SMTP_URL`, `LOBBY_MAIL_FROM`); `None` sends none.
     pub mail: Option<MailSettings>,
+    /// Where join-form captchas are verified.
+    pub captcha: CaptchaUrls,
+}
+
+/// The captcha services' verification endpoints: the providers' own unless configured (tests
+/// and staging point them at a stand-in).
+#[derive(Debug, Clone)]
+pub struct CaptchaUrls {
+    pub turnstile: Url,
+    pub hcaptcha: Url,
 }
 
 /// Slack's built-in slash commands: an app manifest that claims one is refused (with all its
@@ -545,6 +557,20 @@ impl Settings {
                 problems.into_iter().for_each(&mut fail);
                 None
             });
+        let captcha = CaptchaUrls {
+            turnstile: parse_url(
+                &source,
+                "LOBBY_TURNSTILE_VERIFY_URL",
+                CaptchaProvider::Turnstile.default_verify_url(),
+                &mut fail,
+            ),
+            hcaptcha: parse_url(
+                &source,
+                "LOBBY_HCAPTCHA_VERIFY_URL",
+                CaptchaProvider::HCaptcha.default_verify_url(),
+                &mut fail,
+            ),
+        };
 
         if !errors.is_empty() {
             return Err(errors);
@@ -565,6 +591,7 @@ impl Settings {
             shutdown_grace,
             metrics_token,
             mail,
+            captcha,
         })
     }
 }

@@ -395,23 +395,40 @@ pub async fn handle_lifecycle_event(
     let Some(id) = envelope.installation_key() else {
         return Ok(());
     };
-    let listed = |kind: &str| {
-        event["tokens"][kind]
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
-    };
     let kinds: Vec<TokenKind> = match envelope.event_type() {
         "app_uninstalled" => vec![TokenKind::Bot, TokenKind::User],
-        // The event is about this app's tokens only; we hold one bot token and the installer's.
-        "tokens_revoked" => [
-            (listed("bot"), TokenKind::Bot),
-            (listed("oauth"), TokenKind::User),
-        ]
-        .into_iter()
-        .filter_map(|(hit, kind)| hit.then_some(kind))
-        .collect(),
+        // Slack lists the users whose tokens for this app were revoked (signed-in admins' OpenID
+        // tokens too): only the stored bot user and installer are ours to forget.
+        "tokens_revoked" => {
+            let Some(installation) = db::installations::get(&mut **tx, id).await? else {
+                return Ok(());
+            };
+            let listed = |kind: &str, user: Option<&str>| {
+                user.is_some_and(|user| {
+                    event["tokens"][kind]
+                        .as_array()
+                        .is_some_and(|ids| ids.iter().any(|listed| listed.as_str() == Some(user)))
+                })
+            };
+            [
+                (
+                    listed("bot", installation.bot_user_id.as_deref()),
+                    TokenKind::Bot,
+                ),
+                (
+                    listed("oauth", Some(installation.installer_user_id.as_str())),
+                    TokenKind::User,
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(hit, kind)| hit.then_some(kind))
+            .collect()
+        }
         _ => return Ok(()),
     };
+    if kinds.is_empty() {
+        return Ok(());
+    }
     let reason = envelope.event_type();
     for kind in kinds {
         db::installations::delete_tokens(&mut **tx, id, kind, reason).await?;

@@ -85,6 +85,13 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let local = listener.local_addr().map_err(StartupError::Server)?;
+        let mut settings = settings;
+        if settings.public_url.port() == Some(0) {
+            // `LOBBY_PUBLIC_URL=http://127.0.0.1:0` beside `LOBBY_BIND=127.0.0.1:0`: whatever port
+            // the system gave us (tests and scripts read it from the "Lobby is listening" line).
+            // A URL with a host always takes a port, so this cannot fail.
+            let _ = settings.public_url.set_port(Some(local.port()));
+        }
         let state = web::Data::new(build_state(settings, local).await?);
         let workers = jobs::Workers::start(
             &state.queue,
@@ -106,7 +113,13 @@ impl Application {
 
         let server_state = state.clone();
         let grace = state.settings.shutdown_grace;
+        // The server's worker threads log where the code that built it logs: the global
+        // subscriber in `lobby serve`, a test's own subscriber in the tests.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let server = HttpServer::new(move || {
+            // Runs once on each worker thread, which lives as long as the server: the default
+            // stays set for the thread's life.
+            std::mem::forget(tracing::dispatcher::set_default(&dispatch));
             let emulator = server_state.emulator.clone();
             App::new()
                 .app_data(server_state.clone())

@@ -94,7 +94,7 @@ async fn check_canaries(db: &Db, keyring: &Keyring) -> Result<(), CanaryError> {
     }
     let sealing = keyring.sealing_key_id();
     if !canaries.iter().any(|c| c.key_id == sealing) {
-        db::vault_canaries::insert(db, sealing, &vault::seal_canary(keyring, sealing)?).await?;
+        db::vault_canaries::insert(db, &sealing, &vault::seal_canary(keyring, &sealing)?).await?;
     }
     Ok(())
 }
@@ -118,8 +118,8 @@ pub async fn reseal(db: &Db, keyring: &Keyring) -> Result<u64, anyhow::Error> {
     let mut tx = db::begin_write(db).await?;
     let moved = db::sealed::reseal_all(&mut tx, keyring).await?;
     let sealing = keyring.sealing_key_id();
-    db::vault_canaries::insert(&mut *tx, sealing, &vault::seal_canary(keyring, sealing)?).await?;
-    db::vault_canaries::delete_all_but(&mut *tx, sealing).await?;
+    db::vault_canaries::insert(&mut *tx, &sealing, &vault::seal_canary(keyring, &sealing)?).await?;
+    db::vault_canaries::delete_all_but(&mut *tx, &sealing).await?;
     tx.commit().await?;
     Ok(moved)
 }
@@ -136,7 +136,7 @@ pub async fn rotate(settings: &Settings, db: &Db) -> Result<Rotation, anyhow::Er
     let keyring = vault::load_keyring(&settings.master_key)?.keyring;
     let resealed = reseal(db, &keyring).await?;
     Ok(Rotation {
-        key_id: keyring.sealing_key_id().to_owned(),
+        key_id: keyring.sealing_key_id(),
         resealed,
         key_file: Some(path),
     })

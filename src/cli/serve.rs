@@ -1,4 +1,6 @@
-//! `lobby serve`: run the server until SIGTERM or Ctrl-C, then stop gracefully.
+//! `lobby serve`: run the server until SIGTERM or Ctrl-C, then stop gracefully; SIGHUP reloads
+//! the master key file (after `lobby keys rotate`, though a value sealed with a key the server
+//! does not hold makes it reload by itself too).
 
 use std::process::ExitCode;
 
@@ -6,6 +8,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::Settings;
 use crate::startup::Application;
+use crate::state::AppState;
 
 pub async fn run(settings: Settings) -> ExitCode {
     let app = match Application::build(settings).await {
@@ -15,6 +18,15 @@ pub async fn run(settings: Settings) -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    match signal(SignalKind::hangup()) {
+        Ok(hangup) => {
+            tokio::spawn(reload_keys_on(hangup, app.state().clone()));
+        }
+        Err(e) => {
+            eprintln!("lobby: cannot listen for SIGHUP: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let stop = match signal(SignalKind::terminate()) {
         Ok(terminate) => first_signal(terminate),
         Err(e) => {
@@ -52,5 +64,22 @@ async fn next_signal(terminate: &mut Signal) -> &'static str {
         _ = terminate.recv() => "SIGTERM",
         // Should listening for Ctrl-C fail, this branch is disabled rather than firing.
         Ok(()) = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}
+
+/// Reads the master key file again at every SIGHUP.
+async fn reload_keys_on(mut hangup: Signal, state: actix_web::web::Data<AppState>) {
+    while hangup.recv().await.is_some() {
+        match state.keyring.reload() {
+            Ok(changed) => tracing::info!(
+                signal = "SIGHUP",
+                changed,
+                sealing_key_id = %state.keyring.sealing_key_id(),
+                "master keys reloaded"
+            ),
+            Err(error) => {
+                tracing::error!(signal = "SIGHUP", %error, "could not reload the master keys")
+            }
+        }
     }
 }

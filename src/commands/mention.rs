@@ -14,17 +14,9 @@ pub const EVENT_JOB: &str = "slack.event";
 
 /// Whether an event is worth a job. Checked on the ack path, so it only looks at the payload.
 pub fn wants(envelope: &EventCallback) -> bool {
-    let event = &envelope.event;
-    match envelope.event_type() {
-        "app_mention" | "team_join" => true,
-        "message" => {
-            event["subtype"] == "message_changed"
-                && event["message"]["text"]
-                    .as_str()
-                    .is_some_and(|t| t.contains("<@"))
-        }
-        _ => false,
-    }
+    // Only events the manifest subscribes to: edited mentions would need `message.channels` and
+    // `channels:history`, which Lobby does not ask for.
+    matches!(envelope.event_type(), "app_mention" | "team_join")
 }
 
 /// The `slack.event` job.
@@ -57,12 +49,11 @@ async fn handle(state: &AppState, envelope: &EventCallback) -> anyhow::Result<Ou
     let Some(installation) = installation(state, envelope).await? else {
         return Ok(Outcome::Done);
     };
-    let (message, channel) = match envelope.event_type() {
-        "app_mention" => (event, event["channel"].as_str()),
-        // An edited mention: the new text, in the channel of the edit.
-        _ => (&event["message"], event["channel"].as_str()),
-    };
-    let Some(channel) = channel else {
+    if envelope.event_type() != "app_mention" {
+        return Ok(Outcome::Done);
+    }
+    let message = event;
+    let Some(channel) = event["channel"].as_str() else {
         return Ok(Outcome::Done);
     };
     if !is_for_us(message, &installation) {

@@ -153,10 +153,12 @@ pub async fn is_writable(db: &Db) -> bool {
     check_writable(db).await.is_ok()
 }
 
-/// Takes the write lock and writes, then rolls back: why the database refuses writes, if it does.
+/// Takes the write lock and writes a row into a real table, then rolls back: why the database
+/// refuses writes, if it does. (A TEMP table lives outside the database file, so writing one
+/// would not notice a full disk, a read-only file or a table that refuses rows.)
 pub async fn check_writable(db: &Db) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS readiness_probe (x INTEGER)")
+    sqlx::query("INSERT INTO events_seen (event_id, team_id, seen_at) VALUES ('lobby-readiness-probe', NULL, 0)")
         .execute(&mut *tx)
         .await?;
     tx.rollback().await

@@ -18,12 +18,36 @@ pub struct EmulatorConfig {
     pub token_lifetime: Duration,
     /// Shown on the consent pages.
     pub app_name: String,
+    /// The bot events the app's Event Subscriptions ask for (`message.channels` style names for
+    /// messages); the emulator, like Slack, sends no other event.
+    pub bot_events: Vec<String>,
 }
 
 /// Slack's default lifetime for rotating tokens.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 impl EmulatorConfig {
+    /// The subscription an event needs: its type, or `message.<channel type>` for messages.
+    pub fn subscription_for(event: &serde_json::Value) -> String {
+        let kind = event["type"].as_str().unwrap_or_default();
+        if kind != "message" {
+            return kind.to_owned();
+        }
+        let channel_type = match event["channel_type"].as_str() {
+            Some("im") => "im",
+            Some("mpim") => "mpim",
+            Some("group") => "groups",
+            _ => "channels",
+        };
+        format!("message.{channel_type}")
+    }
+
+    /// Whether the app subscribed to events like `event`.
+    pub fn subscribes_to(&self, event: &serde_json::Value) -> bool {
+        let wanted = Self::subscription_for(event);
+        self.bot_events.contains(&wanted)
+    }
+
     /// Fresh random credentials from the OS RNG, token rotation off: what demo mode and most tests want.
     pub fn demo() -> Self {
         Self {
@@ -33,6 +57,11 @@ impl EmulatorConfig {
             token_rotation: false,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             app_name: "Lobby".to_owned(),
+            // What `lobby manifest` subscribes to: the emulator plays the app the manifest creates.
+            bot_events: crate::slack::manifest::BOT_EVENTS
+                .iter()
+                .map(|event| (*event).to_owned())
+                .collect(),
         }
     }
 }

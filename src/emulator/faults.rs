@@ -1,6 +1,10 @@
 //! Faults a test asks for: the next `times` calls of a method fail (or dawdle) the way Slack can.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 /// How a Web API call misbehaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +17,65 @@ pub enum Fault {
     Error(String),
     /// Waits this long, then answers normally.
     Slow(Duration),
+    /// Waits until the test opens the gate, then answers normally: a slow Slack without a timer.
+    Held(Gate),
+}
+
+/// Holds back calls until [`Gate::release`]; tells the test when a call is waiting at it.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<GateState>);
+
+#[derive(Default)]
+struct GateState {
+    open: watch::Sender<bool>,
+    arrived: watch::Sender<u32>,
+}
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Lets every held call (and every later one) through.
+    pub fn release(&self) {
+        self.0.open.send_replace(true);
+    }
+
+    /// Resolves once a call has reached the gate.
+    pub async fn arrived(&self) {
+        let mut arrivals = self.0.arrived.subscribe();
+        // The sender lives in `self`, so the channel cannot close while this waits.
+        let _ = arrivals.wait_for(|n| *n > 0).await;
+    }
+
+    /// How many calls have reached the gate so far.
+    pub fn arrivals(&self) -> u32 {
+        *self.0.arrived.borrow()
+    }
+
+    /// Waits at the gate until it is released.
+    pub(crate) async fn pass(&self) {
+        let mut open = self.0.open.subscribe();
+        self.0.arrived.send_modify(|n| *n += 1);
+        let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Gate {}
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gate")
+            .field("open", &*self.0.open.borrow())
+            .field("arrivals", &self.arrivals())
+            .finish()
+    }
 }
 
 /// Method name that matches every method.

@@ -34,7 +34,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 pub use config::{DEFAULT_TOKEN_LIFETIME, EmulatorConfig};
-pub use faults::{ANY_METHOD, Fault};
+pub use faults::{ANY_METHOD, Fault, Gate};
 pub use id_token::IdTokenFlaw;
 pub use invites::{Invite, InviteApi};
 pub use mailbox::{DemoMail, Mailbox};

@@ -59,6 +59,8 @@ pub enum SendError {
     NoAppUrl,
     #[error("the emulator never sent an event with that id")]
     UnknownEvent,
+    #[error("the app does not subscribe to {0} events, so Slack would not send this one")]
+    NotSubscribed(String),
     #[error("the app could not be reached")]
     Http(#[from] reqwest::Error),
 }
@@ -121,11 +123,19 @@ impl Emulator {
     }
 
     /// Wraps `event` in an `event_callback` envelope for `team_id` and sends it; returns the event id.
+    ///
+    /// An event the app's subscriptions ([`super::EmulatorConfig::bot_events`]) do not ask for is
+    /// not sent: [`SendError::NotSubscribed`].
     pub async fn send_event(
         &self,
         team_id: &str,
         event: Value,
     ) -> Result<(String, reqwest::Response), SendError> {
+        if !self.config().subscribes_to(&event) {
+            return Err(SendError::NotSubscribed(
+                super::EmulatorConfig::subscription_for(&event),
+            ));
+        }
         let (event_id, body) = {
             let mut state = self.lock();
             let now = state.now().unix_timestamp();

@@ -4,6 +4,7 @@
 //! due a worker sleeps until the next job falls due, a [`Queue::wake`], or its poll interval.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
@@ -66,6 +67,7 @@ impl Workers {
             backoff: config.backoff,
             poll_interval: config.poll_interval,
             metrics: config.metrics,
+            waiting: AtomicUsize::new(0),
         });
         let concurrency = config.concurrency.max(1);
         let (stop, _) = watch::channel(false);
@@ -84,6 +86,11 @@ impl Workers {
     /// The id this process's claims carry (`jobs.claimed_by`).
     pub fn id(&self) -> &str {
         &self.worker.id
+    }
+
+    /// How many workers found nothing to claim and are waiting for a wake-up or the next poll.
+    pub fn waiting(&self) -> usize {
+        self.worker.waiting.load(Ordering::SeqCst)
     }
 
     /// Stops claiming, waits up to `grace` for running jobs, then aborts the rest and hands
@@ -116,6 +123,8 @@ struct Worker {
     db: Db,
     registry: Registry,
     notify: Arc<Notify>,
+    /// Workers inside [`Worker::idle`] right now.
+    waiting: AtomicUsize,
     backoff: Backoff,
     poll_interval: Duration,
     metrics: Metrics,
@@ -157,10 +166,12 @@ impl Worker {
                 self.poll_interval
             }
         };
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         tokio::select! {
             () = self.notify.notified() => {}
             () = self.sleep(wait, stop) => {}
         }
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
     async fn sleep(&self, wait: Duration, stop: &mut watch::Receiver<bool>) {
@@ -335,21 +346,27 @@ mod tests {
         }
     }
 
-    /// Polls until the job reaches `status`, failing the test after a few seconds.
-    async fn wait_for_status(db: &Db, id: i64, status: &str) -> JobRow {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let row = db::jobs::get(db, id).await.unwrap().unwrap();
-            if row.status == status {
-                return row;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "job {id} is {} not {status}",
-                row.status
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    /// Waits for `wait`, failing the test naming `what` if it seems hung (a guard against a
+    /// test that never ends, not a statement about speed).
+    async fn hang_guard<T>(what: &str, wait: impl Future<Output = T>) -> T {
+        match tokio::time::timeout(Duration::from_secs(120), wait).await {
+            Ok(value) => value,
+            Err(_) => panic!("gave up waiting for {what}: the test seems hung"),
         }
+    }
+
+    /// Polls until the job reaches `status`.
+    async fn wait_for_status(db: &Db, id: i64, status: &str) -> JobRow {
+        hang_guard(&format!("job {id} to be {status}"), async {
+            loop {
+                let row = db::jobs::get(db, id).await.unwrap().unwrap();
+                if row.status == status {
+                    return row;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
     }
 
     fn counting(registry: &mut Registry, kind: &str) -> Arc<AtomicUsize> {
@@ -432,20 +449,18 @@ mod tests {
             .enqueue(NewJob::new("flaky", json!({})))
             .await
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while db::jobs::attempts(&db, id)
-            .await
-            .unwrap()
-            .first()
-            .and_then(|a| a.outcome.clone())
-            .is_none()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the first attempt never finished"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        hang_guard("the first attempt to finish", async {
+            while db::jobs::attempts(&db, id)
+                .await
+                .unwrap()
+                .first()
+                .and_then(|a| a.outcome.clone())
+                .is_none()
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
         workers.shutdown(Duration::from_secs(1)).await;
 
         let row = db::jobs::get(&db, id).await.unwrap().unwrap();
@@ -681,8 +696,12 @@ mod tests {
             ..no_backoff(2)
         };
         let workers = Workers::start(&queue, registry, config).await.unwrap();
-        // Let the workers find the queue empty and go to sleep.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        hang_guard("both workers to find the queue empty", async {
+            while workers.waiting() < 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
 
         let id = queue
             .enqueue(NewJob::new("greet", json!({})))
@@ -696,21 +715,13 @@ mod tests {
     async fn one_wake_up_brings_every_idle_worker_to_a_batch() {
         let (_dir, db) = temp_db().await;
         let queue = Queue::new(db.clone());
-        let started = Arc::new(AtomicUsize::new(0));
-        let counter = started.clone();
+        let all_four = Arc::new(tokio::sync::Barrier::new(4));
         let mut registry = Registry::new();
-        // Each job finishes only once all four run at the same time.
+        // Each job finishes only once all four run at the same time (else the test hangs).
         registry.register("together", move |_job: Job| {
-            let started = counter.clone();
+            let all_four = all_four.clone();
             async move {
-                started.fetch_add(1, Ordering::SeqCst);
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while started.load(Ordering::SeqCst) < 4 {
-                    if Instant::now() > deadline {
-                        return Outcome::fail("ran alone");
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
+                all_four.wait().await;
                 Outcome::Done
             }
         });
@@ -719,7 +730,12 @@ mod tests {
             ..no_backoff(4)
         };
         let workers = Workers::start(&queue, registry, config).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        hang_guard("all four workers to find the queue empty", async {
+            while workers.waiting() < 4 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
 
         let mut tx = db::begin_write(&db).await.unwrap();
         let mut ids = Vec::new();
@@ -743,9 +759,15 @@ mod tests {
         let (_dir, db) = temp_db().await;
         let queue = Queue::new(db.clone());
         let mut registry = Registry::new();
-        registry.register("slow", |_job: Job| async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            Outcome::Done
+        // The job finishes when the test says so, after the shutdown has begun.
+        let finish = Arc::new(tokio::sync::Notify::new());
+        let finish_job = finish.clone();
+        registry.register("slow", move |_job: Job| {
+            let finish = finish_job.clone();
+            async move {
+                finish.notified().await;
+                Outcome::Done
+            }
         });
         let config = no_backoff(1);
         let metrics = config.metrics.clone();
@@ -753,7 +775,15 @@ mod tests {
         let id = queue.enqueue(NewJob::new("slow", json!({}))).await.unwrap();
         wait_for_status(&db, id, "running").await;
 
-        workers.shutdown(Duration::from_secs(5)).await;
+        let shutdown = workers.shutdown(Duration::from_secs(60));
+        tokio::pin!(shutdown);
+        tokio::select! {
+            biased;
+            () = &mut shutdown => panic!("the shutdown did not wait for the running job"),
+            () = tokio::task::yield_now() => {}
+        }
+        finish.notify_one();
+        shutdown.await;
         assert_eq!(
             db::jobs::get(&db, id).await.unwrap().unwrap().status,
             "done"
@@ -793,11 +823,12 @@ mod tests {
         assert!(text.contains(r#"lobby_jobs_total{kind="stuck",outcome="released"} 1"#));
         let attempts = db::jobs::attempts(&db, id).await.unwrap();
         assert_eq!(attempts[0].outcome.as_deref(), Some("released"));
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !aborted.load(Ordering::SeqCst) {
-            assert!(Instant::now() < deadline, "the handler kept running");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        hang_guard("the aborted handler to be dropped", async {
+            while !aborted.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
     }
 
     struct SetOnDrop(Arc<AtomicBool>);

@@ -222,9 +222,6 @@ fn explain(refusal: &InstallRefusal) -> (StatusCode, &'static str, String) {
 fn describe_scope(scope: &str) -> Option<&'static str> {
     Some(match scope {
         "app_mentions:read" => "See messages that mention @Lobby, to answer them",
-        "channels:history" => {
-            "Read messages in channels it is in, to notice when a mention of @Lobby is edited"
-        }
         "channels:join" => "Join public channels it posts to",
         "channels:read" => "See the names of public channels, to post to them by name",
         "chat:write" => "Send messages as @Lobby",

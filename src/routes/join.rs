@@ -20,7 +20,6 @@ use crate::domain::Email;
 use crate::error::AppError;
 use crate::invites::{self, Source, Submission, Submitted};
 use crate::state::AppState;
-use url::Url;
 
 /// A served form may be sent back for this long (the form token expires with it).
 const FORM_TOKEN_MAX_AGE_SECS: i64 = 2 * 60 * 60;
@@ -579,19 +578,22 @@ async fn check_captcha(
             _ => None,
         };
         let verified = match (provider, secret) {
-            (Some(provider), Some(secret)) => match Url::parse(provider.default_verify_url()) {
-                Ok(url) => abuse::captcha::verify(
+            (Some(provider), Some(secret)) => {
+                let url = match provider {
+                    CaptchaProvider::Turnstile => &state.settings.captcha.turnstile,
+                    CaptchaProvider::HCaptcha => &state.settings.captcha.hcaptcha,
+                };
+                abuse::captcha::verify(
                     state.slack.http(),
                     provider,
-                    &url,
+                    url,
                     &secret,
                     response.unwrap_or_default(),
                     client_ip,
                 )
                 .await
-                .is_ok(),
-                Err(_) => false,
-            },
+                .is_ok()
+            }
             // Captcha switched on without its secret: fail closed.
             _ => false,
         };

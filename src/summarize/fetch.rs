@@ -401,7 +401,8 @@ mod tests {
     }
 
     async fn slow() -> HttpResponse {
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Never within the test: the fetch's short timeout always fires first.
+        tokio::time::sleep(Duration::from_secs(3_600)).await;
         HttpResponse::Ok().content_type("text/plain").body("late")
     }
 

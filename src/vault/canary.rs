@@ -15,7 +15,8 @@ fn aad(key_id: &str) -> Aad<'_> {
 
 /// The canary for `key_id`, sealed with that key (not necessarily the newest), for the caller to store.
 pub fn seal_canary(keyring: &Keyring, key_id: &str) -> Result<String, VaultError> {
-    let key = keyring
+    let keys = keyring.snapshot();
+    let key = keys
         .key(key_id)
         .ok_or_else(|| VaultError::UnknownKey(key_id.to_owned()))?;
     Ok(sealed::seal(key, PLAINTEXT, &aad(key_id)))
@@ -45,9 +46,9 @@ mod tests {
     fn a_canary_checks_with_its_own_key() {
         let ring = Keyring::new(vec![MasterKey::generate(), MasterKey::generate()]).unwrap();
         for id in ring.key_ids() {
-            let canary = seal_canary(&ring, id).unwrap();
-            assert_eq!(key_id_of(&canary), Some(id));
-            check_canary(&ring, id, &canary).unwrap();
+            let canary = seal_canary(&ring, &id).unwrap();
+            assert_eq!(key_id_of(&canary), Some(id.as_str()));
+            check_canary(&ring, &id, &canary).unwrap();
         }
     }
 
@@ -69,7 +70,7 @@ mod tests {
     #[test]
     fn another_keys_canary_or_another_value_is_refused() {
         let ring = Keyring::new(vec![MasterKey::generate(), MasterKey::generate()]).unwrap();
-        let ids: Vec<String> = ring.key_ids().map(str::to_owned).collect();
+        let ids: Vec<String> = ring.key_ids().collect();
         let first_canary = seal_canary(&ring, &ids[0]).unwrap();
         assert!(matches!(
             check_canary(&ring, &ids[1], &first_canary),

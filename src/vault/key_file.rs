@@ -50,7 +50,7 @@ pub fn load_keyring(source: &KeySource) -> Result<LoadedKeyring, VaultError> {
         KeySource::Generated(path) => (path, create_if_missing(path)?),
     };
     Ok(LoadedKeyring {
-        keyring: read_keyring(path)?,
+        keyring: read_keyring(path)?.reloading_from(path.clone()),
         created,
         path: Some(path.clone()),
     })
@@ -114,7 +114,7 @@ fn create_if_missing(path: &Path) -> Result<bool, VaultError> {
     Ok(created)
 }
 
-fn read_keyring(path: &Path) -> Result<Keyring, VaultError> {
+pub(super) fn read_keyring(path: &Path) -> Result<Keyring, VaultError> {
     let text = read_key_file(path)?;
     parse_key_file(path, &text)
 }
@@ -317,5 +317,79 @@ mod tests {
             Err(VaultError::BadKey(_))
         ));
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    const AAD: super::super::Aad<'static> = super::super::Aad {
+        table: "installations",
+        column: "bot_token",
+        row: "T0123",
+    };
+
+    /// A keyring as `lobby serve` holds it, and its key file.
+    fn served_keyring(dir: &Path) -> (PathBuf, Keyring) {
+        let path = dir.join("master.key");
+        let ring = load_keyring(&KeySource::Generated(path.clone()))
+            .unwrap()
+            .keyring;
+        (path, ring)
+    }
+
+    #[test]
+    fn a_value_sealed_with_a_key_added_to_the_file_makes_the_keyring_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, served) = served_keyring(dir.path());
+        let new_key = MasterKey::generate();
+        append_key(&path, &new_key).unwrap();
+        // What `lobby keys rotate` seals with, in another process.
+        let rotated = load_keyring(&KeySource::File(path)).unwrap().keyring;
+        let sealed = rotated.seal_str("xoxb-secret", &AAD);
+
+        let opened = served.open_str(&sealed, &AAD).unwrap();
+
+        assert_eq!(opened.expose_secret(), "xoxb-secret");
+        assert_eq!(served.sealing_key_id(), new_key.id());
+    }
+
+    #[test]
+    fn reloads_for_unknown_keys_are_rate_limited_and_sighup_style_reloads_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, served) = served_keyring(dir.path());
+        let stranger = Keyring::new(vec![MasterKey::generate()]).unwrap();
+        assert!(matches!(
+            served.open(&stranger.seal_str("x", &AAD), &AAD),
+            Err(VaultError::UnknownKey(_))
+        ));
+        // That reload found nothing new; one right after it is not tried.
+        append_key(&path, &MasterKey::generate()).unwrap();
+        let rotated = load_keyring(&KeySource::File(path)).unwrap().keyring;
+        let sealed = rotated.seal_str("x", &AAD);
+        assert!(matches!(
+            served.open(&sealed, &AAD),
+            Err(VaultError::UnknownKey(_))
+        ));
+        assert!(served.reload().unwrap(), "an explicit reload always reads");
+        assert_eq!(*served.open(&sealed, &AAD).unwrap(), *b"x");
+    }
+
+    #[test]
+    fn a_reload_refuses_a_file_without_the_sealing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, served) = served_keyring(dir.path());
+        let before = served.sealing_key_id();
+        let mut text = MasterKey::generate().to_base64();
+        text.push('\n');
+        let temp = write_temp_file(&path, text.as_bytes()).unwrap();
+        fs::rename(&temp, &path).unwrap();
+
+        assert!(matches!(served.reload(), Err(VaultError::BadKey(_))));
+        assert_eq!(served.sealing_key_id(), before);
+    }
+
+    #[test]
+    fn inline_keys_have_nothing_to_reload() {
+        let key = MasterKey::generate();
+        let source = KeySource::Inline(SecretString::from(key.to_base64().as_str()));
+        let ring = load_keyring(&source).unwrap().keyring;
+        assert!(!ring.reload().unwrap());
     }
 }

@@ -1,15 +1,50 @@
 //! The master keys in use: the newest seals, every one opens.
+//!
+//! A keyring loaded from a key file can reload it while the server runs: `lobby keys rotate` adds
+//! a key to the file and re-seals every secret with it, so a value naming a key id this process
+//! does not hold is the sign to read the file again (at most once per [`RELOAD_INTERVAL`], so a
+//! stream of bad values cannot turn into a stream of file reads). `lobby serve` also reloads on
+//! SIGHUP.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use super::{Aad, MasterKey, VaultError, master_key, sealed};
 
+/// The shortest time between two reloads caused by values sealed with an unknown key.
+pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+
 /// One or more master keys, oldest first. Never empty; no two keys share an id.
 pub struct Keyring {
-    keys: Vec<MasterKey>,
+    keys: RwLock<Arc<Keys>>,
+    reload: Option<Reload>,
+}
+
+/// The keys at one moment; a reload swaps in a new set, so a seal or open sees one set throughout.
+pub(super) struct Keys(Vec<MasterKey>);
+
+impl Keys {
+    pub(super) fn key(&self, key_id: &str) -> Option<&MasterKey> {
+        self.0.iter().find(|key| key.id() == key_id)
+    }
+
+    fn sealing_key(&self) -> &MasterKey {
+        // `Keyring::new` refuses an empty keyring and a reload only swaps in a checked one.
+        self.0
+            .last()
+            .unwrap_or_else(|| unreachable!("a keyring always holds a key"))
+    }
+}
+
+/// Where to read the keys again, and when that was last tried because of an unknown key.
+struct Reload {
+    path: PathBuf,
+    last_unknown_key_reload: Mutex<Option<Instant>>,
 }
 
 impl Keyring {
@@ -23,7 +58,10 @@ impl Keyring {
                 return Err(duplicate(key));
             }
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys: RwLock::new(Arc::new(Keys(keys))),
+            reload: None,
+        })
     }
 
     /// Reads base64 keys separated by commas, spaces or newlines, newest last.
@@ -46,26 +84,85 @@ impl Keyring {
     }
 
     /// This keyring with `key` added as the newest, so it seals from now on.
-    pub fn with_key(mut self, key: MasterKey) -> Result<Self, VaultError> {
+    pub fn with_key(self, key: MasterKey) -> Result<Self, VaultError> {
         if self.contains(key.id()) {
             return Err(duplicate(&key));
         }
-        self.keys.push(key);
-        Ok(self)
+        let Keyring { keys, reload } = self;
+        let keys = keys.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let mut keys = Arc::try_unwrap(keys)
+            .map(|keys| keys.0)
+            .unwrap_or_else(|shared| shared.0.iter().map(MasterKey::duplicate).collect());
+        keys.push(key);
+        Ok(Self {
+            keys: RwLock::new(Arc::new(Keys(keys))),
+            reload,
+        })
+    }
+
+    /// This keyring, able to read its keys again from the key file at `path` (see [`Keyring::reload`]).
+    pub fn reloading_from(mut self, path: PathBuf) -> Self {
+        self.reload = Some(Reload {
+            path,
+            last_unknown_key_reload: Mutex::new(None),
+        });
+        self
+    }
+
+    /// Reads the key file again and uses its keys from now on; says whether the keys changed.
+    ///
+    /// A file that no longer holds the key this keyring seals with is refused: that is a
+    /// different key file, not a rotation, and values sealed before would stop opening.
+    /// Without a key file (keys given inline) there is nothing to reload: `Ok(false)`.
+    pub fn reload(&self) -> Result<bool, VaultError> {
+        let Some(reload) = &self.reload else {
+            return Ok(false);
+        };
+        let fresh = super::key_file::read_keyring(&reload.path)?;
+        let fresh = fresh.snapshot();
+        let current = self.snapshot();
+        let sealing = current.sealing_key().id();
+        if fresh.key(sealing).is_none() {
+            return Err(VaultError::BadKey(format!(
+                "{} no longer holds master key {sealing}, which this server seals with; keeping the keys loaded at start",
+                reload.path.display()
+            )));
+        }
+        let changed = fresh.0.len() != current.0.len()
+            || fresh
+                .0
+                .iter()
+                .zip(&current.0)
+                .any(|(a, b)| a.id() != b.id());
+        if changed {
+            *self.keys.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+            tracing::info!(
+                path = %reload.path.display(),
+                sealing_key_id = %self.sealing_key_id(),
+                "reloaded the master keys"
+            );
+        }
+        Ok(changed)
     }
 
     /// The id of the key new values are sealed with (the newest).
-    pub fn sealing_key_id(&self) -> &str {
-        self.sealing_key().id()
+    pub fn sealing_key_id(&self) -> String {
+        self.snapshot().sealing_key().id().to_owned()
     }
 
     /// Every key id, oldest first.
-    pub fn key_ids(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.keys.iter().map(MasterKey::id)
+    pub fn key_ids(&self) -> impl ExactSizeIterator<Item = String> + use<> {
+        let ids: Vec<String> = self
+            .snapshot()
+            .0
+            .iter()
+            .map(|key| key.id().to_owned())
+            .collect();
+        ids.into_iter()
     }
 
     pub fn contains(&self, key_id: &str) -> bool {
-        self.key(key_id).is_some()
+        self.snapshot().key(key_id).is_some()
     }
 
     /// Seals `plaintext` for the place `aad` names, with the newest key.
@@ -73,7 +170,7 @@ impl Keyring {
     /// # Panics
     /// If the OS random number generator fails (no nonce can be drawn).
     pub fn seal(&self, plaintext: &[u8], aad: &Aad) -> String {
-        sealed::seal(self.sealing_key(), plaintext, aad)
+        sealed::seal(self.snapshot().sealing_key(), plaintext, aad)
     }
 
     /// [`Keyring::seal`] for text.
@@ -82,9 +179,17 @@ impl Keyring {
     }
 
     /// Opens a value sealed for the place `aad` names, with whichever key sealed it.
+    ///
+    /// A value naming a key this keyring lacks makes it reload its key file first (rate-limited).
     pub fn open(&self, sealed: &str, aad: &Aad) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         let parsed = sealed::parse(sealed)?;
-        let key = self
+        let mut keys = self.snapshot();
+        if keys.key(parsed.key_id).is_none() {
+            self.reload_for_unknown_key(parsed.key_id);
+            // Another caller may have reloaded meanwhile: look again either way.
+            keys = self.snapshot();
+        }
+        let key = keys
             .key(parsed.key_id)
             .ok_or_else(|| VaultError::UnknownKey(parsed.key_id.to_owned()))?;
         sealed::open(key, parsed, aad)
@@ -107,18 +212,35 @@ impl Keyring {
 
     /// A 32-byte key for `purpose` derived from the sealing key (rotating the key rotates it too).
     pub fn derive_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
-        self.sealing_key().derive(purpose)
+        self.snapshot().sealing_key().derive(purpose)
     }
 
-    pub(super) fn key(&self, key_id: &str) -> Option<&MasterKey> {
-        self.keys.iter().find(|key| key.id() == key_id)
-    }
-
-    fn sealing_key(&self) -> &MasterKey {
-        // `new` refuses an empty keyring and nothing removes keys.
+    /// The keys as they are now.
+    pub(super) fn snapshot(&self) -> Arc<Keys> {
         self.keys
-            .last()
-            .unwrap_or_else(|| unreachable!("a keyring always holds a key"))
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reloads because a value named `key_id`, unless a reload for that reason ran within
+    /// [`RELOAD_INTERVAL`]. Callers arriving during a reload wait for it, so they see its keys.
+    fn reload_for_unknown_key(&self, key_id: &str) {
+        let Some(reload) = &self.reload else {
+            return;
+        };
+        let mut last = reload
+            .last_unknown_key_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < RELOAD_INTERVAL) {
+            return;
+        }
+        *last = Some(now);
+        if let Err(error) = self.reload() {
+            tracing::warn!(key_id, %error, "a value names an unknown master key and the key file could not be reloaded");
+        }
     }
 }
 
@@ -130,6 +252,7 @@ impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyring")
             .field("key_ids", &self.key_ids().collect::<Vec<_>>())
+            .field("reloads_from", &self.reload.as_ref().map(|r| &r.path))
             .finish()
     }
 }
@@ -230,7 +353,7 @@ mod tests {
             matches!(other.open(&sealed, &AAD), Err(VaultError::UnknownKey(unknown)) if unknown == id)
         );
         // Even when the value claims to be sealed with the other key.
-        let relabelled = sealed.replace(&id, other.sealing_key_id());
+        let relabelled = sealed.replace(&id, &other.sealing_key_id());
         assert!(matches!(
             other.open(&relabelled, &AAD),
             Err(VaultError::Decrypt)
@@ -304,7 +427,7 @@ mod tests {
         let sealed = old.seal_str(TOKEN, &AAD);
         let ring = old.with_key(MasterKey::generate()).unwrap();
         let resealed = ring.reseal(&sealed, &AAD).unwrap();
-        assert_eq!(key_id_of(&resealed), Some(ring.sealing_key_id()));
+        assert_eq!(key_id_of(&resealed), Some(ring.sealing_key_id().as_str()));
         assert_eq!(
             ring.open_str(&resealed, &AAD).unwrap().expose_secret(),
             TOKEN
@@ -349,7 +472,10 @@ mod tests {
             );
         }
         assert_eq!(key_id_of("v1:zzzzzzzz:AAAA"), None);
-        assert_eq!(key_id_of(&format!("v1:{id}:{good_body}")), Some(id));
+        assert_eq!(
+            key_id_of(&format!("v1:{id}:{good_body}")),
+            Some(id.as_str())
+        );
     }
 
     #[test]
@@ -415,7 +541,7 @@ mod tests {
         let text = key.to_base64();
         let ring = Keyring::new(vec![key]).unwrap();
         let debug = format!("{ring:?}");
-        assert!(debug.contains(ring.sealing_key_id()));
+        assert!(debug.contains(&ring.sealing_key_id()));
         assert!(!debug.contains(text.trim_end_matches('=')));
         let bytes = STANDARD.decode(text.as_bytes()).unwrap();
         assert!(!debug.contains(&hex::encode(&bytes[..4])));

@@ -79,6 +79,13 @@ impl MasterKey {
         XChaCha20Poly1305::new(self.bytes.expose_secret().into())
     }
 
+    /// The same key in a second allocation (keys are deliberately not `Clone`).
+    pub(super) fn duplicate(&self) -> Self {
+        Self::from_secret(SecretBox::init_with_mut(|bytes: &mut [u8; KEY_LEN]| {
+            bytes.copy_from_slice(self.bytes.expose_secret());
+        }))
+    }
+
     fn from_secret(bytes: SecretBox<[u8; KEY_LEN]>) -> Self {
         let digest = Sha256::new()
             .chain_update(KEY_ID_LABEL)

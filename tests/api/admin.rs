@@ -768,13 +768,28 @@ async fn admins_edit_a_community_and_approve_requests_one_by_one_or_in_bulk() {
     )
     .await;
     assert_eq!(res.status(), 303);
-    let (_, edit) = page(
-        &admin,
-        &app,
-        &format!("/admin/communities/{id}?notice=saved"),
-    )
-    .await;
+    let saved_at = res.headers()["location"].to_str().unwrap().to_owned();
+    let (_, edit) = page(&admin, &app, &saved_at).await;
     assert!(edit.contains("Saved."));
+    let stored = db::communities::get(app.db(), id).await.unwrap().unwrap();
+    assert_eq!(stored.title, "Demo Community");
+    assert_eq!(stored.invite_mode, lobby::domain::InviteMode::Approval);
+    assert_eq!(stored.default_channels, "C0GENERAL1");
+    let sealed_link = db::communities::secret(
+        app.db(),
+        &app.state.keyring,
+        id,
+        db::communities::CommunitySecret::InviteLink,
+    )
+    .await
+    .unwrap()
+    .expect("the invite link is stored");
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&sealed_link), link);
+    assert_eq!(
+        attr_after(&edit, "name=\"title\"", "value").as_deref(),
+        Some("Demo Community"),
+        "the form shows the stored title"
+    );
     assert!(
         !edit.contains("zt-secret"),
         "a sealed setting is never shown"
@@ -1095,4 +1110,223 @@ async fn an_org_wide_community_targets_only_a_workspace_of_its_organisation() {
         .unwrap()
         .unwrap();
     assert_eq!(community.team_id, ORG_TEAM);
+}
+
+/// Every field of the new-community form, as the dashboard's form sends it.
+fn new_community_form<'a>(
+    csrf: &'a str,
+    installation: &'a str,
+    slug: &'a str,
+    title: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("installation", installation),
+        ("slug", slug),
+        ("workspace", ""),
+        ("title", title),
+        ("description", "Made in the dashboard"),
+        ("invite_mode", "approval"),
+        ("default_channels", ""),
+        ("coc_url", ""),
+        ("allowed_domains", ""),
+        ("denied_domains", ""),
+        ("captcha_provider", ""),
+        ("captcha_site_key", ""),
+        ("admin_channel", ""),
+    ]
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_community_only_for_a_workspace_they_manage() {
+    let app = two_workspaces().await;
+    let other = admin_browser(&app, OTHER_TEAM, OTHER_ADMIN).await;
+    let other_token = csrf(&other, &app).await;
+
+    // Another workspace's admin cannot create a community for this one.
+    let res = post(
+        &other,
+        &app,
+        "/admin/communities",
+        &new_community_form(&other_token, DEMO_TEAM, "sneaky", "Sneaky"),
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+    assert!(
+        db::communities::by_slug(app.db(), "sneaky")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let res = post(
+        &admin,
+        &app,
+        "/admin/communities",
+        &new_community_form(&token, DEMO_TEAM, "rustaceans", "Rustaceans"),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let created_at = res.headers()["location"].to_str().unwrap().to_owned();
+    let (status, html) = page(&admin, &app, &created_at).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Rustaceans"));
+
+    let stored = db::communities::by_slug(app.db(), "rustaceans")
+        .await
+        .unwrap()
+        .expect("the community is stored");
+    assert_eq!(stored.team_id, DEMO_TEAM);
+    assert_eq!(stored.title, "Rustaceans");
+    assert_eq!(stored.invite_mode, lobby::domain::InviteMode::Approval);
+    let join = app.get("/join/rustaceans").await;
+    assert_eq!(join.status(), 200, "its join page is public");
+    assert!(
+        audit_actions(&app, DEMO_TEAM)
+            .await
+            .contains(&"community.created".to_owned())
+    );
+
+    // The same address again is refused with a message.
+    let res = post(
+        &admin,
+        &app,
+        "/admin/communities",
+        &new_community_form(&token, DEMO_TEAM, "rustaceans", "Again"),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("/join/rustaceans is taken")
+    );
+
+    // The other workspace's admin does not see it.
+    let (_, list) = page(&other, &app, "/admin/communities").await;
+    assert!(!list.contains("Rustaceans"));
+}
+
+#[tokio::test]
+async fn an_admin_revokes_an_api_key_of_their_workspace_and_only_theirs() {
+    let app = two_workspaces().await;
+    let created = lobby::api_keys::create(app.db(), DEMO_TEAM, "ci", "test")
+        .await
+        .unwrap();
+    let key = secrecy::ExposeSecret::expose_secret(&created.key).to_owned();
+    let post_message = || {
+        browser()
+            .post(app.url("/api/v1/messages"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"channel": "general", "text": "still here"}))
+            .send()
+    };
+    assert_eq!(post_message().await.unwrap().status(), 200, "the key works");
+    let revoke_path = format!("/admin/keys/{}/revoke", created.id);
+
+    // Another workspace's admin can neither name this workspace nor reach the key through theirs.
+    let other = admin_browser(&app, OTHER_TEAM, OTHER_ADMIN).await;
+    let other_token = csrf(&other, &app).await;
+    for team in [DEMO_TEAM, OTHER_TEAM] {
+        let res = post(
+            &other,
+            &app,
+            &revoke_path,
+            &[("csrf", other_token.as_str()), ("team", team)],
+        )
+        .await;
+        assert_eq!(res.status(), 404, "as {team}");
+    }
+    assert_eq!(post_message().await.unwrap().status(), 200, "still works");
+
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+    let res = post(
+        &admin,
+        &app,
+        &revoke_path,
+        &[("csrf", token.as_str()), ("team", DEMO_TEAM)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(post_message().await.unwrap().status(), 401, "revoked");
+    assert_eq!(
+        app.emulator.calls_to("chat.postMessage").len(),
+        2,
+        "only the posts made before the revocation reached Slack"
+    );
+    assert!(
+        audit_actions(&app, DEMO_TEAM)
+            .await
+            .contains(&"api_key.revoked".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn an_admin_retries_a_request_slack_refused_and_it_is_delivered() {
+    let app = crate::helpers::app_with_admin_api(vec![]).await;
+    let res = install_at(&app.address, &browser(), OTHER_TEAM, OTHER_ADMIN).await;
+    assert_eq!(res.status(), 200);
+    let id = pending_request(&app, DEMO_SLUG, "retry@example.org").await;
+    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let token = csrf(&admin, &app).await;
+
+    // Approved while Slack refuses for a reason an admin fixes: the request waits.
+    app.emulator.inject(
+        "admin.users.invite",
+        lobby::emulator::Fault::Error("paid_teams_only".into()),
+        1,
+    );
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{id}/approve"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    crate::helpers::eventually("Slack's refusal", || async {
+        let r = db::invite_requests::get(app.db(), id).await.unwrap()?;
+        (r.slack_error.as_deref() == Some("paid_teams_only")).then_some(())
+    })
+    .await;
+    assert_eq!(status_of(&app, id).await, InviteStatus::Pending);
+    let (_, list) = page(&admin, &app, "/admin/requests?status=pending").await;
+    assert!(
+        list.contains(&format!("/admin/requests/{id}/retry")),
+        "a Retry button"
+    );
+
+    // Another workspace's admin cannot retry it.
+    let other = admin_browser(&app, OTHER_TEAM, OTHER_ADMIN).await;
+    let other_token = csrf(&other, &app).await;
+    let res = post(
+        &other,
+        &app,
+        &format!("/admin/requests/{id}/retry"),
+        &[("csrf", &other_token)],
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(app.emulator.calls_to("admin.users.invite").len(), 1);
+
+    let res = post(
+        &admin,
+        &app,
+        &format!("/admin/requests/{id}/retry"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    crate::helpers::eventually("the retried invite", || async {
+        (status_of(&app, id).await == InviteStatus::Invited).then_some(())
+    })
+    .await;
+    let calls = app.emulator.calls_to("admin.users.invite");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].param("email"), Some("retry@example.org"));
+    assert!(calls[1].error.is_none());
 }

@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::web;
 use lobby::config::{LogFormat, LogSettings, Settings};
@@ -19,8 +19,10 @@ use secrecy::ExposeSecret;
 use tempfile::TempDir;
 use url::Url;
 
-/// Every log line any test server wrote, at every level, so tests can look for leaked secrets.
-static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+thread_local! {
+    /// This test's log: every test runs on its own thread, and its servers log into this buffer.
+    static TEST_LOG: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { std::cell::RefCell::new(None) };
+}
 
 #[derive(Clone)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
@@ -38,22 +40,41 @@ impl Write for LogBuffer {
     }
 }
 
+/// Gives this test (this thread) its own log at every level, once: the app's tasks run on the
+/// test's thread and its HTTP workers take the subscriber current when it was built, so another
+/// test's lines never land here.
 fn init_logs() -> Arc<Mutex<Vec<u8>>> {
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = LogBuffer(buffer.clone());
-        let settings = LogSettings {
-            filter: "trace,actix_server=info,mio=info,h2=info".into(),
-            format: LogFormat::Pretty,
-        };
-        lobby::telemetry::init_with_writer(&settings, move || writer.clone(), false)
-            .expect("the test logger installs once");
-        buffer
+    static BRIDGE: OnceLock<()> = OnceLock::new();
+    BRIDGE.get_or_init(|| {
+        // A global subscriber that drops everything, installed for its `log` bridge: records of
+        // crates that use `log` then reach whichever subscriber is current, i.e. the test's.
+        let _ =
+            tracing_subscriber::util::SubscriberInitExt::try_init(tracing_subscriber::registry());
+    });
+    TEST_LOG.with(|slot| {
+        slot.borrow_mut()
+            .get_or_insert_with(|| {
+                let buffer = Arc::new(Mutex::new(Vec::new()));
+                let writer = LogBuffer(buffer.clone());
+                let settings = LogSettings {
+                    filter: "trace,actix_server=info,mio=info,h2=info".into(),
+                    format: LogFormat::Pretty,
+                };
+                let dispatch = lobby::telemetry::dispatch_with_writer(
+                    &settings,
+                    move || writer.clone(),
+                    false,
+                )
+                .expect("the test logger builds");
+                // Kept for the rest of the test: its thread ends with it.
+                std::mem::forget(tracing::dispatcher::set_default(&dispatch));
+                buffer
+            })
+            .clone()
     })
-    .clone()
 }
 
-/// Everything logged so far by every test in this binary.
+/// Everything this test's servers logged so far.
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&init_logs().lock().unwrap()).into_owned()
 }
@@ -345,19 +366,31 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Starts `lobby serve` on a port of its own choosing (port 0) and waits until it says where.
     pub async fn start(dir: &Path, emulator: &Emulator, env: &[(&str, &str)]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("http://127.0.0.1:{port}");
-        emulator.register_app_url(Url::parse(&address).unwrap());
-        let log = dir.join(format!("serve-{port}.log"));
-        let mut command = with_emulator(lobby_command(dir), emulator);
+        let server =
+            Self::start_command(with_emulator(lobby_command(dir), emulator), dir, env).await;
+        // Like a second Redirect URL in the Slack app's settings.
+        emulator.register_app_url(Url::parse(&server.address).unwrap());
+        server
+    }
+
+    /// `lobby serve` in demo mode: no Slack credentials, its own emulator on its own port.
+    pub async fn start_demo(dir: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_command(lobby_command(dir), dir, env).await
+    }
+
+    async fn start_command(
+        mut command: std::process::Command,
+        dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Server {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = dir.join(format!("serve-{}-{n}.log", std::process::id()));
         command
-            .env("LOBBY_BIND", format!("127.0.0.1:{port}"))
-            .env("LOBBY_PUBLIC_URL", &address)
+            .env("LOBBY_BIND", "127.0.0.1:0")
+            .env("LOBBY_PUBLIC_URL", "http://127.0.0.1:0")
             .env("LOBBY_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -366,25 +399,28 @@ impl Server {
         for (key, value) in env {
             command.env(key, value);
         }
-        let server = Server {
-            child: command.spawn().unwrap(),
+        let mut child = command.spawn().unwrap();
+        let address = hang_guard("the server to say where it listens", async {
+            loop {
+                if let Some(address) = listening_address(&log) {
+                    break address;
+                }
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!(
+                        "the server exited ({status}) before listening:\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        Server {
+            child,
             address,
             log,
-        };
-        let started = Instant::now();
-        while reqwest::get(format!("{}/healthz", server.address))
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        server
     }
-
     pub fn signal(&self, name: &str) {
         let status = std::process::Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
@@ -393,15 +429,31 @@ impl Server {
         assert!(status.success(), "kill -{name}");
     }
 
-    pub async fn exit_within(&mut self, limit: Duration) -> ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+    /// Waits for the process to exit.
+    pub async fn exit_status(&mut self) -> ExitStatus {
+        let child = &mut self.child;
+        hang_guard("the server to exit", async {
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            assert!(started.elapsed() < limit, "still running after {limit:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
+    }
+
+    /// Waits until the server has logged a line whose message is `message`.
+    pub async fn logged(&self, message: &str) {
+        eventually(&format!("the log line {message:?}"), || async {
+            std::fs::read_to_string(&self.log)
+                .ok()?
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .any(|line| line["fields"]["message"] == message)
+                .then_some(())
+        })
+        .await;
     }
 
     pub fn log_lines(&self) -> Vec<serde_json::Value> {
@@ -474,13 +526,46 @@ pub async fn count(db: &lobby::db::Db, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
 }
 
+/// Polls `sql` until it counts something.
 pub async fn wait_for(db: &lobby::db::Db, what: &str, sql: &'static str) {
-    let started = Instant::now();
-    while count(db, sql).await == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    eventually(what, || async { (count(db, sql).await > 0).then_some(()) }).await;
+}
+
+/// Polls `check` until it gives a value.
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    hang_guard(what, async {
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
+/// Fails a test that waits for `what` so long that it must be hung: a guard against a test
+/// that would never end, never a statement about speed (a loaded machine gets minutes).
+pub async fn hang_guard<T>(what: &str, wait: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(120), wait).await {
+        Ok(value) => value,
+        Err(_) => panic!("gave up waiting for {what}: the test seems hung"),
     }
+}
+
+/// The address in a JSON log's "Lobby is listening" line, as a base URL.
+fn listening_address(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["fields"]["message"] == "Lobby is listening")
+        .and_then(|line| {
+            line["fields"]["address"]
+                .as_str()
+                .map(|a| format!("http://{a}"))
+        })
 }

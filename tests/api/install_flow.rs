@@ -2,7 +2,9 @@
 //! token rotation and uninstall.
 
 use lobby::db::installations::{self, TokenKind};
-use lobby::emulator::seed::{DEMO_ADMIN, DEMO_TEAM, ORG, ORG_ADMIN, OTHER_ADMIN, OTHER_TEAM};
+use lobby::emulator::seed::{
+    DEMO_ADMIN, DEMO_MEMBER, DEMO_TEAM, ORG, ORG_ADMIN, OTHER_ADMIN, OTHER_TEAM,
+};
 use lobby::emulator::{EmulatorConfig, Fault};
 use lobby::slack::oauth::{self, Flow};
 use secrecy::ExposeSecret;
@@ -483,11 +485,17 @@ async fn assert_no_tokens(app: &crate::helpers::TestApp) {
 #[tokio::test]
 async fn uninstall_events_in_either_order_leave_no_token() {
     let uninstalled = json!({"type": "app_uninstalled"});
-    let revoked =
-        json!({"type": "tokens_revoked", "tokens": {"oauth": [DEMO_ADMIN], "bot": ["U0BOTUSR01"]}});
-    for order in [[&uninstalled, &revoked], [&revoked, &uninstalled]] {
+    for revoked_first in [false, true] {
         let app = spawn_app().await;
         app.install_demo_workspace().await;
+        let bot = app.emulator.app_bot(DEMO_TEAM).user_id;
+        let revoked =
+            json!({"type": "tokens_revoked", "tokens": {"oauth": [DEMO_ADMIN], "bot": [bot]}});
+        let order = if revoked_first {
+            [&revoked, &uninstalled]
+        } else {
+            [&uninstalled, &revoked]
+        };
         for event in order {
             let (_, res) = app
                 .emulator
@@ -550,4 +558,63 @@ async fn oauth_starts_are_limited_per_client() {
     assert_eq!(states, 29, "the refused start wrote no state");
     let res = app.get("/admin/login").await;
     assert_eq!(res.status(), 429, "Sign in with Slack shares the budget");
+}
+
+/// Which of the demo installation's tokens are still stored: (bot, user).
+async fn stored_tokens(app: &crate::helpers::TestApp) -> (bool, bool) {
+    let mut held = [false, false];
+    for (i, kind) in [TokenKind::Bot, TokenKind::User].into_iter().enumerate() {
+        held[i] = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, kind)
+            .await
+            .unwrap()
+            .is_some();
+    }
+    (held[0], held[1])
+}
+
+#[tokio::test]
+async fn tokens_revoked_for_another_user_changes_nothing_and_for_the_installer_drops_only_the_user_token()
+ {
+    let app = crate::helpers::app_with_admin_api(vec![]).await;
+    assert_eq!(
+        stored_tokens(&app).await,
+        (true, true),
+        "bot and installer tokens"
+    );
+    let bot = app.emulator.app_bot(DEMO_TEAM).user_id;
+
+    // A signed-in admin (not the installer) revoked their own token: not ours to forget.
+    let other =
+        json!({"type": "tokens_revoked", "tokens": {"oauth": [DEMO_MEMBER], "bot": [DEMO_MEMBER]}});
+    let (_, res) = app.emulator.send_event(DEMO_TEAM, other).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(stored_tokens(&app).await, (true, true), "nothing changed");
+    let inst = installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inst.status, "active");
+
+    let installer = json!({"type": "tokens_revoked", "tokens": {"oauth": [DEMO_ADMIN], "bot": []}});
+    let (_, res) = app.emulator.send_event(DEMO_TEAM, installer).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        stored_tokens(&app).await,
+        (true, false),
+        "only the user token is gone"
+    );
+    let inst = installations::get(app.db(), DEMO_TEAM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inst.status, "active", "the bot still works");
+
+    let bot_revoked = json!({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [bot]}});
+    let (_, res) = app
+        .emulator
+        .send_event(DEMO_TEAM, bot_revoked)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(stored_tokens(&app).await, (false, false));
 }

@@ -1,10 +1,13 @@
 //! Master keys: rotation re-seals every secret, and everything still opens afterwards.
 
 use lobby::db::installations::{self, Grant, NewInstallation, TokenKind};
+use lobby::emulator::seed::{DEMO_ADMIN, DEMO_TEAM};
+use lobby::emulator::{self, EmulatorConfig};
 use lobby::vault::{self, KeySource};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 
-use crate::helpers::{lobby_command, spawn_app};
+use crate::helpers::{Server, browser, eventually, install_at, lobby_command, open_db, spawn_app};
 
 fn installation(id: &str, token: &str) -> NewInstallation {
     NewInstallation {
@@ -134,5 +137,111 @@ async fn a_sealed_token_moved_to_another_row_does_not_open() {
     assert!(
         moved.is_err(),
         "a value sealed for row A must not open as row B's"
+    );
+}
+
+/// `lobby serve` with the demo workspace installed, and an API key of that workspace.
+async fn serving_with_api_key(
+    dir: &std::path::Path,
+    emulator: &lobby::emulator::Emulator,
+) -> (Server, String) {
+    let server = Server::start(dir, emulator, &[]).await;
+    let res = install_at(&server.address, &browser(), DEMO_TEAM, DEMO_ADMIN).await;
+    assert_eq!(res.status(), 200, "the demo workspace installs");
+    let created = lobby::api_keys::create(&open_db(dir).await, DEMO_TEAM, "ci", "test")
+        .await
+        .unwrap();
+    (server, created.key.expose_secret().to_owned())
+}
+
+async fn rotate_keys(dir: &std::path::Path) -> String {
+    let output = tokio::process::Command::from(lobby_command(dir))
+        .args(["keys", "rotate"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    vault::load_keyring(&KeySource::Generated(dir.join("master.key")))
+        .unwrap()
+        .keyring
+        .sealing_key_id()
+        .to_string()
+}
+
+async fn readyz_key_id(address: &str) -> String {
+    let body: serde_json::Value = browser()
+        .get(format!("{address}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["key_id"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_key_rotated_while_the_server_runs_is_used_without_a_restart() {
+    let emu = emulator::spawn(EmulatorConfig::demo(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key) = serving_with_api_key(dir.path(), &emu.emulator).await;
+    let old_id = readyz_key_id(&server.address).await;
+
+    let new_id = rotate_keys(dir.path()).await;
+    assert_ne!(new_id, old_id);
+    let res = browser()
+        .post(format!("{}/api/v1/messages", server.address))
+        .bearer_auth(&key)
+        .json(&json!({"channel": "general", "text": "posted after the rotation"}))
+        .send()
+        .await
+        .unwrap();
+
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ok"], true, "{body}");
+    let posted = emu.emulator.calls_to("chat.postMessage");
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].param("text"), Some("posted after the rotation"));
+    assert_eq!(
+        readyz_key_id(&server.address).await,
+        new_id,
+        "the server seals with the new key from now on"
+    );
+}
+
+#[tokio::test]
+async fn sighup_makes_a_running_server_reload_its_key_file() {
+    let emu = emulator::spawn(EmulatorConfig::demo(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _key) = serving_with_api_key(dir.path(), &emu.emulator).await;
+
+    let new_id = rotate_keys(dir.path()).await;
+    server.signal("HUP");
+
+    let address = server.address.clone();
+    eventually("the server to seal with the new key", || {
+        let (address, new_id) = (address.clone(), new_id.clone());
+        async move { (readyz_key_id(&address).await == new_id).then_some(()) }
+    })
+    .await;
+    assert!(
+        browser()
+            .get(format!("{}/healthz", server.address))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success(),
+        "SIGHUP does not stop the server"
     );
 }

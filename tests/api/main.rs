@@ -2,6 +2,8 @@
 mod helpers;
 
 mod admin;
+mod cli;
+mod features;
 mod install_flow;
 mod join;
 mod keys;

@@ -452,7 +452,14 @@ async fn a_short_rate_limit_is_waited_out() {
         .await;
 
     assert_eq!(res.status(), 200);
-    assert_eq!(app.emulator.calls_to("chat.postMessage").len(), 2);
+    let calls = app.emulator.calls_to("chat.postMessage");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].status, 429);
+    let waited = calls[1].at - calls[0].at;
+    assert!(
+        waited >= time::Duration::seconds(1),
+        "retried after {waited}, before Retry-After"
+    );
     assert_eq!(last_text(&app, DEMO_GENERAL), "after the wait");
 }
 

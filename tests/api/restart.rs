@@ -1,9 +1,7 @@
 //! A server killed between committing a signup and delivering it delivers it after a restart, once.
 
-use std::time::Duration;
-
 use lobby::emulator::seed::{DEMO_ADMIN, DEMO_TEAM};
-use lobby::emulator::{self, EmulatorConfig, Fault};
+use lobby::emulator::{self, EmulatorConfig, Fault, Gate};
 
 use crate::helpers::{Server, browser, install_at, open_db, sign_up_at, wait_for};
 
@@ -18,11 +16,8 @@ async fn a_signup_left_by_a_killed_server_is_delivered_once_after_restart() {
     assert_eq!(res.status(), 200);
 
     // The invite call hangs far longer than this test runs, so the job is in flight when the server dies.
-    emu.emulator.inject(
-        "admin.users.invite",
-        Fault::Slow(Duration::from_secs(300)),
-        1,
-    );
+    emu.emulator
+        .inject("admin.users.invite", Fault::Held(Gate::new()), 1);
     let res = sign_up_at(
         &first.address,
         dir.path(),

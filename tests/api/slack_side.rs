@@ -1,35 +1,14 @@
 //! The Slack side, through signed requests from the emulator: verification, slash commands, the
 //! mention bot, `/summarize`, approval buttons and `team_join`.
 
-use std::time::{Duration, Instant};
-
 use actix_web::{App, HttpResponse, HttpServer, web};
 use lobby::db;
 use lobby::domain::InviteStatus;
 use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM};
-use lobby::emulator::{Fault, Signing, SlashCommand};
+use lobby::emulator::{Fault, Gate, Signing, SlashCommand};
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
-
-/// Polls `check` until it returns something, failing after a deadline.
-async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::helpers::{AppOptions, TestApp, eventually, spawn_app, spawn_app_with};
 
 async fn installed(options: AppOptions) -> TestApp {
     let app = spawn_app_with(options).await;
@@ -98,7 +77,7 @@ async fn url_verification_and_ssl_check_are_answered() {
 }
 
 #[tokio::test]
-async fn help_and_stats_answer_at_once_and_unknown_commands_are_ignored() {
+async fn help_answers_at_once_and_unknown_commands_are_ignored() {
     let app = installed(AppOptions::default()).await;
     let res = app
         .emulator
@@ -112,19 +91,100 @@ async fn help_and_stats_answer_at_once_and_unknown_commands_are_ignored() {
 
     let res = app
         .emulator
-        .send_slash_command(command("/lobby", "stats", DEMO_MEMBER))
-        .await
-        .unwrap();
-    let json: Value = res.json().await.unwrap();
-    assert!(json["text"].as_str().unwrap().contains("pending"));
-
-    let res = app
-        .emulator
         .send_slash_command(command("/echo", "hi", DEMO_MEMBER))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().is_empty());
+}
+
+/// Adds a request to `slug` in `status`, created `age_days` ago.
+async fn seed_request(app: &TestApp, slug: &str, email: &str, status: InviteStatus, age_days: i64) {
+    let community = db::communities::by_slug(app.db(), slug)
+        .await
+        .unwrap()
+        .unwrap();
+    let id = db::invite_requests::insert(
+        app.db(),
+        &db::invite_requests::NewRequest {
+            community_id: community.id,
+            email,
+            name: "",
+            source: "form",
+            requested_by: None,
+            status,
+            status_message: "seeded",
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let at = db::now() - age_days * 24 * 3600;
+    sqlx::query("UPDATE invite_requests SET created_at = ?, updated_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(at)
+        .bind(id)
+        .execute(app.db())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn lobby_stats_counts_this_workspaces_week() {
+    let app = installed(AppOptions::default()).await;
+    let res = crate::helpers::install_at(
+        &app.address,
+        &crate::helpers::browser(),
+        lobby::emulator::seed::OTHER_TEAM,
+        lobby::emulator::seed::OTHER_ADMIN,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let slug = "demo-community";
+    seed_request(&app, slug, "p1@example.org", InviteStatus::Pending, 0).await;
+    seed_request(&app, slug, "p2@example.org", InviteStatus::Pending, 20).await;
+    for (i, email) in ["i1@example.org", "i2@example.org", "i3@example.org"]
+        .iter()
+        .enumerate()
+    {
+        seed_request(&app, slug, email, InviteStatus::Invited, i as i64).await;
+    }
+    seed_request(&app, slug, "j1@example.org", InviteStatus::Joined, 1).await;
+    // Last month's invite and another workspace's requests are not this workspace's week.
+    seed_request(&app, slug, "old@example.org", InviteStatus::Invited, 30).await;
+    seed_request(
+        &app,
+        "other-workspace",
+        "x1@example.org",
+        InviteStatus::Pending,
+        0,
+    )
+    .await;
+    seed_request(
+        &app,
+        "other-workspace",
+        "x2@example.org",
+        InviteStatus::Invited,
+        0,
+    )
+    .await;
+
+    let res = app
+        .emulator
+        .send_slash_command(command("/lobby", "stats", DEMO_MEMBER))
+        .await
+        .unwrap();
+
+    assert_eq!(res.status(), 200);
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(json["response_type"], "ephemeral");
+    let text = json["text"].as_str().unwrap();
+    assert!(
+        text.contains("2 pending requests waiting for an admin"),
+        "{text}"
+    );
+    assert!(text.contains("4 invited"), "{text}");
+    assert!(text.contains("1 joined"), "{text}");
 }
 
 #[tokio::test]
@@ -166,21 +226,22 @@ async fn invite_proposes_someone_for_approval() {
 async fn the_mention_bot_answers_in_the_thread_after_the_ack() {
     let app = installed(AppOptions::default()).await;
     let bot = app.emulator.app_bot(DEMO_TEAM);
-    app.emulator.inject(
-        "chat.postMessage",
-        Fault::Slow(Duration::from_millis(500)),
-        1,
-    );
+    // Slack holds the reply until the test lets it through: the ack cannot be waiting for it.
+    let gate = Gate::new();
+    app.emulator
+        .inject("chat.postMessage", Fault::Held(gate.clone()), 1);
     let event = json!({
         "type": "app_mention", "user": DEMO_MEMBER, "text": format!("<@{}> help", bot.user_id),
         "channel": DEMO_GENERAL, "ts": "1700000000.000100",
     });
     let (event_id, res) = app.emulator.send_event(DEMO_TEAM, event).await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 200, "acknowledged while the reply is held");
+    gate.arrived().await;
     assert!(
         app.emulator.calls_to("chat.postMessage").is_empty(),
-        "the ack came before the Slack call"
+        "the reply is still held at Slack"
     );
+    gate.release();
 
     let call = eventually("the reply", || async {
         app.emulator.calls_to("chat.postMessage").pop()
@@ -201,7 +262,7 @@ async fn the_mention_bot_answers_in_the_thread_after_the_ack() {
 }
 
 #[tokio::test]
-async fn bot_messages_are_ignored_and_edited_mentions_answered() {
+async fn the_bot_ignores_its_own_mentions_and_answers_a_person() {
     let app = installed(AppOptions::default()).await;
     let bot = app.emulator.app_bot(DEMO_TEAM);
     let from_bot = json!({
@@ -209,23 +270,65 @@ async fn bot_messages_are_ignored_and_edited_mentions_answered() {
         "text": format!("<@{}> help", bot.user_id), "channel": DEMO_GENERAL, "ts": "1.1",
     });
     app.emulator.send_event(DEMO_TEAM, from_bot).await.unwrap();
+    let from_person = json!({
+        "type": "app_mention", "user": DEMO_MEMBER,
+        "text": format!("<@{}> stats", bot.user_id), "channel": DEMO_GENERAL, "ts": "2.2",
+    });
+    app.emulator
+        .send_event(DEMO_TEAM, from_person)
+        .await
+        .unwrap();
+
+    // Both events' jobs have run to the end, whatever order the workers took them in.
+    crate::helpers::wait_for(
+        app.db(),
+        "both events to be handled",
+        "SELECT COUNT(*) = 2 FROM jobs WHERE kind = 'slack.event' AND status = 'done'",
+    )
+    .await;
+    let replies = app.emulator.calls_to("chat.postMessage");
+    assert_eq!(replies.len(), 1, "the bot's own message got no answer");
+    assert_eq!(replies[0].param("thread_ts"), Some("2.2"));
+    assert!(replies[0].param("text").unwrap().contains("This week"));
+}
+
+#[tokio::test]
+async fn the_emulator_delivers_only_the_events_the_manifest_subscribes_to() {
+    let app = installed(AppOptions::default()).await;
+    let manifest = lobby::slack::manifest::manifest(&app.state.settings);
+    let subscribed: Vec<&str> = manifest["settings"]["event_subscriptions"]["bot_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!subscribed.contains(&"message.channels"));
+    let bot = app.emulator.app_bot(DEMO_TEAM);
     let edited = json!({
         "type": "message", "subtype": "message_changed", "channel": DEMO_GENERAL,
         "message": { "type": "message", "user": DEMO_MEMBER, "text": format!("<@{}> stats", bot.user_id), "ts": "2.2" },
         "previous_message": { "type": "message", "user": DEMO_MEMBER, "text": "stats", "ts": "2.2" },
     });
-    app.emulator.send_event(DEMO_TEAM, edited).await.unwrap();
-    let call = eventually("the reply to the edit", || async {
-        app.emulator.calls_to("chat.postMessage").pop()
-    })
-    .await;
-    assert_eq!(call.param("thread_ts"), Some("2.2"));
-    assert!(call.param("text").unwrap().contains("This week"));
-    assert_eq!(
-        app.emulator.calls_to("chat.postMessage").len(),
-        1,
-        "the bot's own message got no answer"
-    );
+
+    let sent = app.emulator.send_event(DEMO_TEAM, edited).await;
+
+    let error = sent.expect_err("an unsubscribed event is not delivered");
+    assert!(error.to_string().contains("message.channels"), "{error}");
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events_seen")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(events, 0, "the app received no event");
+    // Every event the manifest asks for is delivered.
+    for event_type in subscribed {
+        let (_, res) = app
+            .emulator
+            .send_event(DEMO_TEAM, json!({"type": event_type, "tokens": {}}))
+            .await
+            .unwrap_or_else(|e| panic!("{event_type}: {e}"));
+        assert_eq!(res.status(), 200, "{event_type}");
+    }
+    assert!(app.emulator.calls_to("chat.postMessage").is_empty());
 }
 
 const ARTICLE: &str = r#"<!doctype html><html><head><title>Why bees dance</title><script>var tracking = "Buy now. Subscribe today. Click here.";</script></head>
@@ -237,18 +340,28 @@ const ARTICLE: &str = r#"<!doctype html><html><head><title>Why bees dance</title
 <p>Bees that watch the dance fly straight to the flowers. The dance lets the hive send many foragers to the best flowers quickly.</p>
 </article><footer>Copyright Bee Blog. All rights reserved. Privacy policy and terms apply.</footer></body></html>"#;
 
-async fn serve_article() -> (actix_web::dev::ServerHandle, String) {
+/// A web page on loopback; returns its server, its URL and how many requests it has answered.
+async fn serve_article() -> (
+    actix_web::dev::ServerHandle,
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(|| {
-        App::new().route(
-            "/bees",
-            web::get().to(|| async {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = HttpServer::new(move || {
+        let counter = counter.clone();
+        App::new().default_service(web::to(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
                 HttpResponse::Ok()
                     .content_type("text/html; charset=utf-8")
                     .body(ARTICLE)
-            }),
-        )
+            }
+        }))
     })
     .workers(1)
     .disable_signals()
@@ -257,7 +370,7 @@ async fn serve_article() -> (actix_web::dev::ServerHandle, String) {
     .run();
     let handle = server.handle();
     tokio::spawn(server);
-    (handle, format!("http://127.0.0.1:{port}/bees"))
+    (handle, format!("http://127.0.0.1:{port}/bees"), hits)
 }
 
 #[tokio::test]
@@ -267,7 +380,7 @@ async fn summarize_posts_three_sentences_in_channel() {
         ..Default::default()
     })
     .await;
-    let (_server, url) = serve_article().await;
+    let (_server, url, _hits) = serve_article().await;
     let res = app
         .emulator
         .send_slash_command(command("/summarize", &url, DEMO_MEMBER))
@@ -304,7 +417,7 @@ async fn summarize_posts_three_sentences_in_channel() {
 #[tokio::test]
 async fn summarize_refuses_loopback_without_the_setting() {
     let app = installed(AppOptions::default()).await;
-    let (_server, url) = serve_article().await;
+    let (_server, url, hits) = serve_article().await;
     app.emulator
         .send_slash_command(command("/summarize", &url, DEMO_MEMBER))
         .await
@@ -314,14 +427,18 @@ async fn summarize_refuses_loopback_without_the_setting() {
     })
     .await;
     assert_eq!(post.body["response_type"], "ephemeral");
+    let text = post.body["text"].as_str().unwrap();
     assert!(
-        post.body["text"]
-            .as_str()
-            .unwrap()
-            .contains("could not summarize"),
+        text.contains("private or reserved network address"),
         "{}",
         post.body
     );
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the page was never fetched"
+    );
+    assert!(app.emulator.calls_to("chat.postMessage").is_empty());
 }
 
 /// An approval-mode community with its admin channel, and one pending request announced there.
@@ -495,4 +612,37 @@ async fn a_mention_of_channel_is_answered_without_pinging_anyone() {
     let text = call.param("text").unwrap();
     assert!(text.contains("&lt;!channel&gt;"), "{text}");
     assert!(!text.contains("<!channel>"), "{text}");
+}
+
+#[tokio::test]
+async fn an_admins_deny_click_declines_the_request_without_inviting() {
+    let (app, id) = announced_request().await;
+    let res = app
+        .emulator
+        .send_interaction(click(DEMO_ADMIN, "lobby_deny", id))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let update = eventually("the updated message", || async {
+        app.emulator.response_url_posts().pop()
+    })
+    .await;
+    assert_eq!(update.body["replace_original"], true);
+    let text = update.body["text"].as_str().unwrap();
+    assert!(text.contains("Denied by"), "{text}");
+    let request = db::invite_requests::get(app.db(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(request.status, InviteStatus::Denied);
+    // Nothing is sent to Slack for a denied request, also once the decision's job is done.
+    crate::helpers::wait_for(
+        app.db(),
+        "the decision's job to finish",
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'invite.decide' AND status = 'done'",
+    )
+    .await;
+    assert!(app.emulator.calls_to("admin.users.invite").is_empty());
+    assert!(app.emulator.calls_to("users.admin.invite").is_empty());
 }

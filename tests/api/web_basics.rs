@@ -68,6 +68,38 @@ async fn health_and_readiness_answer() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["database"], true);
     assert_eq!(body["key_id"].as_str().unwrap().len(), 8);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events_seen")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "the readiness probe's row was rolled back");
+}
+
+#[tokio::test]
+async fn readiness_answers_503_while_the_database_refuses_writes() {
+    let app = spawn_app().await;
+    // Another process makes every write to a real table fail, as a full disk would.
+    let other = crate::helpers::open_db(&app.data_dir).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_writes BEFORE INSERT ON events_seen \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    .execute(&other)
+    .await
+    .unwrap();
+
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["database"], false);
+    assert_eq!(app.get("/healthz").await.status(), 200, "still alive");
+
+    sqlx::query("DROP TRIGGER refuse_writes")
+        .execute(&other)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/readyz").await.status(), 200, "ready again");
 }
 
 #[tokio::test]
@@ -81,7 +113,41 @@ async fn static_files_are_served() {
             .unwrap()
             .starts_with("text/css")
     );
-    assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
+    // Sent byte for byte: an HTTP client would resolve the dots (even %2e%2e) before sending.
+    for path in [
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/%2E%2E/%2e%2e/wt-tests/Cargo.toml",
+        "/static/..%2fCargo.toml",
+        "/static/%2e%2e%2fCargo.toml",
+        "/static/.%2e/src/main.rs",
+        "/static/%2e%2e%5cCargo.toml",
+    ] {
+        let (status, body) = raw_get(&app.address, path).await;
+        assert!((400..500).contains(&status), "{path} answered {status}");
+        assert!(
+            !body.contains("[package]") && !body.contains("fn main"),
+            "{path} served a file from outside static/"
+        );
+    }
+}
+
+/// A GET with `path` exactly as given on the request line; returns the status and the body.
+async fn raw_get(address: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    (status, response)
 }
 
 #[tokio::test]
@@ -118,4 +184,41 @@ async fn a_refused_request_is_logged_by_its_category_not_its_text() {
         !crate::helpers::captured_logs().contains(marker),
         "the log does not repeat it"
     );
+}
+
+#[tokio::test]
+async fn each_test_reads_only_its_own_servers_logs() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz").await;
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(
+        crate::helpers::captured_logs().contains(&request_id),
+        "this test's request is in its log"
+    );
+
+    // Another test, on its own thread, with its own server.
+    let (other_id, other_logs) = std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let other = spawn_app().await;
+                let res = other.get("/healthz").await;
+                let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+                (id, crate::helpers::captured_logs())
+            })
+    })
+    .join()
+    .unwrap();
+
+    assert!(
+        other_logs.contains(&other_id),
+        "the other test has its own log"
+    );
+    assert!(
+        !other_logs.contains(&request_id),
+        "and none of this test's lines"
+    );
+    assert!(!crate::helpers::captured_logs().contains(&other_id));
 }

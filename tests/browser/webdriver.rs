@@ -1,7 +1,7 @@
 //! Just enough of the W3C WebDriver protocol, over HTTP with reqwest, to drive chromedriver:
 //! open a page, find elements by CSS, click, type, read, and take a screenshot.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -68,24 +68,33 @@ impl Session {
     /// what is found next belongs to the new page (a click that submits a form returns before
     /// the browser has navigated).
     async fn wait_for_new_document(&self) {
-        let started = Instant::now();
-        loop {
-            let fresh = self
-                .script("return document.readyState === 'complete' && !window.__lobbyOldDocument;")
-                .await;
-            if fresh == Some(Value::Bool(true)) {
-                return;
+        hang_guard("the page to change after a click", async {
+            loop {
+                let fresh = self
+                    .script(
+                        "return document.readyState === 'complete' && !window.__lobbyOldDocument;",
+                    )
+                    .await;
+                if fresh == Some(Value::Bool(true)) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the page did not change after a click"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await;
     }
 
+    /// Marks the current page, so [`Session::wait_for_new_document`] can tell it from the next.
+    /// An unmarked page would look new at once, so a failed mark fails the test.
     async fn mark_document(&self) {
-        self.script("window.__lobbyOldDocument = true;").await;
+        let marked = self
+            .script("window.__lobbyOldDocument = true; return window.__lobbyOldDocument;")
+            .await;
+        assert_eq!(
+            marked,
+            Some(Value::Bool(true)),
+            "could not mark the page before a click"
+        );
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -127,34 +136,34 @@ impl Session {
             .to_owned()
     }
 
-    /// The first element matching `css`, waiting up to five seconds for it to appear.
+    /// The first element matching `css`, waiting for it to appear.
     pub async fn find(&self, css: &str) -> Element<'_> {
-        let started = Instant::now();
-        loop {
-            let answer: Value = self
-                .http
-                .post(format!("{}/element", self.base))
-                .json(&json!({ "using": "css selector", "value": css }))
-                .send()
-                .await
-                .expect("chromedriver answers")
-                .json()
-                .await
-                .expect("a JSON answer");
-            if let Some(id) = answer["value"][ELEMENT_KEY].as_str() {
-                return Element {
-                    session: self,
-                    id: id.to_owned(),
-                };
+        let found = tokio::time::timeout(HANG_GUARD, async {
+            loop {
+                let answer: Value = self
+                    .http
+                    .post(format!("{}/element", self.base))
+                    .json(&json!({ "using": "css selector", "value": css }))
+                    .send()
+                    .await
+                    .expect("chromedriver answers")
+                    .json()
+                    .await
+                    .expect("a JSON answer");
+                if let Some(id) = answer["value"][ELEMENT_KEY].as_str() {
+                    return id.to_owned();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            if started.elapsed() > Duration::from_secs(5) {
-                panic!(
-                    "no element matches {css} on {}:\n{}",
-                    self.url().await,
-                    self.source().await
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        })
+        .await;
+        match found {
+            Ok(id) => Element { session: self, id },
+            Err(_) => panic!(
+                "no element matches {css} on {}:\n{}",
+                self.url().await,
+                self.source().await
+            ),
         }
     }
 
@@ -206,5 +215,17 @@ impl Element<'_> {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+}
+
+/// How long a wait may take before the test is taken to be hung: a guard against a test that
+/// never ends, never a statement about speed.
+pub const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Waits for `wait`, failing the test naming `what` if it seems hung.
+pub async fn hang_guard<T>(what: &str, wait: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(HANG_GUARD, wait).await {
+        Ok(value) => value,
+        Err(_) => panic!("gave up waiting for {what}: the test seems hung"),
     }
 }

@@ -220,7 +220,7 @@ impl Outcome {
                 oauth_scopes: None,
             }),
             Fault::Error(code) => Some(Self::from_result(Err(ApiError::Code(code)))),
-            Fault::Slow(_) => None,
+            Fault::Slow(_) | Fault::Held(_) => None,
         }
     }
 
@@ -249,8 +249,10 @@ pub(crate) async fn handle(
     let method_name = method_name.into_inner();
     let request = ApiRequest::parse(&req, &body);
     let fault = emulator.lock().faults.take(&method_name);
-    if let Some(Fault::Slow(delay)) = &fault {
-        tokio::time::sleep(*delay).await;
+    match &fault {
+        Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
+        Some(Fault::Held(gate)) => gate.pass().await,
+        _ => {}
     }
     let faulted = fault.and_then(Outcome::from_fault);
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::emulator::seed::*;
-use crate::emulator::{EmulatorConfig, Fault, RunningEmulator, TokenKind, spawn};
+use crate::emulator::{EmulatorConfig, Fault, Gate, RunningEmulator, TokenKind, spawn};
 
 const REDIRECT: &str = "https://lobby.test/slack/oauth_redirect";
 
@@ -575,9 +575,30 @@ async fn a_slow_fault_delays_one_answer() {
     let started = Instant::now();
     assert_eq!(h.api("api.test", None, &[]).await.body["ok"], true);
     assert!(started.elapsed() >= Duration::from_millis(300));
-    let started = Instant::now();
-    h.api("api.test", None, &[]).await;
-    assert!(started.elapsed() < Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn a_held_call_waits_for_its_gate_and_holds_only_one_call() {
+    let h = demo().await;
+    let gate = Gate::new();
+    h.running
+        .emulator
+        .inject("api.test", Fault::Held(gate.clone()), 1);
+    let held = {
+        let url = h.running.emulator.api_url().join("api.test").unwrap();
+        tokio::spawn(async move { reqwest::get(url).await.unwrap().status() })
+    };
+    gate.arrived().await;
+
+    // The fault was used up by the held call: the next one is answered while it waits.
+    assert_eq!(h.api("api.test", None, &[]).await.body["ok"], true);
+    assert!(!held.is_finished(), "still held");
+    assert_eq!(h.running.emulator.calls_to("api.test").len(), 1);
+
+    gate.release();
+    assert_eq!(held.await.unwrap(), StatusCode::OK);
+    assert_eq!(h.running.emulator.calls_to("api.test").len(), 2);
+    assert_eq!(gate.arrivals(), 1);
 }
 
 #[tokio::test]
