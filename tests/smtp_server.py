@@ -1,6 +1,8 @@
 """A real SMTP server for Lobby's integration tests (aiosmtpd).
 
-Usage: python3 tests/smtp_server.py PORT DIR [--fail-first N] [--reject-prefix P]
+Usage: python3 tests/smtp_server.py DIR [--fail-first N] [--reject-prefix P]
+
+It binds a free port of its own and writes it to DIR/ready once it listens.
 
 Each accepted message is written to DIR as one JSON file (envelope, headers and the decoded
 text and HTML parts), named so that a directory listing sorts them by arrival. The first N
@@ -16,7 +18,7 @@ import json
 import os
 import signal
 
-from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class Handler:
@@ -60,25 +62,30 @@ class Handler:
         return "250 Message accepted for delivery"
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("port", type=int)
-    parser.add_argument("directory")
-    parser.add_argument("--fail-first", type=int, default=0)
-    parser.add_argument("--reject-prefix", default="")
-    args = parser.parse_args()
+async def serve(args):
     handler = Handler(args.directory, args.fail_first, args.reject_prefix)
-    controller = Controller(handler, hostname="127.0.0.1", port=args.port)
-    controller.start()
-    # Tells the test the server is listening.
-    with open(os.path.join(args.directory, "ready"), "w", encoding="utf-8") as f:
-        f.write("ready")
-    loop = asyncio.new_event_loop()
+    loop = asyncio.get_running_loop()
+    # Port 0: the system picks a free port, so no other process can take it in between.
+    server = await loop.create_server(lambda: SMTP(handler), host="127.0.0.1", port=0)
+    port = server.sockets[0].getsockname()[1]
+    # Tells the test where the server listens (written whole, then renamed into place).
+    tmp = os.path.join(args.directory, "ready.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(str(port))
+    os.rename(tmp, os.path.join(args.directory, "ready"))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    loop.run_until_complete(stop.wait())
-    controller.stop()
+    await stop.wait()
+    server.close()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("directory")
+    parser.add_argument("--fail-first", type=int, default=0)
+    parser.add_argument("--reject-prefix", default="")
+    asyncio.run(serve(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,46 @@ use crate::join::settings_of;
 
 const LINK: &str = "https://join.slack.com/t/demo-community/shared_invite/zt-mailtest";
 
+/// A Python that has aiosmtpd: the system's when it has it (CI installs it), else a virtual
+/// environment under the target directory that this installs it into once, from PyPI.
+fn python_with_aiosmtpd() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let has_it = |python: &std::path::Path| {
+                Command::new(python)
+                    .args(["-c", "import aiosmtpd"])
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            let system = PathBuf::from("python3");
+            if has_it(&system) {
+                return system;
+            }
+            let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("smtp-venv");
+            let python = venv.join("bin/python3");
+            if !has_it(&python) {
+                let made = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                let installed = made
+                    && Command::new(&python)
+                        .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
+                        .status()
+                        .is_ok_and(|s| s.success());
+                assert!(
+                    installed,
+                    "the mail tests need aiosmtpd: `python3 -m pip install aiosmtpd`, or python3-venv and PyPI"
+                );
+            }
+            python
+        })
+        .clone()
+}
+
 /// `tests/smtp_server.py` on its own port, writing what it accepts to its own directory.
 struct SmtpServer {
     child: Child,
@@ -37,15 +77,9 @@ impl SmtpServer {
     /// Answers the first `fail_first` messages with a 451 and refuses recipients starting with `bounce`.
     fn start(fail_first: u32) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_server.py");
-        let child = Command::new("python3")
+        let child = Command::new(python_with_aiosmtpd())
             .arg(&script)
-            .arg(port.to_string())
             .arg(dir.path())
             .args([
                 "--fail-first",
@@ -56,16 +90,31 @@ impl SmtpServer {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("python3 runs (CI installs aiosmtpd: python3 -m pip install aiosmtpd)");
-        let server = SmtpServer { child, port, dir };
+            .expect("python3 runs");
+        let mut server = SmtpServer {
+            child,
+            port: 0,
+            dir,
+        };
+        let ready = server.dir.path().join("ready");
         let started = Instant::now();
-        while !server.dir.path().join("ready").exists() {
+        server.port = loop {
+            if let Some(port) = std::fs::read_to_string(&ready)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+            {
+                break port;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("the SMTP server exited ({status}) before listening");
+            }
+            // A hang guard, not a timing assertion: a server that never says where it listens.
             assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "the SMTP server did not start: is aiosmtpd installed (python3 -m pip install aiosmtpd)?"
+                started.elapsed() < Duration::from_secs(120),
+                "the SMTP server did not say where it listens"
             );
             std::thread::sleep(Duration::from_millis(20));
-        }
+        };
         server
     }
 
