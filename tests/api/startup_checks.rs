@@ -109,41 +109,6 @@ fn without_credentials_a_public_server_is_refused_demo_mode() {
 }
 
 #[tokio::test]
-async fn lobby_demo_starts_the_demo_on_purpose() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = lobby_command(dir.path())
-        .env("LOBBY_PUBLIC_URL", "https://join.example.org")
-        .env("LOBBY_BIND", format!("127.0.0.1:{port}"))
-        .env("LOBBY_DEMO", "1")
-        .stderr(std::process::Stdio::null())
-        .arg("serve")
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    let body = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("lobby serve exited: {status}");
-        }
-        if let Ok(res) = reqwest::get(format!("http://127.0.0.1:{port}/_emulator/slack/")).await {
-            break res.text().await.unwrap();
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "the server did not start"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(body.contains("Slack"), "the emulator is mounted: {body}");
-}
-
-#[tokio::test]
 async fn the_database_and_its_wal_are_private_to_their_owner() {
     use std::os::unix::fs::PermissionsExt;
     let app = crate::helpers::spawn_app().await;
