@@ -147,17 +147,8 @@ mod tests {
 
     fn settings() -> CommunitySettings {
         CommunitySettings {
-            title: "Demo".into(),
-            description: String::new(),
-            invite_mode: InviteMode::Approval,
             default_channels: "C0GENERAL1".into(),
-            coc_url: None,
-            coc_required: false,
-            allowed_domains: String::new(),
-            denied_domains: String::new(),
-            captcha_provider: None,
-            captcha_site_key: None,
-            admin_channel: None,
+            ..CommunitySettings::new("Demo", InviteMode::Approval)
         }
     }
 

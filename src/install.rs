@@ -354,22 +354,14 @@ async fn create_default_community(
             .split(',')
             .any(|s| s.trim() == invites::ADMIN_SCOPE)
     });
+    let mode = if can_invite {
+        InviteMode::AdminApi
+    } else {
+        InviteMode::Approval
+    };
     let settings = CommunitySettings {
-        title: new.team_name.clone(),
-        description: String::new(),
-        invite_mode: if can_invite {
-            InviteMode::AdminApi
-        } else {
-            InviteMode::Approval
-        },
         default_channels: general.unwrap_or_default().to_owned(),
-        coc_url: None,
-        coc_required: false,
-        allowed_domains: String::new(),
-        denied_domains: String::new(),
-        captcha_provider: None,
-        captcha_site_key: None,
-        admin_channel: None,
+        ..CommunitySettings::new(new.team_name.clone(), mode)
     };
     db::communities::create(&mut **tx, &slug, &new.id, team_id, &settings).await?;
     Ok(())

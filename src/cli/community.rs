@@ -105,23 +105,12 @@ pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<
                     .await
                     .map_err(|e| anyhow!("--workspace: {e}"))?;
             let can_invite = installation.has_user_scope(crate::invites::ADMIN_SCOPE);
-            let base = CommunitySettings {
-                title,
-                description: String::new(),
-                invite_mode: if can_invite {
-                    InviteMode::AdminApi
-                } else {
-                    InviteMode::Approval
-                },
-                default_channels: String::new(),
-                coc_url: None,
-                coc_required: false,
-                allowed_domains: String::new(),
-                denied_domains: String::new(),
-                captcha_provider: None,
-                captcha_site_key: None,
-                admin_channel: None,
+            let mode = if can_invite {
+                InviteMode::AdminApi
+            } else {
+                InviteMode::Approval
             };
+            let base = CommunitySettings::new(title, mode);
             let merged = settings.apply(base)?;
             settings.validate(&merged, false)?;
             let id = db::communities::create(
@@ -156,19 +145,10 @@ pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<
             let community = db::communities::by_slug(&state.db, &slug)
                 .await?
                 .ok_or_else(|| anyhow!("no community {slug}"))?;
-            let current = CommunitySettings {
-                title: title.unwrap_or(community.title.clone()),
-                description: community.description.clone(),
-                invite_mode: community.invite_mode,
-                default_channels: community.default_channels.clone(),
-                coc_url: community.coc_url.clone(),
-                coc_required: community.coc_required,
-                allowed_domains: community.allowed_domains.clone(),
-                denied_domains: community.denied_domains.clone(),
-                captcha_provider: community.captcha_provider.clone(),
-                captcha_site_key: community.captcha_site_key.clone(),
-                admin_channel: community.admin_channel.clone(),
-            };
+            let mut current = community.settings();
+            if let Some(title) = title {
+                current.title = title;
+            }
             let merged = settings.apply(current)?;
             settings.validate(&merged, community.has_captcha_secret)?;
             db::communities::update(&state.db, community.id, &merged).await?;

@@ -80,6 +80,44 @@ pub struct CommunitySettings {
     pub admin_channel: Option<String>,
 }
 
+impl CommunitySettings {
+    /// A new community's settings: its title and mode, everything else empty.
+    pub fn new(title: impl Into<String>, invite_mode: InviteMode) -> Self {
+        CommunitySettings {
+            title: title.into(),
+            description: String::new(),
+            invite_mode,
+            default_channels: String::new(),
+            coc_url: None,
+            coc_required: false,
+            allowed_domains: String::new(),
+            denied_domains: String::new(),
+            captcha_provider: None,
+            captcha_site_key: None,
+            admin_channel: None,
+        }
+    }
+}
+
+impl Community {
+    /// The settings a community has now, as a form or the CLI edits them.
+    pub fn settings(&self) -> CommunitySettings {
+        CommunitySettings {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            invite_mode: self.invite_mode,
+            default_channels: self.default_channels.clone(),
+            coc_url: self.coc_url.clone(),
+            coc_required: self.coc_required,
+            allowed_domains: self.allowed_domains.clone(),
+            denied_domains: self.denied_domains.clone(),
+            captcha_provider: self.captcha_provider.clone(),
+            captcha_site_key: self.captcha_site_key.clone(),
+            admin_channel: self.admin_channel.clone(),
+        }
+    }
+}
+
 /// A sealed setting: leave it, replace it, or clear it.
 #[derive(Debug)]
 pub enum SecretChange {
