@@ -1,5 +1,5 @@
 //! The one error type handlers return. Each variant knows its status, title and what a person may
-//! be told; `routes::error_pages` renders it as the site's error page (or JSON for machines) with
+//! be told; `middleware::render_error` renders it as the site's error page (or JSON for machines) with
 //! the request id. Internals go to the log, never to the response.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Lobby: a self-hosted Slack app server. See DESIGN.md for the shape of it.
+//! Lobby: a self-hosted Slack app server. The README describes the product and its layout.
 pub mod abuse;
 pub mod admin;
 pub mod api_keys;
