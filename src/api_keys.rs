@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use crate::db::{self, Db};
-use crate::slack::oauth::{random_token, token_hash};
+use crate::opaque::{random_token, token_hash};
 
 const PREFIX: &str = "lobby_";
 

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod middleware;
+pub mod opaque;
 pub mod posting;
 pub mod routes;
 pub mod sealed_file;

@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 
 use crate::cookies;
 use crate::db::{self, Db, sessions::NewSession};
-use crate::slack::oauth::{random_token, token_hash};
+use crate::opaque::{random_token, token_hash};
 
 /// A session unused this long is over.
 pub const IDLE_SECS: i64 = 12 * 60 * 60;

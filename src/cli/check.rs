@@ -157,7 +157,7 @@ async fn check_events(state: &AppState, report: &mut Report) {
 }
 
 async fn verify_request_url(state: &AppState, url: &url::Url) -> Result<(), String> {
-    let challenge = crate::slack::oauth::random_token(16).map_err(|e| e.to_string())?;
+    let challenge = crate::opaque::random_token(16).map_err(|e| e.to_string())?;
     let body =
         serde_json::json!({ "type": "url_verification", "token": "", "challenge": challenge })
             .to_string();

@@ -219,13 +219,13 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
     };
     let token = if confirm {
         Some(
-            crate::slack::oauth::random_token(32)
+            crate::opaque::random_token(32)
                 .map_err(|e| AppError::internal(anyhow::anyhow!("no randomness: {e}")))?,
         )
     } else {
         None
     };
-    let token_hash = token.as_deref().map(crate::slack::oauth::token_hash);
+    let token_hash = token.as_deref().map(crate::opaque::token_hash);
 
     let name = crate::domain::text::clean_line(sub.name, MAX_NAME_CHARS);
     let mut tx = db::begin_write(&state.db).await?;
@@ -313,7 +313,7 @@ pub async fn pending_confirmation(
     slug: &str,
     token: &str,
 ) -> Result<(db::invite_requests::InviteRequest, Community), ConfirmError> {
-    let hash = crate::slack::oauth::token_hash(token);
+    let hash = crate::opaque::token_hash(token);
     let request = db::invite_requests::by_confirm_hash(&state.db, &hash, db::now())
         .await?
         .ok_or(ConfirmError::Invalid)?;

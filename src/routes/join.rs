@@ -365,7 +365,7 @@ pub async fn submit(
         return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
     }
     // One accepted submission per form page: a captured or resent form adds nothing.
-    let spent = crate::slack::oauth::token_hash(&form.form_token);
+    let spent = crate::opaque::token_hash(&form.form_token);
     if !db::used_form_tokens::spend(&state.db, &spent, db::now() + MAX_AGE_SECS).await? {
         let entered = Entered {
             email: form.email,

@@ -7,13 +7,11 @@
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::cookies;
 use crate::db::{self, Db};
+use crate::opaque::{random_token, token_hash};
 
 /// How long a started flow may take.
 pub const STATE_TTL_SECS: i64 = 600;
@@ -144,19 +142,6 @@ pub enum OAuthStateError {
     Db(#[from] sqlx::Error),
 }
 
-/// `bytes` random bytes from the OS, URL-safe base64.
-pub fn random_token(bytes: usize) -> Result<String, getrandom::Error> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf)?;
-    Ok(URL_SAFE_NO_PAD.encode(buf))
-}
-
-/// What is stored in place of a random token (state, session id, API key): its SHA-256. The
-/// token's 256 random bits make a slow password hash unnecessary.
-pub fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
 pub async fn issue(db: &Db, flow: Flow, https: bool) -> Result<IssuedState, OAuthStateError> {
     let state = random_token(32).map_err(OAuthStateError::Random)?;
     let binding = random_token(32).map_err(OAuthStateError::Random)?;
@@ -223,14 +208,6 @@ pub fn clear_cookie(flow: Flow, https: bool) -> Cookie<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_carry_the_requested_entropy() {
-        let a = random_token(32).unwrap();
-        let b = random_token(32).unwrap();
-        assert_ne!(a, b);
-        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
-    }
 
     #[test]
     fn https_cookies_use_the_host_prefix() {
