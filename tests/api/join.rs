@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use lobby::db::{self, invite_requests::InviteRequest};
 use lobby::domain::InviteStatus;
 use lobby::emulator::Fault;
-use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM};
+use lobby::emulator::seed::{ORG, ORG_ADMIN, ORG_GENERAL, ORG_MEMBER, ORG_TEAM};
 
 use crate::helpers::{
     AppOptions, Consent, TestApp, app_with_admin_api, attr_after, browser, spawn_app_with,
@@ -92,7 +92,7 @@ async fn the_join_page_shows_the_community_and_a_form() {
         "the CSRF cookie is set"
     );
     let html = res.text().await.unwrap();
-    assert!(html.contains("Join Demo Community"));
+    assert!(html.contains("Join Enterprise Workspace"));
     assert!(html.contains("name=\"email\""));
     assert!(html.contains("name=\"website\""), "the honeypot is there");
     assert_eq!(app.get("/join/no-such-community").await.status(), 404);
@@ -111,8 +111,8 @@ async fn a_signup_becomes_exactly_one_invite() {
     let calls = app.emulator.calls_to("admin.users.invite");
     assert_eq!(calls.len(), 1, "exactly one invite call");
     assert_eq!(calls[0].param("email"), Some("grace@example.org"));
-    assert_eq!(calls[0].param("team_id"), Some(DEMO_TEAM));
-    assert_eq!(calls[0].param("channel_ids"), Some(DEMO_GENERAL));
+    assert_eq!(calls[0].param("team_id"), Some(ORG_TEAM));
+    assert_eq!(calls[0].param("channel_ids"), Some(ORG_GENERAL));
     assert!(calls[0].error.is_none());
 }
 
@@ -178,7 +178,7 @@ async fn invalid_auth_retires_the_installation() {
         .inject("admin.users.invite", Fault::Error("invalid_auth".into()), 1);
     app.sign_up("ada@example.org", "203.0.113.9").await;
     request_reaches(&app, InviteStatus::Pending).await;
-    let inst = db::installations::get(app.db(), DEMO_TEAM)
+    let inst = db::installations::get(app.db(), ORG)
         .await
         .unwrap()
         .unwrap();
@@ -394,7 +394,9 @@ pub fn settings_of(c: &db::communities::Community) -> db::communities::Community
 
 #[tokio::test]
 async fn the_badge_is_svg_with_the_member_count() {
-    let app = app_with_admin_api(vec![]).await;
+    // The demo workspace is the one with hundreds of members (several pages of users.list).
+    let app = spawn_app_with(AppOptions::default()).await;
+    app.install_demo_workspace().await;
     // The count is refreshed by a background job after the install.
     let start = Instant::now();
     let count = loop {
@@ -469,7 +471,7 @@ async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
     let json: serde_json::Value = res.json().await.unwrap();
     assert_eq!(json["ok"], false);
 
-    let created = lobby::api_keys::create(app.db(), DEMO_TEAM, "cms", "test")
+    let created = lobby::api_keys::create(app.db(), ORG, "cms", "test")
         .await
         .unwrap();
     use secrecy::ExposeSecret;
@@ -496,7 +498,7 @@ async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
         .unwrap();
     assert_eq!(res.status(), 400);
 
-    db::api_keys::revoke(app.db(), DEMO_TEAM, created.id)
+    db::api_keys::revoke(app.db(), ORG, created.id)
         .await
         .unwrap();
     let res = browser()
@@ -524,8 +526,8 @@ async fn a_member_reinstall_without_user_scopes_keeps_admin_api_delivery() {
         .consent(
             &authorize,
             Consent::Allow {
-                workspace: DEMO_TEAM,
-                user: DEMO_MEMBER,
+                workspace: ORG,
+                user: ORG_MEMBER,
             },
         )
         .await;
@@ -537,20 +539,20 @@ async fn a_member_reinstall_without_user_scopes_keeps_admin_api_delivery() {
         res.text().await.unwrap_or_default()
     );
 
-    let installation = db::installations::get(app.db(), DEMO_TEAM)
+    let installation = db::installations::get(app.db(), ORG)
         .await
         .unwrap()
         .unwrap();
     assert!(installation.has_user_scope("admin.users:write"));
     assert_eq!(
-        installation.installer_user_id, DEMO_ADMIN,
+        installation.installer_user_id, ORG_ADMIN,
         "the token is still the admin's"
     );
-    let reinstall = db::admin_audit::latest(app.db(), DEMO_TEAM, "app.reinstalled")
+    let reinstall = db::admin_audit::latest(app.db(), ORG, "app.reinstalled")
         .await
         .unwrap()
         .expect("the reinstall is audited");
-    assert_eq!(reinstall.actor, DEMO_MEMBER);
+    assert_eq!(reinstall.actor, ORG_MEMBER);
     assert!(
         reinstall.detail.contains("are kept"),
         "{}",
