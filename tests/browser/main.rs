@@ -85,7 +85,8 @@ fn start_lobby(data_dir: &Path, port: u16) -> Running {
         .env("LOBBY_DATA_DIR", data_dir)
         .env("LOBBY_BIND", format!("127.0.0.1:{port}"))
         .env("LOBBY_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        // Approved requests are delivered with admin.users.invite, which the emulator accepts.
+        // Approved requests are delivered with admin.users.invite, which Slack (and the emulator)
+        // grants only to an org-wide install on Enterprise Grid.
         .env("SLACK_USER_SCOPES", "admin.users:write")
         .env("RUST_LOG", "warn")
         .current_dir(data_dir)
@@ -159,29 +160,37 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     .collect();
     let browser = Session::start(&driver, CHROMIUM, &args).await;
 
-    // Add to Slack, through the emulator's consent page.
+    // Add to Slack, through the emulator's consent page: org-wide, on the Grid organisation.
     browser.goto(&format!("{base}/slack/install")).await;
     browser.find("a.button.slack").await.click_and_wait().await;
-    consent(&browser, "T0DEMO0001", "U0ADMIN001").await;
+    consent(&browser, "E0ORG00001", "U0ORGADM01").await;
     let heading = browser.find("h1").await.text().await;
     assert!(heading.contains("installed"), "{heading}");
 
-    // Sign in with Slack.
+    // Sign in with Slack, in the organisation's workspace.
     browser.goto(&format!("{base}/admin/login")).await;
-    consent(&browser, "T0DEMO0001", "U0ADMIN001").await;
+    consent(&browser, "T0ORGWKS01", "U0ORGADM01").await;
     browser.find(".admin-nav").await;
     assert!(browser.url().await.ends_with("/admin"));
 
-    // The community takes requests for approval.
+    // An org-wide install has no community yet: one for the workspace, taking requests for approval.
+    browser.goto(&format!("{base}/admin/communities")).await;
     browser
-        .find("a[href^='/admin/communities/']")
+        .find("#workspace")
+        .await
+        .type_text("T0ORGWKS01")
+        .await;
+    browser.find("#slug").await.type_text("enterprise").await;
+    browser.find("#title").await.type_text("Enterprise").await;
+    browser
+        .find("form[action='/admin/communities'] button[type='submit']")
         .await
         .click_and_wait()
         .await;
     browser
-        .find("#invite_mode option[value='approval']")
+        .find("#default_channels")
         .await
-        .click()
+        .type_text("C0ORGGEN01")
         .await;
     browser
         .find("form[action^='/admin/communities/'] button[type='submit']")
@@ -192,7 +201,7 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     assert!(saved.contains("Saved"), "{saved}");
 
     // Someone asks to join (after the form's minimum fill time).
-    browser.goto(&format!("{base}/join/demo-community")).await;
+    browser.goto(&format!("{base}/join/enterprise")).await;
     browser
         .find("#email")
         .await
