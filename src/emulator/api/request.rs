@@ -106,9 +106,13 @@ impl ApiRequest {
         }
     }
 
-    /// A list parameter: a comma-separated string or a JSON array of strings.
+    /// A list parameter: a comma-separated string, a JSON array of strings, or a JSON array sent
+    /// as form text (the Node SDK sends arrays that way).
     pub fn list(&self, name: &str) -> Vec<String> {
         match self.params.get(name) {
+            Some(Value::String(s)) if s.trim_start().starts_with('[') => {
+                serde_json::from_str::<Vec<String>>(s).unwrap_or_default()
+            }
             Some(Value::String(s)) => s
                 .split(',')
                 .map(str::trim)
@@ -194,6 +198,11 @@ mod tests {
         assert_eq!(call.token.as_deref(), Some("xoxp-2"));
         assert_eq!(call.list("channel_ids"), vec!["C1", "C2"]);
         assert_eq!(call.string("limit").as_deref(), Some("5"));
+        let req = TestRequest::post()
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .to_http_request();
+        let form = ApiRequest::parse(&req, b"channel_ids=%5B%22C1%22%2C%22C2%22%5D");
+        assert_eq!(form.list("channel_ids"), vec!["C1", "C2"]);
     }
 
     #[test]
