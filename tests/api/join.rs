@@ -432,6 +432,37 @@ async fn the_badge_is_svg_with_the_member_count() {
 }
 
 #[tokio::test]
+async fn an_org_wide_install_counts_the_members_of_its_communitys_workspace() {
+    let app = app_with_admin_api(vec![]).await;
+    lobby::members::request_refresh(&app.state, ORG)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let count = loop {
+        let c = db::communities::by_slug(app.db(), SLUG)
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(n) = c.member_count {
+            break n;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the member count was never refreshed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(count, 2, "the organisation's workspace has two people");
+    let calls = app.emulator.calls_to("users.list");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.error.is_none() && c.param("team_id") == Some(ORG_TEAM)),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
 async fn only_the_embed_page_may_be_framed() {
     let app = app_with_admin_api(vec![]).await;
     let page = app.get(&format!("/join/{SLUG}")).await;
