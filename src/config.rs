@@ -23,6 +23,9 @@ pub const DEFAULT_BOT_SCOPES: &[&str] = &[
     "channels:join",
     "channels:read",
     "chat:write",
+    // Lobby posts to channels it was never added to (announcements, the posting API); Slack refuses
+    // that with `not_in_channel` unless the app may write to public channels.
+    "chat:write.public",
     "commands",
     "files:write",
     "groups:read",

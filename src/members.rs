@@ -7,6 +7,7 @@ use actix_web::web;
 
 use crate::db;
 use crate::jobs::{Job, NewJob, Outcome};
+use crate::slack::client::SlackError;
 use crate::slack::tokens;
 use crate::state::AppState;
 
@@ -65,18 +66,56 @@ pub async fn run(state: &AppState, job: Job) -> Outcome {
         Err(tokens::TokenError::NotInstalled(_)) => return Outcome::Done,
         Err(e) => return Outcome::retry(e.to_string()),
     };
-    match state.slack.users_count(&token).await {
-        Ok(count) => match db::communities::set_member_count(&state.db, id, count as i64).await {
-            Ok(()) => Outcome::Done,
-            Err(e) => Outcome::retry(e.to_string()),
-        },
-        Err(e) => {
-            tokens::note_failure(state, id, &e).await;
-            match e.retry_after() {
-                Some(after) => Outcome::retry_after(e.to_string(), after),
-                None if e.is_retryable() => Outcome::retry(e.to_string()),
-                None => Outcome::fail(e.to_string()),
+    let installation = match db::installations::get(&state.db, id).await {
+        Ok(Some(installation)) => installation,
+        Ok(None) => return Outcome::Done,
+        Err(e) => return Outcome::retry(e.to_string()),
+    };
+    if !installation.is_enterprise_install {
+        return match state.slack.users_count(&token, None).await {
+            Ok(count) => {
+                stored(db::communities::set_member_count(&state.db, id, count as i64).await)
             }
+            Err(e) => refused(state, id, e).await,
+        };
+    }
+    // An org-wide install spans workspaces, and Slack lists one at a time: count each
+    // community's workspace.
+    let mut teams: Vec<String> = match db::communities::for_installation(&state.db, id).await {
+        Ok(communities) => communities.into_iter().map(|c| c.team_id).collect(),
+        Err(e) => return Outcome::retry(e.to_string()),
+    };
+    teams.sort();
+    teams.dedup();
+    for team in &teams {
+        match state.slack.users_count(&token, Some(team)).await {
+            Ok(count) => {
+                let saved =
+                    db::communities::set_member_count_of_team(&state.db, id, team, count as i64)
+                        .await;
+                if let Err(e) = saved {
+                    return Outcome::retry(e.to_string());
+                }
+            }
+            Err(e) => return refused(state, id, e).await,
         }
+    }
+    Outcome::Done
+}
+
+fn stored(saved: Result<(), sqlx::Error>) -> Outcome {
+    match saved {
+        Ok(()) => Outcome::Done,
+        Err(e) => Outcome::retry(e.to_string()),
+    }
+}
+
+/// What a refused or failed `users.list` means for the job (and for the installation).
+async fn refused(state: &AppState, id: &str, e: SlackError) -> Outcome {
+    tokens::note_failure(state, id, &e).await;
+    match e.retry_after() {
+        Some(after) => Outcome::retry_after(e.to_string(), after),
+        None if e.is_retryable() => Outcome::retry(e.to_string()),
+        None => Outcome::fail(e.to_string()),
     }
 }

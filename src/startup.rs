@@ -192,8 +192,18 @@ impl Application {
             "shutting down: finishing requests and jobs"
         );
         let handle = server.handle();
-        // Requests and jobs drain side by side, so the whole stop takes at most the grace.
-        let ((), (), served) = tokio::join!(handle.stop(true), workers.shutdown(grace), server);
+        // New connections are refused at once, but the HTTP workers stay up until the jobs are
+        // done: a job's Slack call may ride a pooled connection opened on a worker's runtime (the
+        // install exchange runs there), and stopping that runtime would cut the call off. The
+        // server future must be polled for its handle's commands to be carried out.
+        let drain = async {
+            handle.pause().await;
+            workers.shutdown(grace).await;
+            // actix only stops a server whose accept loop runs.
+            handle.resume().await;
+            handle.stop(true).await;
+        };
+        let ((), served) = tokio::join!(drain, server);
         tracing::info!("stopped");
         served
     }

@@ -20,7 +20,8 @@ pub async fn run(bind: SocketAddr, app_url: url::Url) -> ExitCode {
     emu.set_app_url(app_url.clone());
     let config = emu.config();
     // These are the fake app's credentials, valid only against this emulator: printing them is the point.
-    println!("Slack emulator listening on port {}", running.port);
+    // The base URL is printed whole, so a script that asked for port 0 learns where to go.
+    println!("Slack emulator listening on {}", emu.base_url());
     println!("Point Lobby at it with:");
     println!("  SLACK_CLIENT_ID={}", config.client_id);
     println!(

@@ -327,6 +327,26 @@ pub async fn for_installation(
     .await
 }
 
+/// The count of one workspace of an org-wide installation, for the communities in it.
+pub async fn set_member_count_of_team(
+    db: impl SqliteExecutor<'_>,
+    installation_id: &str,
+    team_id: &str,
+    count: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE communities SET member_count = ?, member_count_at = ? \
+         WHERE installation_id = ? AND team_id = ?",
+    )
+    .bind(count)
+    .bind(super::now())
+    .bind(installation_id)
+    .bind(team_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_member_count(
     db: impl SqliteExecutor<'_>,
     installation_id: &str,

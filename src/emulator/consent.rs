@@ -319,6 +319,33 @@ fn placement(
         .then(|| (None, Some(enterprise.id.clone())))
 }
 
+/// Slack grants `admin.*` scopes only to an install on a whole Enterprise Grid organisation, made
+/// by one of its admins or owners; anywhere else the install fails (`invalid_scope`).
+fn admin_scopes_allowed(
+    world: &World,
+    checked: &Checked,
+    team_id: Option<&str>,
+    user_id: &str,
+) -> Result<(), String> {
+    let asks_admin = checked
+        .scopes
+        .iter()
+        .chain(&checked.user_scopes)
+        .any(|s| scopes::is_admin(s));
+    let org_admin = world.user(user_id).is_some_and(|u| u.is_org_admin);
+    if !asks_admin || (team_id.is_none() && org_admin) {
+        return Ok(());
+    }
+    Err(if team_id.is_some() {
+        "invalid_scope: admin scopes can only be granted to an app installed on an entire \
+         Enterprise Grid organization, not on a single workspace."
+            .to_owned()
+    } else {
+        "invalid_scope: only an Org Admin or Owner can install an app that asks for admin scopes."
+            .to_owned()
+    })
+}
+
 fn decide(emulator: &Emulator, kind: Kind, params: &ConsentParams) -> HttpResponse {
     let checked = match check(emulator, kind, params) {
         Ok(checked) => checked,
@@ -333,10 +360,14 @@ fn decide(emulator: &Emulator, kind: Kind, params: &ConsentParams) -> HttpRespon
     }
     let workspace = params.workspace.as_deref().unwrap_or_default();
     let user_id = params.user.as_deref().unwrap_or_default();
-    let Some((team_id, enterprise_id)) = placement(&emulator.world(), workspace, user_id) else {
+    let world = emulator.world();
+    let Some((team_id, enterprise_id)) = placement(&world, workspace, user_id) else {
         let error = "Pick a workspace and a person who belongs to it.".to_owned();
         return page(emulator, kind, params, &checked, Some(error));
     };
+    if let Err(error) = admin_scopes_allowed(&world, &checked, team_id.as_deref(), user_id) {
+        return page(emulator, kind, params, &checked, Some(error));
+    }
     let approval = Approval {
         flow: match kind {
             Kind::Install => Flow::Install,

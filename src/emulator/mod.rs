@@ -14,6 +14,7 @@ mod id_token;
 mod index;
 mod invites;
 mod mailbox;
+mod multipart;
 mod random;
 mod record;
 mod response_urls;
@@ -277,7 +278,8 @@ impl Emulator {
 
     /// Issues a token without an OAuth dance, e.g. a legacy token or a user token with `admin.users:write`.
     /// Bot tokens act as the app's bot in `team_id`; user and legacy tokens act as `user_id`. The ids are
-    /// taken as given, so a test can also mint tokens for teams or people it adds later.
+    /// taken as given, so a test can also mint tokens for teams or people it adds later; an enterprise
+    /// id gives a token of an org-wide install.
     pub fn mint_token(
         &self,
         team_id: &str,
@@ -286,10 +288,15 @@ impl Emulator {
         scopes: &[&str],
     ) -> String {
         let mut state = self.lock();
-        let enterprise_id = state
-            .world
-            .team(team_id)
-            .and_then(|t| t.enterprise_id.clone());
+        let (team, enterprise_id) = if state.world.enterprise(team_id).is_some() {
+            (None, Some(team_id.to_owned()))
+        } else {
+            let enterprise_id = state
+                .world
+                .team(team_id)
+                .and_then(|t| t.enterprise_id.clone());
+            (Some(team_id.to_owned()), enterprise_id)
+        };
         let (acting_user, bot_id) = match kind {
             TokenKind::Bot => {
                 let bot = state.world.ensure_app_bot(team_id);
@@ -299,7 +306,7 @@ impl Emulator {
         };
         let grant = Grant {
             kind,
-            team_id: Some(team_id.to_owned()),
+            team_id: team,
             enterprise_id,
             user_id: acting_user,
             bot_id,

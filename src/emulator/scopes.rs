@@ -31,6 +31,11 @@ pub fn describe(scope: &str) -> String {
     words.to_owned()
 }
 
+/// An Admin API scope (`admin`, `admin.users:write`, ...), which only org-wide Grid installs get.
+pub fn is_admin(scope: &str) -> bool {
+    scope == "admin" || scope.starts_with("admin.")
+}
+
 /// Splits a scope list as Slack accepts it: commas or spaces.
 pub fn split(list: Option<&str>) -> Vec<String> {
     list.unwrap_or_default()

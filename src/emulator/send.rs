@@ -83,6 +83,7 @@ impl Emulator {
                 .map(String::from)
                 .unwrap_or_default();
             let world = &state.world;
+            let org_wide = world.org_install_covering(&cmd.team_id).is_some();
             let team = world.team(&cmd.team_id);
             let enterprise_id = team.and_then(|t| t.enterprise_id.clone());
             let enterprise_name = enterprise_id
@@ -113,7 +114,10 @@ impl Emulator {
                 .append_pair("command", &cmd.command)
                 .append_pair("text", &cmd.text)
                 .append_pair("api_app_id", APP_ID)
-                .append_pair("is_enterprise_install", "false")
+                .append_pair(
+                    "is_enterprise_install",
+                    if org_wide { "true" } else { "false" },
+                )
                 .append_pair("response_url", &response_url)
                 .append_pair("trigger_id", &trigger_id());
             form.finish()
@@ -144,7 +148,11 @@ impl Emulator {
                 .world
                 .team(team_id)
                 .and_then(|t| t.enterprise_id.clone());
-            let bot = state.world.ensure_app_bot(team_id);
+            let org_install = state.world.org_install_covering(team_id);
+            let org_wide = org_install.is_some();
+            let bot = state
+                .world
+                .ensure_app_bot(org_install.as_deref().unwrap_or(team_id));
             let mut event = event;
             if let Some(fields) = event.as_object_mut() {
                 fields
@@ -162,11 +170,13 @@ impl Emulator {
                 "event_time": now,
                 "authorizations": [{
                     "enterprise_id": enterprise_id,
-                    "team_id": team_id,
+                    // An org-wide installation belongs to no one workspace.
+                    "team_id": if org_wide { None } else { Some(team_id) },
                     "user_id": bot.user_id,
                     "is_bot": true,
-                    "is_enterprise_install": false,
+                    "is_enterprise_install": org_wide,
                 }],
+                "is_enterprise_install": org_wide,
                 "is_ext_shared_channel": false,
             });
             let body = envelope.to_string().into_bytes();
@@ -220,6 +230,22 @@ impl Emulator {
                 .entry("token")
                 .or_insert_with(|| json!(self.verification_token()));
             fields.entry("api_app_id").or_insert_with(|| json!(APP_ID));
+            let team_id = fields
+                .get("team")
+                .and_then(|t| t["id"].as_str())
+                .map(str::to_owned);
+            if let Some(team_id) = team_id {
+                let state = self.lock();
+                let org_install = state.world.org_install_covering(&team_id);
+                fields
+                    .entry("is_enterprise_install")
+                    .or_insert_with(|| json!(org_install.is_some()));
+                if let Some(enterprise) = org_install.and_then(|id| state.world.enterprise(&id)) {
+                    fields
+                        .entry("enterprise")
+                        .or_insert_with(|| json!({ "id": enterprise.id, "name": enterprise.name }));
+                }
+            }
         }
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("payload", &payload.to_string())

@@ -142,6 +142,17 @@ impl TokenStore {
         }
     }
 
+    /// Revokes every access token of an installation and forgets its refresh tokens (an uninstall).
+    pub fn revoke_installation(&mut self, installed_in: &str) {
+        for access in self.access.values_mut() {
+            if access.grant.installed_in() == installed_in {
+                access.revoked = true;
+            }
+        }
+        self.refresh
+            .retain(|_, grant| grant.installed_in() != installed_in);
+    }
+
     /// Uses up a refresh token, handing back the grant it renews.
     pub fn redeem_refresh(&mut self, token: &str) -> Option<Grant> {
         self.refresh.remove(token)

@@ -5,7 +5,7 @@ use std::fmt;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::Emulator;
+use super::{Emulator, multipart};
 
 /// The largest file the emulator takes (Slack's own limit is far higher; tests never need it).
 pub const MAX_UPLOAD_BYTES: usize = 50 * 1024 * 1024;
@@ -83,39 +83,12 @@ pub(crate) async fn receive(
 
 /// The content of the first part that carries a file (or the first part at all).
 fn multipart_file<'a>(content_type: &str, body: &'a [u8]) -> Option<&'a [u8]> {
-    let boundary = content_type
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("boundary="))?
-        .trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let mut parts = Vec::new();
-    let mut rest = body;
-    while let Some(at) = find(rest, delimiter.as_bytes()) {
-        parts.push(&rest[..at]);
-        rest = &rest[at + delimiter.len()..];
-    }
-    let parsed: Vec<(&[u8], &[u8])> = parts
-        .into_iter()
-        .skip(1) // the preamble before the first delimiter
-        .filter_map(|part| {
-            let part = part.strip_prefix(b"\r\n")?;
-            let split = find(part, b"\r\n\r\n")?;
-            let content = &part[split + 4..];
-            Some((
-                &part[..split],
-                content.strip_suffix(b"\r\n").unwrap_or(content),
-            ))
-        })
-        .collect();
-    parsed
+    let parts = multipart::parts(content_type, body)?;
+    parts
         .iter()
-        .find(|(headers, _)| find(headers, b"filename=").is_some())
-        .or_else(|| parsed.first())
-        .map(|(_, content)| *content)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+        .find(|p| p.is_file)
+        .or_else(|| parts.first())
+        .map(|p| p.content)
 }
 
 #[cfg(test)]

@@ -184,6 +184,14 @@ impl World {
         })
     }
 
+    /// The organisation whose org-wide install covers `team_id`, when the app is installed that way
+    /// (and not in the workspace itself); Slack then marks payloads `is_enterprise_install`.
+    pub fn org_install_covering(&self, team_id: &str) -> Option<String> {
+        let enterprise_id = self.team(team_id)?.enterprise_id.clone()?;
+        let installed = |id: &str| self.app_bots.iter().any(|b| b.installed_in == id);
+        (installed(&enterprise_id) && !installed(team_id)).then_some(enterprise_id)
+    }
+
     /// The app's bot in a team or enterprise, created on first install like Slack does.
     pub fn ensure_app_bot(&mut self, installed_in: &str) -> AppBot {
         if let Some(bot) = self

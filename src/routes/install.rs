@@ -225,6 +225,9 @@ fn describe_scope(scope: &str) -> Option<&'static str> {
         "channels:join" => "Join public channels it posts to",
         "channels:read" => "See the names of public channels, to post to them by name",
         "chat:write" => "Send messages as @Lobby",
+        "chat:write.public" => {
+            "Post to public channels it has not joined (announcements, your scripts)"
+        }
         "commands" => "Add the /invite, /summarize and /lobby slash commands",
         "files:write" => "Upload files that your scripts post through Lobby",
         "groups:read" => "See the names of private channels it has been added to",

@@ -317,15 +317,20 @@ impl SlackClient {
         Ok(answer.body.user)
     }
 
-    /// One page of the workspace's members. Start with `cursor: None`.
+    /// One page of the workspace's members. Start with `cursor: None`. An org-wide token must
+    /// name the workspace (`team_id`); Slack refuses the call without it.
     pub async fn users_list_page(
         &self,
         token: &SecretString,
+        team_id: Option<&str>,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<User>, SlackError> {
         let limit = limit.to_string();
-        let args = page_args(cursor, &limit);
+        let mut args = page_args(cursor, &limit);
+        if let Some(team_id) = team_id {
+            args.push(("team_id", team_id));
+        }
         let answer = self
             .call::<UsersListAnswer>("users.list", Auth::Bearer(token), Body::Form(&args))
             .await?;
@@ -336,12 +341,16 @@ impl SlackClient {
     }
 
     /// How many active humans the workspace has, reading every page of `users.list`.
-    pub async fn users_count(&self, token: &SecretString) -> Result<u64, SlackError> {
+    pub async fn users_count(
+        &self,
+        token: &SecretString,
+        team_id: Option<&str>,
+    ) -> Result<u64, SlackError> {
         let mut humans: u64 = 0;
         let mut cursor: Option<String> = None;
         loop {
             let page = self
-                .users_list_page(token, cursor.as_deref(), USERS_PAGE_LIMIT)
+                .users_list_page(token, team_id, cursor.as_deref(), USERS_PAGE_LIMIT)
                 .await?;
             humans += page
                 .items
@@ -863,7 +872,7 @@ mod tests {
                                "response_metadata": {"next_cursor": ""}}))
         });
         let page = client
-            .users_list_page(&token(), Some("dXNlcjpVMDYxTkZUVDI="), 50)
+            .users_list_page(&token(), None, Some("dXNlcjpVMDYxTkZUVDI="), 50)
             .await
             .expect("page");
         assert_eq!(page.items.len(), 1);
@@ -887,7 +896,7 @@ mod tests {
                 "members": [member("U2", false, false), member("U3", true, false)],
                 "response_metadata": {"next_cursor": ""}})),
         });
-        assert_eq!(client.users_count(&token()).await.expect("count"), 2);
+        assert_eq!(client.users_count(&token(), None).await.expect("count"), 2);
         assert_eq!(fake.seen().len(), 2);
     }
 
@@ -898,7 +907,7 @@ mod tests {
                                "response_metadata": {"next_cursor": "stuck"}}))
         });
         let err = client
-            .users_count(&token())
+            .users_count(&token(), None)
             .await
             .expect_err("loop refused");
         assert!(matches!(err, SlackError::Decode { .. }), "{err:?}");

@@ -1268,10 +1268,21 @@ async fn an_admin_revokes_an_api_key_of_their_workspace_and_only_theirs() {
 #[tokio::test]
 async fn an_admin_retries_a_request_slack_refused_and_it_is_delivered() {
     let app = crate::helpers::app_with_admin_api(vec![]).await;
-    let res = install_at(&app.address, &browser(), OTHER_TEAM, OTHER_ADMIN).await;
+    let res = crate::helpers::install_without_user_scopes(
+        &app.address,
+        &browser(),
+        OTHER_TEAM,
+        OTHER_ADMIN,
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let id = pending_request(&app, DEMO_SLUG, "retry@example.org").await;
-    let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
+    let admin = admin_browser(
+        &app,
+        lobby::emulator::seed::ORG_TEAM,
+        lobby::emulator::seed::ORG_ADMIN,
+    )
+    .await;
     let token = csrf(&admin, &app).await;
 
     // Approved while Slack refuses for a reason an admin fixes: the request waits.

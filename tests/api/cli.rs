@@ -7,7 +7,7 @@ use std::process::Stdio;
 use lobby::db::{self, invite_requests::NewRequest};
 use lobby::domain::{InviteMode, InviteStatus};
 use lobby::emulator::Fault;
-use lobby::emulator::seed::{DEMO_GENERAL, DEMO_TEAM};
+use lobby::emulator::seed::{DEMO_TEAM, ORG, ORG_GENERAL, ORG_TEAM};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -24,7 +24,18 @@ struct Ran {
 
 /// Runs `lobby args…` in `dir` with `env` added; waits without blocking the test's server.
 async fn lobby(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
-    let mut command = tokio::process::Command::from(lobby_command(dir));
+    run(lobby_command(dir), args, env).await
+}
+
+/// `lobby` on a test app's data directory, talking to the app's Slack emulator (as a CLI on the
+/// server's machine talks to Slack).
+async fn lobby_at(app: &TestApp, args: &[&str]) -> Ran {
+    let command = crate::helpers::with_emulator(lobby_command(&app.data_dir), &app.emulator);
+    run(command, args, &[("LOBBY_PUBLIC_URL", &app.address)]).await
+}
+
+async fn run(command: std::process::Command, args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let mut command = tokio::process::Command::from(command);
     command.args(args).kill_on_drop(true);
     for (key, value) in env {
         command.env(key, value);
@@ -265,13 +276,15 @@ async fn community_add_list_and_set_change_what_the_running_server_serves() {
     let app = app_with_admin_api(vec![]).await;
     let dir = app.data_dir.clone();
 
-    let ran = lobby(
-        &dir,
+    let ran = lobby_at(
+        &app,
         &[
             "community",
             "add",
             "--team",
-            DEMO_TEAM,
+            ORG,
+            "--workspace",
+            ORG_TEAM,
             "--slug",
             "from-cli",
             "--title",
@@ -281,7 +294,6 @@ async fn community_add_list_and_set_change_what_the_running_server_serves() {
             "--allowed-domains",
             "example.org",
         ],
-        &[],
     )
     .await;
     assert!(ran.ok, "{}", ran.stderr);
@@ -374,7 +386,7 @@ async fn invites_approve_deny_retry_and_list_decide_requests_a_running_server_de
     let calls = app.emulator.calls_to("admin.users.invite");
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].param("email"), Some("yes@example.org"));
-    assert_eq!(calls[0].param("channel_ids"), Some(DEMO_GENERAL));
+    assert_eq!(calls[0].param("channel_ids"), Some(ORG_GENERAL));
 
     let ran = lobby(&dir, &["invites", "deny", &denied.to_string()], &[]).await;
     assert!(ran.ok, "{}", ran.stderr);
@@ -428,7 +440,8 @@ async fn invites_approve_deny_retry_and_list_decide_requests_a_running_server_de
 
 #[tokio::test]
 async fn api_keys_create_list_and_revoke_from_the_command_line() {
-    let app = app_with_admin_api(vec![]).await;
+    let app = crate::helpers::spawn_app().await;
+    app.install_demo_workspace().await;
     let dir = app.data_dir.clone();
 
     let ran = lobby(

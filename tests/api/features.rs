@@ -466,7 +466,7 @@ async fn account_inactive_retires_the_installation_and_keeps_the_request() {
         "{}",
         request.status_message
     );
-    let installation = db::installations::get(app.db(), DEMO_TEAM)
+    let installation = db::installations::get(app.db(), lobby::emulator::seed::ORG)
         .await
         .unwrap()
         .unwrap();

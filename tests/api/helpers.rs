@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use lobby::config::{LogFormat, LogSettings, Settings};
-use lobby::emulator::{self, Emulator, EmulatorConfig, RunningEmulator};
+use lobby::emulator::{self, Emulator, EmulatorConfig, RunningEmulator, seed};
 use lobby::startup::Application;
 use lobby::state::AppState;
 use lobby::vault::{self, KeySource};
@@ -169,8 +169,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
 }
 
-/// An app whose demo workspace is installed with `admin.users:write` (so its community invites
-/// through `admin.users.invite`) and which believes `X-Forwarded-For` from loopback.
+/// An app installed org-wide on the emulator's Enterprise Grid organisation with `admin.users:write`
+/// (Slack grants admin scopes nowhere else), whose community invites through `admin.users.invite`,
+/// and which believes `X-Forwarded-For` from loopback.
 pub async fn app_with_admin_api(env: Vec<(&'static str, String)>) -> TestApp {
     let mut all = vec![
         ("SLACK_USER_SCOPES", "admin.users:write".to_owned()),
@@ -182,8 +183,68 @@ pub async fn app_with_admin_api(env: Vec<(&'static str, String)>) -> TestApp {
         ..Default::default()
     })
     .await;
-    app.install_demo_workspace().await;
+    let res = app.install(seed::ORG, seed::ORG_ADMIN).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    create_grid_community(app.db()).await;
     app
+}
+
+/// An org-wide install makes no community (it has no single workspace), so the Admin API tests
+/// create one in the organisation's workspace, under the slug the join helpers use.
+pub async fn create_grid_community(db: &lobby::db::Db) {
+    let settings = lobby::db::communities::CommunitySettings {
+        title: "Enterprise Workspace".into(),
+        description: String::new(),
+        invite_mode: lobby::domain::InviteMode::AdminApi,
+        default_channels: seed::ORG_GENERAL.into(),
+        coc_url: None,
+        coc_required: false,
+        allowed_domains: String::new(),
+        denied_domains: String::new(),
+        captcha_provider: None,
+        captcha_site_key: None,
+        admin_channel: None,
+    };
+    lobby::db::communities::create(db, DEMO_SLUG, seed::ORG, seed::ORG_TEAM, &settings)
+        .await
+        .unwrap();
+}
+
+/// Installs the server at `address` org-wide on the Grid organisation, as its admin, and gives it
+/// the Admin API community (see `create_grid_community`).
+pub async fn install_grid_at(address: &str, data_dir: &Path) {
+    let res = install_at(address, &browser(), seed::ORG, seed::ORG_ADMIN).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    create_grid_community(&open_db(data_dir).await).await;
+}
+
+/// The Add to Slack flow at `address` without the user scopes the server asks for: what a
+/// workspace that cannot grant admin scopes (anything but an org-wide Grid install) gets.
+pub async fn install_without_user_scopes(
+    address: &str,
+    browser: &reqwest::Client,
+    workspace: &str,
+    user: &str,
+) -> reqwest::Response {
+    let mut authorize = start_install_at(address, browser).await;
+    let pairs: Vec<(String, String)> = authorize
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "user_scope")
+        .collect();
+    authorize.query_pairs_mut().clear().extend_pairs(pairs);
+    let callback = consent_in(browser, &authorize, Consent::Allow { workspace, user }).await;
+    browser.get(callback).send().await.unwrap()
 }
 
 /// A fresh browser: its own cookie jar, redirects off.

@@ -575,7 +575,13 @@ async fn stored_tokens(app: &crate::helpers::TestApp) -> (bool, bool) {
 #[tokio::test]
 async fn tokens_revoked_for_another_user_changes_nothing_and_for_the_installer_drops_only_the_user_token()
  {
-    let app = crate::helpers::app_with_admin_api(vec![]).await;
+    // A user token with a scope an ordinary workspace grants.
+    let app = spawn_app_with(AppOptions {
+        env: vec![("SLACK_USER_SCOPES", "users:read".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    app.install_demo_workspace().await;
     assert_eq!(
         stored_tokens(&app).await,
         (true, true),

@@ -3,7 +3,7 @@
 use lobby::db::{self, invite_requests::InviteRequest};
 use lobby::domain::InviteStatus;
 use lobby::emulator::Fault;
-use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM};
+use lobby::emulator::seed::{ORG, ORG_ADMIN, ORG_GENERAL, ORG_MEMBER, ORG_TEAM};
 
 use crate::helpers::{
     AppOptions, Consent, TestApp, app_with_admin_api, attr_after, browser, spawn_app_with,
@@ -83,7 +83,7 @@ async fn the_join_page_shows_the_community_and_a_form() {
         "the CSRF cookie is set"
     );
     let html = res.text().await.unwrap();
-    assert!(html.contains("Join Demo Community"));
+    assert!(html.contains("Join Enterprise Workspace"));
     assert!(html.contains("name=\"email\""));
     assert!(html.contains("name=\"website\""), "the honeypot is there");
     assert_eq!(app.get("/join/no-such-community").await.status(), 404);
@@ -102,8 +102,8 @@ async fn a_signup_becomes_exactly_one_invite() {
     let calls = app.emulator.calls_to("admin.users.invite");
     assert_eq!(calls.len(), 1, "exactly one invite call");
     assert_eq!(calls[0].param("email"), Some("grace@example.org"));
-    assert_eq!(calls[0].param("team_id"), Some(DEMO_TEAM));
-    assert_eq!(calls[0].param("channel_ids"), Some(DEMO_GENERAL));
+    assert_eq!(calls[0].param("team_id"), Some(ORG_TEAM));
+    assert_eq!(calls[0].param("channel_ids"), Some(ORG_GENERAL));
     assert!(calls[0].error.is_none());
 }
 
@@ -169,7 +169,7 @@ async fn invalid_auth_retires_the_installation() {
         .inject("admin.users.invite", Fault::Error("invalid_auth".into()), 1);
     app.sign_up("ada@example.org", "203.0.113.9").await;
     request_reaches(&app, InviteStatus::Pending).await;
-    let inst = db::installations::get(app.db(), DEMO_TEAM)
+    let inst = db::installations::get(app.db(), ORG)
         .await
         .unwrap()
         .unwrap();
@@ -395,7 +395,9 @@ pub fn settings_of(c: &db::communities::Community) -> db::communities::Community
 
 #[tokio::test]
 async fn the_badge_is_svg_with_the_member_count() {
-    let app = app_with_admin_api(vec![]).await;
+    // The demo workspace is the one with hundreds of members (several pages of users.list).
+    let app = spawn_app_with(AppOptions::default()).await;
+    app.install_demo_workspace().await;
     // The count is refreshed by a background job after the install.
     let count = crate::helpers::eventually("the member count to be refreshed", || async {
         db::communities::by_slug(app.db(), SLUG)
@@ -421,6 +423,29 @@ async fn the_badge_is_svg_with_the_member_count() {
     let doc = roxmltree::Document::parse(&svg).expect("valid XML");
     assert_eq!(doc.root_element().tag_name().name(), "svg");
     assert!(svg.contains(&format!("{count} members")));
+}
+
+#[tokio::test]
+async fn an_org_wide_install_counts_the_members_of_its_communitys_workspace() {
+    let app = app_with_admin_api(vec![]).await;
+    lobby::members::request_refresh(&app.state, ORG)
+        .await
+        .unwrap();
+    let count = crate::helpers::eventually("the member count to be refreshed", || async {
+        db::communities::by_slug(app.db(), SLUG)
+            .await
+            .unwrap()
+            .and_then(|c| c.member_count)
+    })
+    .await;
+    assert_eq!(count, 2, "the organisation's workspace has two people");
+    let calls = app.emulator.calls_to("users.list");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.error.is_none() && c.param("team_id") == Some(ORG_TEAM)),
+        "{calls:?}"
+    );
 }
 
 #[tokio::test]
@@ -463,7 +488,7 @@ async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
     let json: serde_json::Value = res.json().await.unwrap();
     assert_eq!(json["ok"], false);
 
-    let created = lobby::api_keys::create(app.db(), DEMO_TEAM, "cms", "test")
+    let created = lobby::api_keys::create(app.db(), ORG, "cms", "test")
         .await
         .unwrap();
     use secrecy::ExposeSecret;
@@ -490,7 +515,7 @@ async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
         .unwrap();
     assert_eq!(res.status(), 400);
 
-    db::api_keys::revoke(app.db(), DEMO_TEAM, created.id)
+    db::api_keys::revoke(app.db(), ORG, created.id)
         .await
         .unwrap();
     let res = browser()
@@ -518,8 +543,8 @@ async fn a_member_reinstall_without_user_scopes_keeps_admin_api_delivery() {
         .consent(
             &authorize,
             Consent::Allow {
-                workspace: DEMO_TEAM,
-                user: DEMO_MEMBER,
+                workspace: ORG,
+                user: ORG_MEMBER,
             },
         )
         .await;
@@ -531,20 +556,20 @@ async fn a_member_reinstall_without_user_scopes_keeps_admin_api_delivery() {
         res.text().await.unwrap_or_default()
     );
 
-    let installation = db::installations::get(app.db(), DEMO_TEAM)
+    let installation = db::installations::get(app.db(), ORG)
         .await
         .unwrap()
         .unwrap();
     assert!(installation.has_user_scope("admin.users:write"));
     assert_eq!(
-        installation.installer_user_id, DEMO_ADMIN,
+        installation.installer_user_id, ORG_ADMIN,
         "the token is still the admin's"
     );
-    let reinstall = db::admin_audit::latest(app.db(), DEMO_TEAM, "app.reinstalled")
+    let reinstall = db::admin_audit::latest(app.db(), ORG, "app.reinstalled")
         .await
         .unwrap()
         .expect("the reinstall is audited");
-    assert_eq!(reinstall.actor, DEMO_MEMBER);
+    assert_eq!(reinstall.actor, ORG_MEMBER);
     assert!(
         reinstall.detail.contains("are kept"),
         "{}",
@@ -657,7 +682,7 @@ async fn a_delivery_whose_token_refresh_gets_a_503_is_retried_and_delivered() {
         ],
     })
     .await;
-    app.install_demo_workspace().await;
+    crate::helpers::install_grid_at(&app.address, &app.data_dir).await;
     // The user token is inside its refresh margin, and Slack's token endpoint has a bad moment.
     sqlx::query("UPDATE installations SET user_token_expires_at = ?")
         .bind(db::now() + 60)

@@ -145,7 +145,8 @@ async fn serving_with_api_key(
     dir: &std::path::Path,
     emulator: &lobby::emulator::Emulator,
 ) -> (Server, String) {
-    let server = Server::start(dir, emulator, &[]).await;
+    // No user scopes: an ordinary workspace grants no admin scope.
+    let server = Server::start(dir, emulator, &[("SLACK_USER_SCOPES", "")]).await;
     let res = install_at(&server.address, &browser(), DEMO_TEAM, DEMO_ADMIN).await;
     assert_eq!(res.status(), 200, "the demo workspace installs");
     let created = lobby::api_keys::create(&open_db(dir).await, DEMO_TEAM, "ci", "test")

@@ -6,12 +6,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use lobby::db::installations::TokenKind;
-use lobby::emulator::seed::{DEMO_ADMIN, DEMO_TEAM};
+use lobby::emulator::seed::{ORG, ORG_ADMIN};
 use lobby::emulator::{self, Emulator, EmulatorConfig, Fault, Gate};
 use secrecy::ExposeSecret;
 
 use crate::helpers::{
-    Server, TestApp, app_with_admin_api, browser, captured_logs, count, install_at, lobby_command,
+    Server, TestApp, app_with_admin_api, captured_logs, count, install_grid_at, lobby_command,
     open_db, sign_up_at, wait_for, with_emulator,
 };
 
@@ -28,8 +28,7 @@ async fn server_with_a_delivery_in_flight(
     grace: &str,
 ) -> (Server, String) {
     let server = Server::start(dir, emulator, &[("LOBBY_SHUTDOWN_GRACE", grace)]).await;
-    let res = install_at(&server.address, &browser(), DEMO_TEAM, DEMO_ADMIN).await;
-    assert_eq!(res.status(), 200);
+    install_grid_at(&server.address, dir).await;
     // Slack holds the invite call for as long as the server lives.
     emulator.inject("admin.users.invite", Fault::Held(Gate::new()), 1);
     let res = sign_up_at(&server.address, dir, "shutdown@example.org", "198.51.100.7").await;
@@ -259,8 +258,8 @@ async fn the_logs_hold_no_token_code_state_or_plain_email_address() {
         .consent(
             &authorize,
             crate::helpers::Consent::Allow {
-                workspace: DEMO_TEAM,
-                user: DEMO_ADMIN,
+                workspace: ORG,
+                user: ORG_ADMIN,
             },
         )
         .await;
@@ -351,16 +350,15 @@ async fn lobby_check_passes_then_fails_on_a_revoked_installation() {
         );
     }
     assert!(
-        stdout.contains(&format!("ok    installation {DEMO_TEAM} ")),
+        stdout.contains(&format!("ok    installation {ORG} ")),
         "{stdout}"
     );
 
-    let bot =
-        lobby::db::installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
-            .await
-            .unwrap()
-            .unwrap()
-            .token;
+    let bot = lobby::db::installations::token(app.db(), &app.state.keyring, ORG, TokenKind::Bot)
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
     assert!(app.state.slack.auth_revoke(&bot).await.unwrap());
 
     let out = lobby_check(&app).await;
@@ -368,7 +366,7 @@ async fn lobby_check_passes_then_fails_on_a_revoked_installation() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let line = stdout
         .lines()
-        .find(|l| l.starts_with(&format!("FAIL  installation {DEMO_TEAM} ")))
+        .find(|l| l.starts_with(&format!("FAIL  installation {ORG} ")))
         .unwrap_or_else(|| panic!("no failing installation line: {stdout}"));
     assert!(line.contains("auth.test"), "{line}");
     assert!(

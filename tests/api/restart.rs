@@ -1,9 +1,8 @@
 //! A server killed between committing a signup and delivering it delivers it after a restart, once.
 
-use lobby::emulator::seed::{DEMO_ADMIN, DEMO_TEAM};
 use lobby::emulator::{self, EmulatorConfig, Fault, Gate};
 
-use crate::helpers::{Server, browser, install_at, open_db, sign_up_at, wait_for};
+use crate::helpers::{Server, install_grid_at, open_db, sign_up_at, wait_for};
 
 #[tokio::test]
 async fn a_signup_left_by_a_killed_server_is_delivered_once_after_restart() {
@@ -12,8 +11,7 @@ async fn a_signup_left_by_a_killed_server_is_delivered_once_after_restart() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let first = Server::start(dir.path(), &emu.emulator, &[]).await;
-    let res = install_at(&first.address, &browser(), DEMO_TEAM, DEMO_ADMIN).await;
-    assert_eq!(res.status(), 200);
+    install_grid_at(&first.address, dir.path()).await;
 
     // The invite call hangs far longer than this test runs, so the job is in flight when the server dies.
     emu.emulator

@@ -4,11 +4,15 @@
 use actix_web::{App, HttpResponse, HttpServer, web};
 use lobby::db;
 use lobby::domain::InviteStatus;
-use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM};
+use lobby::emulator::seed::{
+    DEMO_GENERAL, DEMO_MEMBER, DEMO_TEAM, ORG_ADMIN, ORG_GENERAL, ORG_MEMBER, ORG_TEAM,
+};
 use lobby::emulator::{Fault, Gate, Signing, SlashCommand};
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, TestApp, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{
+    AppOptions, TestApp, app_with_admin_api, eventually, spawn_app, spawn_app_with,
+};
 
 async fn installed(options: AppOptions) -> TestApp {
     let app = spawn_app_with(options).await;
@@ -442,24 +446,29 @@ async fn summarize_refuses_loopback_without_the_setting() {
 }
 
 /// An approval-mode community with its admin channel, and one pending request announced there.
+/// Approval delivers through the Admin API, so the app is installed org-wide on the Grid
+/// organisation (the only install Slack gives `admin.users:write`) and the request comes from
+/// its workspace.
 async fn announced_request() -> (TestApp, i64) {
-    let app = installed(AppOptions {
-        env: vec![("SLACK_USER_SCOPES", "admin.users:write".into())],
-        ..Default::default()
-    })
-    .await;
+    let app = app_with_admin_api(vec![]).await;
     let community = db::communities::by_slug(app.db(), "demo-community")
         .await
         .unwrap()
         .unwrap();
     let mut settings = crate::join::settings_of(&community);
     settings.invite_mode = lobby::domain::InviteMode::Approval;
-    settings.admin_channel = Some(DEMO_GENERAL.into());
+    settings.admin_channel = Some(ORG_GENERAL.into());
     db::communities::update(app.db(), community.id, &settings)
         .await
         .unwrap();
     app.emulator
-        .send_slash_command(command("/lobby-invite", "pat@example.org Pat", DEMO_MEMBER))
+        .send_slash_command(SlashCommand::new(
+            ORG_TEAM,
+            ORG_GENERAL,
+            ORG_MEMBER,
+            "/lobby-invite",
+            "pat@example.org Pat",
+        ))
         .await
         .unwrap();
     let message = eventually("the approval message", || async {
@@ -478,12 +487,13 @@ async fn announced_request() -> (TestApp, i64) {
     (app, id)
 }
 
+/// A click on the approval message in the Grid workspace's admin channel.
 fn click(user: &str, action: &str, request_id: i64) -> Value {
     json!({
         "type": "block_actions",
-        "user": { "id": user, "team_id": DEMO_TEAM },
-        "team": { "id": DEMO_TEAM },
-        "channel": { "id": DEMO_GENERAL },
+        "user": { "id": user, "team_id": ORG_TEAM },
+        "team": { "id": ORG_TEAM },
+        "channel": { "id": ORG_GENERAL },
         "actions": [{ "action_id": action, "value": request_id.to_string(), "type": "button" }],
     })
 }
@@ -493,7 +503,7 @@ async fn an_admins_approve_click_delivers_the_invite() {
     let (app, id) = announced_request().await;
     let res = app
         .emulator
-        .send_interaction(click(DEMO_ADMIN, "lobby_approve", id))
+        .send_interaction(click(ORG_ADMIN, "lobby_approve", id))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -523,7 +533,7 @@ async fn an_admins_approve_click_delivers_the_invite() {
 async fn a_non_admins_click_decides_nothing() {
     let (app, id) = announced_request().await;
     app.emulator
-        .send_interaction(click(DEMO_MEMBER, "lobby_approve", id))
+        .send_interaction(click(ORG_MEMBER, "lobby_approve", id))
         .await
         .unwrap();
     let note = eventually("the refusal", || async {
@@ -544,7 +554,7 @@ async fn a_non_admins_click_decides_nothing() {
 async fn team_join_marks_the_request_joined() {
     let (app, id) = announced_request().await;
     app.emulator
-        .send_interaction(click(DEMO_ADMIN, "lobby_approve", id))
+        .send_interaction(click(ORG_ADMIN, "lobby_approve", id))
         .await
         .unwrap();
     eventually("the invite", || async {
@@ -557,9 +567,9 @@ async fn team_join_marks_the_request_joined() {
     .await;
     let joined = json!({
         "type": "team_join",
-        "user": { "id": "U0NEWPAT01", "team_id": DEMO_TEAM, "profile": { "email": "pat@example.org" } },
+        "user": { "id": "U0NEWPAT01", "team_id": ORG_TEAM, "profile": { "email": "pat@example.org" } },
     });
-    let (_, res) = app.emulator.send_event(DEMO_TEAM, joined).await.unwrap();
+    let (_, res) = app.emulator.send_event(ORG_TEAM, joined).await.unwrap();
     assert_eq!(res.status(), 200);
     eventually("joined", || async {
         let r = db::invite_requests::get(app.db(), id)
@@ -619,7 +629,7 @@ async fn an_admins_deny_click_declines_the_request_without_inviting() {
     let (app, id) = announced_request().await;
     let res = app
         .emulator
-        .send_interaction(click(DEMO_ADMIN, "lobby_deny", id))
+        .send_interaction(click(ORG_ADMIN, "lobby_deny", id))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);

@@ -1,7 +1,8 @@
-//! `api.test`, `auth.test` and `auth.revoke`.
+//! `api.test`, `auth.test`, `auth.revoke` and `auth.teams.list`.
 
 use serde_json::{Value, json};
 
+use super::pages::page;
 use super::{ApiError, ApiResult, Ctx, Reply, bot_id};
 
 /// Echoes its arguments; `error=x` makes it fail with `x`, as on Slack.
@@ -71,4 +72,29 @@ pub fn revoke(ctx: &mut Ctx<'_>) -> ApiResult {
         ctx.state.tokens.revoke(token);
     }
     Ok(Reply::ok(json!({ "revoked": true })))
+}
+
+/// The workspaces a token reaches: every workspace of the organisation for an org-wide install,
+/// else the token's own.
+pub fn teams_list(ctx: &mut Ctx<'_>) -> ApiResult {
+    let grant = ctx.caller()?;
+    let with_icon = ctx.req.flag("include_icon");
+    let world = &ctx.state.world;
+    let teams: Vec<Value> = ctx
+        .teams_of(&grant)
+        .iter()
+        .filter_map(|id| world.team(id))
+        .map(|team| {
+            let mut entry = json!({ "id": team.id, "name": team.name });
+            if let (true, Some(fields)) = (with_icon, entry.as_object_mut()) {
+                fields.insert("icon".into(), json!({ "image_88": team.icon_url(88) }));
+            }
+            entry
+        })
+        .collect();
+    let (teams, next_cursor) = page(ctx.req, teams, "teams")?;
+    Ok(Reply::ok(json!({
+        "teams": teams,
+        "response_metadata": { "next_cursor": next_cursor },
+    })))
 }

@@ -1,4 +1,4 @@
-//! `chat.postMessage` and `chat.update`.
+//! `chat.postMessage`, `chat.postEphemeral` and `chat.update`.
 
 use serde_json::{Map, Value, json};
 
@@ -21,12 +21,15 @@ pub(super) fn postable_channel(
         .world
         .find_channel(&teams, id_or_name)
         .ok_or_else(|| ApiError::code("channel_not_found"))?;
-    if channel.is_private && !channel.has_member(&grant.user_id) {
-        // Slack hides private channels from non-members entirely, except to say you are not in them.
-        return Err(ApiError::code("not_in_channel"));
-    }
     if channel.is_archived {
         return Err(ApiError::code("is_archived"));
+    }
+    // Only members post, except that `chat:write.public` opens public channels to an app; Slack
+    // hides private channels from non-members entirely, except to say they are not in them.
+    let may_post = channel.has_member(&grant.user_id)
+        || (!channel.is_private && grant.has_scope("chat:write.public"));
+    if !may_post {
+        return Err(ApiError::code("not_in_channel"));
     }
     Ok(channel.id.clone())
 }
@@ -95,6 +98,27 @@ pub fn post_message(ctx: &mut Ctx<'_>) -> ApiResult {
     Ok(Reply::ok(
         json!({ "channel": channel_id, "ts": ts, "message": message }),
     ))
+}
+
+/// A message only `user` sees, until they reload; Slack keeps no copy in the channel's history.
+pub fn post_ephemeral(ctx: &mut Ctx<'_>) -> ApiResult {
+    let grant = ctx.caller_with_scope(&["chat:write", "chat:write:bot", "chat:write:user"])?;
+    let requested = ctx.required("channel", "channel_not_found")?;
+    let user_id = ctx.required("user", "user_not_found")?;
+    let channel_id = postable_channel(ctx, &grant, &requested)?;
+    content(ctx)?;
+    let world = &ctx.state.world;
+    if world.user(&user_id).is_none_or(|u| u.deleted) {
+        return Err(ApiError::code("user_not_found"));
+    }
+    if !world
+        .channel(&channel_id)
+        .is_some_and(|c| c.has_member(&user_id))
+    {
+        return Err(ApiError::code("user_not_in_channel"));
+    }
+    let message_ts = ctx.state.next_message_ts();
+    Ok(Reply::ok(json!({ "message_ts": message_ts })))
 }
 
 pub fn update(ctx: &mut Ctx<'_>) -> ApiResult {

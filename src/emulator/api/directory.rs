@@ -1,4 +1,4 @@
-//! Reading the workspace: `team.info`, `users.info`, `users.list`, `conversations.list`, `conversations.join`.
+//! Reading the workspace: `team.info`, `users.*` and `conversations.*`.
 
 use serde_json::{Value, json};
 
@@ -119,6 +119,61 @@ pub fn conversations_list(ctx: &mut Ctx<'_>) -> ApiResult {
     ))
 }
 
+/// The scopes that let a token read channels of some type (Slack names the first as needed).
+const CHANNEL_READ_SCOPES: [&str; 4] = ["channels:read", "groups:read", "im:read", "mpim:read"];
+
+/// A channel the caller may read: public ones in its workspaces, private ones it is a member of.
+/// Slack answers `channel_not_found` for a private channel the caller is not in, so it cannot
+/// tell one from a channel that does not exist.
+fn readable_channel<'w>(
+    ctx: &'w Ctx<'_>,
+    grant: &Grant,
+) -> Result<&'w crate::emulator::world::Channel, ApiError> {
+    let channel_id = ctx.required("channel", "channel_not_found")?;
+    let teams = ctx.teams_of(grant);
+    ctx.state
+        .world
+        .find_channel(&teams, &channel_id)
+        .filter(|c| c.id == channel_id)
+        .filter(|c| !c.is_private || c.has_member(&grant.user_id))
+        .ok_or_else(|| ApiError::code("channel_not_found"))
+}
+
+pub fn conversations_info(ctx: &mut Ctx<'_>) -> ApiResult {
+    let grant = ctx.caller_with_scope(&CHANNEL_READ_SCOPES)?;
+    let channel = readable_channel(ctx, &grant)?;
+    Ok(Reply::ok(
+        json!({ "channel": objects::channel(channel, &grant.user_id) }),
+    ))
+}
+
+pub fn conversations_members(ctx: &mut Ctx<'_>) -> ApiResult {
+    let grant = ctx.caller_with_scope(&CHANNEL_READ_SCOPES)?;
+    let members = readable_channel(ctx, &grant)?.members.clone();
+    let (members, next_cursor) = page(ctx.req, members, "members")?;
+    Ok(Reply::ok(json!({
+        "members": members,
+        "response_metadata": { "next_cursor": next_cursor },
+    })))
+}
+
+pub fn users_lookup_by_email(ctx: &mut Ctx<'_>) -> ApiResult {
+    let grant = ctx.caller_with_scope(&["users:read.email"])?;
+    let email = ctx.argument("email")?;
+    let world = &ctx.state.world;
+    let user = ctx
+        .teams_of(&grant)
+        .iter()
+        .find_map(|team| world.user_by_email(team, &email))
+        .ok_or_else(|| ApiError::code("users_not_found"))?;
+    let enterprise_id = world
+        .team(&user.team_id)
+        .and_then(|t| t.enterprise_id.as_deref());
+    Ok(Reply::ok(
+        json!({ "user": objects::user(user, true, enterprise_id) }),
+    ))
+}
+
 pub fn conversations_join(ctx: &mut Ctx<'_>) -> ApiResult {
     let grant = ctx.caller_with_scope(&["channels:join", "channels:write"])?;
     let channel_id = ctx.required("channel", "channel_not_found")?;
@@ -142,13 +197,10 @@ pub fn conversations_join(ctx: &mut Ctx<'_>) -> ApiResult {
         .world
         .channel(&channel_id)
         .map(|c| objects::channel(c, &grant.user_id));
-    let mut body = json!({ "channel": channel });
-    if let (true, Some(fields)) = (already, body.as_object_mut()) {
-        fields.insert("warning".into(), json!("already_in_channel"));
-        fields.insert(
-            "response_metadata".into(),
-            json!({ "warnings": ["already_in_channel"] }),
-        );
-    }
-    Ok(Reply::ok(body))
+    let reply = Reply::ok(json!({ "channel": channel }));
+    Ok(if already {
+        reply.with_warnings(&["already_in_channel"])
+    } else {
+        reply
+    })
 }

@@ -19,19 +19,34 @@ pub fn legacy_invite(ctx: &mut Ctx<'_>) -> ApiResult {
     invite(ctx, &grant, InviteApi::Legacy, team_id, channel_ids)
 }
 
+/// Slack's Admin API: a user token of an org-wide install on Enterprise Grid, made by an org admin
+/// or owner, with `admin.users:write`.
 pub fn admin_invite(ctx: &mut Ctx<'_>) -> ApiResult {
     let grant = ctx.caller()?;
     if grant.kind == TokenKind::Bot {
-        return Err(ApiError::code("not_allowed_token_type"));
+        return Err(ApiError::code("is_bot"));
     }
     let grant = ctx.caller_with_scope(&["admin.users:write"])?;
-    let team_id = ctx.required("team_id", "invalid_arguments")?;
-    if ctx.state.world.team(&team_id).is_none() || !ctx.teams_of(&grant).contains(&team_id) {
-        return Err(ApiError::code("team_not_found"));
+    let org_wide = grant.team_id.is_none() && grant.enterprise_id.is_some();
+    if !org_wide {
+        return Err(ApiError::code("feature_not_enabled"));
     }
+    if !ctx
+        .state
+        .world
+        .user(&grant.user_id)
+        .is_some_and(|u| u.is_org_admin)
+    {
+        return Err(ApiError::code("failed_to_validate_caller"));
+    }
+    let team_id = ctx.argument("team_id")?;
+    ctx.argument("email")?;
     let channel_ids = ctx.req.list("channel_ids");
     if channel_ids.is_empty() {
-        return Err(ApiError::code("invalid_arguments"));
+        return Err(ApiError::missing("channel_ids"));
+    }
+    if ctx.state.world.team(&team_id).is_none() || !ctx.teams_of(&grant).contains(&team_id) {
+        return Err(ApiError::code("team_not_found"));
     }
     invite(ctx, &grant, InviteApi::Admin, team_id, channel_ids)
 }
@@ -61,7 +76,11 @@ fn invite(
         .iter()
         .any(|i| i.team_id == team_id && i.email.eq_ignore_ascii_case(&email));
     if already_invited {
-        return Err(ApiError::code("already_invited"));
+        // The two methods name a repeated invitation differently.
+        return Err(ApiError::code(match api {
+            InviteApi::Legacy => "already_invited",
+            InviteApi::Admin => "already_in_team_invited_user",
+        }));
     }
     let unknown_channel = channel_ids.iter().any(|id| {
         world

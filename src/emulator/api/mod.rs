@@ -43,6 +43,29 @@ impl Reply {
         }
     }
 
+    /// Adds warnings to Slack's `warning` and `response_metadata.warnings`, beside any the method
+    /// gave and any `next_cursor`.
+    pub fn with_warnings(mut self, warnings: &[&str]) -> Self {
+        if warnings.is_empty() {
+            return self;
+        }
+        let metadata = self
+            .body
+            .entry("response_metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let mut all = Vec::new();
+        if let Value::Object(metadata) = metadata {
+            if let Some(Value::Array(given)) = metadata.get("warnings") {
+                all.extend(given.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+            all.extend(warnings.iter().map(|w| (*w).to_owned()));
+            metadata.insert("warnings".into(), serde_json::json!(all));
+        }
+        self.body
+            .insert("warning".into(), Value::String(all.join(",")));
+        self
+    }
+
     pub fn with_scopes_header(mut self, scopes: &[String]) -> Self {
         self.oauth_scopes = Some(scopes.join(","));
         self
@@ -53,12 +76,31 @@ impl Reply {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ApiError {
     Code(String),
-    MissingScope { needed: String, provided: String },
+    MissingScope {
+        needed: String,
+        provided: String,
+    },
+    /// `invalid_arguments`, with Slack's `[ERROR] ...` lines in `response_metadata.messages`.
+    InvalidArguments(Vec<String>),
+    /// A method Slack does not have: the one error Slack answers with HTTP 404.
+    UnknownMethod,
 }
 
 impl ApiError {
     pub fn code(code: &str) -> Self {
         Self::Code(code.to_owned())
+    }
+
+    /// `invalid_arguments` for a required argument that is missing, worded as Slack words it.
+    pub fn missing(name: &str) -> Self {
+        Self::InvalidArguments(vec![format!("[ERROR] missing required field: {name}")])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::UnknownMethod => StatusCode::NOT_FOUND,
+            _ => StatusCode::OK,
+        }
     }
 
     fn body(&self) -> (String, Map<String, Value>) {
@@ -71,6 +113,14 @@ impl ApiError {
                 body.insert("provided".into(), Value::String(provided.clone()));
                 "missing_scope".to_owned()
             }
+            Self::InvalidArguments(messages) => {
+                body.insert(
+                    "response_metadata".into(),
+                    serde_json::json!({ "messages": messages }),
+                );
+                "invalid_arguments".to_owned()
+            }
+            Self::UnknownMethod => "unknown_method".to_owned(),
         };
         body.insert("error".into(), Value::String(code.clone()));
         (code, body)
@@ -141,6 +191,11 @@ impl Ctx<'_> {
     pub fn required(&self, name: &str, error: &str) -> Result<String, ApiError> {
         self.req.string(name).ok_or_else(|| ApiError::code(error))
     }
+
+    /// A required string parameter, or `invalid_arguments` naming it (Slack's newer methods).
+    pub fn argument(&self, name: &str) -> Result<String, ApiError> {
+        self.req.string(name).ok_or_else(|| ApiError::missing(name))
+    }
 }
 
 type Method = fn(&mut Ctx<'_>) -> ApiResult;
@@ -157,9 +212,15 @@ fn method(name: &str) -> Option<Method> {
         "users.info" => directory::users_info,
         "users.list" => directory::users_list,
         "conversations.list" => directory::conversations_list,
+        "users.lookupByEmail" => directory::users_lookup_by_email,
+        "conversations.info" => directory::conversations_info,
+        "conversations.members" => directory::conversations_members,
         "conversations.join" => directory::conversations_join,
         "chat.postMessage" => chat::post_message,
+        "chat.postEphemeral" => chat::post_ephemeral,
         "chat.update" => chat::update,
+        "auth.teams.list" => auth::teams_list,
+        "apps.uninstall" => oauth::apps_uninstall,
         "users.admin.invite" => invites::legacy_invite,
         "admin.users.invite" => invites::admin_invite,
         "files.getUploadURLExternal" => files::get_upload_url,
@@ -190,7 +251,7 @@ impl Outcome {
             Err(err) => {
                 let (code, body) = err.body();
                 Self {
-                    status: StatusCode::OK,
+                    status: err.status(),
                     body: Some(body),
                     error: Some(code),
                     retry_after: None,
@@ -258,10 +319,10 @@ pub(crate) async fn handle(
 
     let mut state = emulator.lock();
     let outcome = faulted.unwrap_or_else(|| {
-        let result = match (request.malformed, method(&method_name)) {
-            (Some(code), _) => Err(ApiError::code(code)),
-            (None, None) => Err(ApiError::code("unknown_method")),
-            (None, Some(run)) => {
+        let result = match (method(&method_name), request.malformed) {
+            (None, _) => Err(ApiError::UnknownMethod),
+            (Some(_), Some(code)) => Err(ApiError::code(code)),
+            (Some(run), None) => {
                 let mut ctx = Ctx {
                     state: &mut state,
                     req: &request,
@@ -271,7 +332,7 @@ pub(crate) async fn handle(
                 run(&mut ctx)
             }
         };
-        Outcome::from_result(result)
+        Outcome::from_result(result.map(|reply| reply.with_warnings(&request.warnings)))
     });
     let at = state.now();
     state.record_call(RecordedCall {

@@ -1,4 +1,5 @@
-//! The token exchanges: `oauth.v2.access` (install and refresh), `openid.connect.token` and `.userInfo`.
+//! The token exchanges: `oauth.v2.access` (install and refresh), `openid.connect.token` and `.userInfo`;
+//! and `apps.uninstall`, which undoes an install.
 
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
@@ -281,4 +282,14 @@ fn id_token_claims(
         claims.insert("nonce".into(), json!(nonce));
     }
     claims
+}
+
+/// `apps.uninstall`: the app's credentials and a token of the installation; every token of that
+/// installation stops working, as when an admin removes the app.
+pub fn apps_uninstall(ctx: &mut Ctx<'_>) -> ApiResult {
+    let grant = ctx.caller()?;
+    authenticate_client(ctx)?;
+    let installed_in = grant.installed_in().to_owned();
+    ctx.state.tokens.revoke_installation(&installed_in);
+    Ok(Reply::ok(json!({})))
 }

@@ -7,6 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
+use crate::emulator::multipart;
+
 /// Client credentials sent with HTTP Basic auth.
 pub(crate) struct BasicCredentials {
     pub client_id: String,
@@ -21,23 +23,52 @@ pub(crate) struct ApiRequest {
     pub basic: Option<BasicCredentials>,
     /// Set when the body could not be read, as Slack's error code.
     pub malformed: Option<&'static str>,
+    /// Slack's warnings about how the call was made (e.g. `missing_charset`), sent back on success.
+    pub warnings: Vec<&'static str>,
 }
 
 impl ApiRequest {
     pub fn parse(req: &HttpRequest, body: &[u8]) -> Self {
         let mut params = Map::new();
         let mut malformed = None;
+        let mut warnings = Vec::new();
         merge_form(&mut params, req.query_string().as_bytes());
-        let is_json = req
+        let raw_content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("application/json"));
-        if is_json {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Object(fields)) => params.extend(fields),
-                _ => malformed = Some("invalid_json"),
+            .unwrap_or_default()
+            .trim_start();
+        // Media types are case-insensitive; a multipart boundary is not, so it is read from the raw value.
+        let content_type = raw_content_type.to_ascii_lowercase();
+        if content_type.starts_with("application/json") {
+            // Slack takes an empty JSON body as no arguments: SDKs send argument-less calls that way.
+            if !body.iter().all(u8::is_ascii_whitespace) {
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(Value::Object(fields)) => params.extend(fields),
+                    _ => malformed = Some("invalid_json"),
+                }
             }
+            if !content_type.contains("charset") {
+                warnings.push("missing_charset");
+            }
+        } else if content_type.starts_with("multipart/form-data") {
+            match multipart::fields(raw_content_type, body) {
+                Some(fields) => params.extend(
+                    fields
+                        .into_iter()
+                        .map(|(name, value)| (name, Value::String(value))),
+                ),
+                None => malformed = Some("invalid_form_data"),
+            }
+        } else if body.is_empty() {
+            // Nothing to read: a GET, or a POST whose arguments are all in the query string.
+        } else if content_type.is_empty() {
+            malformed = Some("missing_post_type");
+        } else if !(content_type.starts_with("application/x-www-form-urlencoded")
+            || content_type.starts_with("text/plain"))
+        {
+            malformed = Some("invalid_post_type");
         } else if !merge_form(&mut params, body) {
             malformed = Some("invalid_form_data");
         }
@@ -61,6 +92,7 @@ impl ApiRequest {
             token: bearer.or(form_token),
             basic,
             malformed,
+            warnings,
         }
     }
 
@@ -74,9 +106,13 @@ impl ApiRequest {
         }
     }
 
-    /// A list parameter: a comma-separated string or a JSON array of strings.
+    /// A list parameter: a comma-separated string, a JSON array of strings, or a JSON array sent
+    /// as form text (the Node SDK sends arrays that way).
     pub fn list(&self, name: &str) -> Vec<String> {
         match self.params.get(name) {
+            Some(Value::String(s)) if s.trim_start().starts_with('[') => {
+                serde_json::from_str::<Vec<String>>(s).unwrap_or_default()
+            }
             Some(Value::String(s)) => s
                 .split(',')
                 .map(str::trim)
@@ -143,6 +179,7 @@ mod tests {
     fn a_form_call_yields_its_fields_and_form_token() {
         let req = TestRequest::post()
             .uri("/api/chat.postMessage?as_user=true")
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
             .to_http_request();
         let call = ApiRequest::parse(&req, b"token=xoxb-1&channel=C1&text=hi+there");
         assert_eq!(call.token.as_deref(), Some("xoxb-1"));
@@ -161,6 +198,11 @@ mod tests {
         assert_eq!(call.token.as_deref(), Some("xoxp-2"));
         assert_eq!(call.list("channel_ids"), vec!["C1", "C2"]);
         assert_eq!(call.string("limit").as_deref(), Some("5"));
+        let req = TestRequest::post()
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .to_http_request();
+        let form = ApiRequest::parse(&req, b"channel_ids=%5B%22C1%22%2C%22C2%22%5D");
+        assert_eq!(form.list("channel_ids"), vec!["C1", "C2"]);
     }
 
     #[test]
@@ -172,6 +214,63 @@ mod tests {
             ApiRequest::parse(&req, b"{nope").malformed,
             Some("invalid_json")
         );
+    }
+
+    #[test]
+    fn an_empty_json_body_means_no_arguments() {
+        let req = TestRequest::post()
+            .insert_header((header::CONTENT_TYPE, "application/json;charset=utf-8"))
+            .insert_header((header::AUTHORIZATION, "Bearer xoxb-3"))
+            .to_http_request();
+        let call = ApiRequest::parse(&req, b"");
+        assert_eq!(call.malformed, None);
+        assert!(call.params.is_empty() && call.warnings.is_empty());
+        assert_eq!(call.token.as_deref(), Some("xoxb-3"));
+    }
+
+    #[test]
+    fn json_without_a_charset_is_taken_with_slacks_warning() {
+        let req = TestRequest::post()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .to_http_request();
+        let call = ApiRequest::parse(&req, br#"{"channel":"C1"}"#);
+        assert_eq!(call.string("channel").as_deref(), Some("C1"));
+        assert_eq!(call.warnings, vec!["missing_charset"]);
+    }
+
+    #[test]
+    fn a_multipart_form_yields_its_text_fields() {
+        let req = TestRequest::post()
+            .insert_header((header::CONTENT_TYPE, "multipart/form-data; boundary=AbC"))
+            .to_http_request();
+        let body = b"--AbC\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\nxoxb-4\r\n\
+--AbC\r\nContent-Disposition: form-data; name=\"channel\"\r\n\r\nC1\r\n--AbC--\r\n";
+        let call = ApiRequest::parse(&req, body);
+        assert_eq!(call.malformed, None);
+        assert_eq!(call.token.as_deref(), Some("xoxb-4"));
+        assert_eq!(call.string("channel").as_deref(), Some("C1"));
+    }
+
+    #[test]
+    fn a_body_slack_cannot_read_is_named_as_slack_names_it() {
+        let bare = TestRequest::post().to_http_request();
+        assert_eq!(
+            ApiRequest::parse(&bare, b"a=1").malformed,
+            Some("missing_post_type")
+        );
+        let xml = TestRequest::post()
+            .insert_header((header::CONTENT_TYPE, "application/xml"))
+            .to_http_request();
+        assert_eq!(
+            ApiRequest::parse(&xml, b"<a/>").malformed,
+            Some("invalid_post_type")
+        );
+        let query_only = TestRequest::post()
+            .uri("/api/users.info?user=U1")
+            .to_http_request();
+        let call = ApiRequest::parse(&query_only, b"");
+        assert_eq!(call.malformed, None);
+        assert_eq!(call.string("user").as_deref(), Some("U1"));
     }
 
     #[test]

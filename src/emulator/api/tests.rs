@@ -504,7 +504,7 @@ async fn an_unknown_method_says_so() {
     let answer = h.api("chat.teleport", None, &[]).await;
     assert_eq!(
         (answer.status, answer.error()),
-        (StatusCode::OK, Some("unknown_method"))
+        (StatusCode::NOT_FOUND, Some("unknown_method"))
     );
 }
 
@@ -726,7 +726,7 @@ async fn conversations_list_hides_private_channels_the_bot_is_not_in() {
 #[tokio::test]
 async fn chat_post_message_stores_the_message_and_refuses_what_slack_refuses() {
     let h = demo().await;
-    let token = h.bot_token(&["chat:write"]);
+    let token = h.bot_token(&["chat:write", "chat:write.public"]);
     let post = |channel: &'static str, text: String| {
         let token = token.clone();
         let h = &h;
@@ -835,25 +835,54 @@ async fn users_admin_invite_takes_only_legacy_tokens_and_refuses_repeats() {
 }
 
 #[tokio::test]
-async fn admin_users_invite_needs_the_admin_scope() {
+async fn admin_users_invite_needs_an_org_wide_admin_token_with_the_admin_scope() {
     let h = demo().await;
     let emulator = &h.running.emulator;
-    let weak = emulator.mint_token(DEMO_TEAM, DEMO_ADMIN, TokenKind::User, &["users:read"]);
-    let strong = emulator.mint_token(
-        DEMO_TEAM,
-        DEMO_ADMIN,
-        TokenKind::User,
-        &["admin.users:write"],
-    );
+    let user = |team: &str, user: &str, scopes: &[&str]| {
+        emulator.mint_token(team, user, TokenKind::User, scopes)
+    };
+    let weak = user(ORG, ORG_ADMIN, &["users:read"]);
+    let strong = user(ORG, ORG_ADMIN, &["admin.users:write"]);
+    let workspace_level = user(DEMO_TEAM, DEMO_ADMIN, &["admin.users:write"]);
+    let not_an_org_admin = user(ORG, ORG_MEMBER, &["admin.users:write"]);
+    let bot = emulator.mint_token(ORG, ORG_ADMIN, TokenKind::Bot, &["admin.users:write"]);
     let form = [
-        ("team_id", DEMO_TEAM),
+        ("team_id", ORG_TEAM),
         ("email", "new@example.test"),
-        ("channel_ids", DEMO_GENERAL),
+        ("channel_ids", ORG_GENERAL),
     ];
     let refused = h.api("admin.users.invite", Some(&weak), &form).await.body;
     assert_eq!(refused["error"], "missing_scope");
     assert_eq!(refused["needed"], "admin.users:write");
     assert_eq!(refused["provided"], "users:read");
+    for (token, error) in [
+        (&workspace_level, "feature_not_enabled"),
+        (&not_an_org_admin, "failed_to_validate_caller"),
+        (&bot, "is_bot"),
+    ] {
+        let answer = h.api("admin.users.invite", Some(token), &form).await;
+        assert_eq!(answer.error(), Some(error));
+    }
+    let missing = h
+        .api("admin.users.invite", Some(&strong), &form[..2])
+        .await
+        .body;
+    assert_eq!(missing["error"], "invalid_arguments");
+    assert_eq!(
+        missing["response_metadata"]["messages"][0],
+        "[ERROR] missing required field: channel_ids"
+    );
+    let elsewhere = [
+        ("team_id", DEMO_TEAM),
+        ("email", "new@example.test"),
+        ("channel_ids", DEMO_GENERAL),
+    ];
+    assert_eq!(
+        h.api("admin.users.invite", Some(&strong), &elsewhere)
+            .await
+            .error(),
+        Some("team_not_found")
+    );
     assert_eq!(
         h.api("admin.users.invite", Some(&strong), &form).await.body["ok"],
         true
@@ -862,14 +891,338 @@ async fn admin_users_invite_needs_the_admin_scope() {
         h.api("admin.users.invite", Some(&strong), &form)
             .await
             .error(),
-        Some("already_invited")
+        Some("already_in_team_invited_user")
     );
+}
+
+#[tokio::test]
+async fn admin_scopes_are_granted_only_to_org_wide_installs_by_an_org_admin() {
+    let h = demo().await;
+    let client_id = h.client_id();
+    let consent = |workspace: &'static str, user: &'static str| {
+        let (h, client_id) = (&h, client_id.clone());
+        async move {
+            let response = h
+                .http
+                .post(h.running.emulator.authorize_url())
+                .form(&[
+                    ("client_id", client_id.as_str()),
+                    ("scope", "chat:write"),
+                    ("user_scope", "admin.users:write"),
+                    ("redirect_uri", REDIRECT),
+                    ("workspace", workspace),
+                    ("user", user),
+                    ("decision", "allow"),
+                ])
+                .send()
+                .await
+                .expect("post");
+            let status = response.status();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let (status, page) = consent(DEMO_TEAM, DEMO_ADMIN).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("invalid_scope"), "{page}");
+    assert_eq!(
+        consent(ORG_TEAM, ORG_ADMIN).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(consent(ORG, ORG_MEMBER).await.0, StatusCode::BAD_REQUEST);
+
+    let code = h
+        .install_code(ORG, ORG_ADMIN, "chat:write", "admin.users:write")
+        .await;
+    let body = h.exchange(&code).await.body;
+    assert_eq!(body["is_enterprise_install"], true);
+    assert_eq!(body["authed_user"]["scope"], "admin.users:write");
+}
+
+#[tokio::test]
+async fn an_empty_json_body_is_a_call_without_arguments() {
+    let h = demo().await;
+    let token = h.bot_token(&["chat:write"]);
+    let url = h.running.emulator.api_url().join("auth.test").expect("url");
+    let answer: Value = h
+        .http
+        .post(url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json;charset=utf-8")
+        .send()
+        .await
+        .expect("call")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(answer["team_id"], DEMO_TEAM);
+}
+
+#[tokio::test]
+async fn a_json_call_without_a_charset_succeeds_with_slacks_warning() {
+    let h = demo().await;
+    let token = h.bot_token(&["channels:join"]);
+    let url = h
+        .running
+        .emulator
+        .api_url()
+        .join("conversations.join")
+        .expect("url");
+    let join = || {
+        h.http
+            .post(url.clone())
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"channel":"{DEMO_RANDOM}"}}"#))
+            .send()
+    };
+    let first: Value = join().await.expect("call").json().await.expect("json");
+    assert_eq!(first["ok"], true);
+    assert_eq!(first["warning"], "missing_charset");
+    let again: Value = join().await.expect("call").json().await.expect("json");
+    assert_eq!(
+        again["response_metadata"]["warnings"],
+        serde_json::json!(["already_in_channel", "missing_charset"])
+    );
+}
+
+#[tokio::test]
+async fn conversations_info_and_members_show_what_the_caller_may_see() {
+    let h = demo().await;
+    let token = h.bot_token(&["channels:read"]);
+    let info = h
+        .api(
+            "conversations.info",
+            Some(&token),
+            &[("channel", DEMO_RANDOM)],
+        )
+        .await
+        .body;
+    assert_eq!(info["channel"]["name"], "random");
+    assert_eq!(info["channel"]["is_member"], false);
+    assert_eq!(
+        h.api(
+            "conversations.info",
+            Some(&token),
+            &[("channel", DEMO_ADMINS)]
+        )
+        .await
+        .error(),
+        Some("channel_not_found"),
+        "a private channel the bot is not in stays hidden"
+    );
+    let mut members = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = h
+            .api(
+                "conversations.members",
+                Some(&token),
+                &[
+                    ("channel", DEMO_GENERAL),
+                    ("limit", "100"),
+                    ("cursor", &cursor),
+                ],
+            )
+            .await
+            .body;
+        members.extend(page["members"].as_array().cloned().unwrap_or_default());
+        cursor = page["response_metadata"]["next_cursor"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if cursor.is_empty() {
+            break;
+        }
+    }
+    let general = h.running.emulator.world();
+    let expected = general.channel(DEMO_GENERAL).map(|c| c.members.len());
+    assert_eq!(Some(members.len()), expected);
+    let unscoped = h.bot_token(&["chat:write"]);
+    let refused = h
+        .api(
+            "conversations.members",
+            Some(&unscoped),
+            &[("channel", DEMO_GENERAL)],
+        )
+        .await
+        .body;
+    assert_eq!(refused["error"], "missing_scope");
+    assert_eq!(refused["needed"], "channels:read");
+}
+
+#[tokio::test]
+async fn users_lookup_by_email_needs_the_email_scope() {
+    let h = demo().await;
+    let reader = h.bot_token(&["users:read"]);
+    let email_reader = h.bot_token(&["users:read", "users:read.email"]);
+    let lookup = |token: String, email: &'static str| {
+        let h = &h;
+        async move {
+            h.api("users.lookupByEmail", Some(&token), &[("email", email)])
+                .await
+        }
+    };
+    assert_eq!(
+        lookup(reader, "max@demo-community.test").await.body["needed"],
+        "users:read.email"
+    );
+    let found = lookup(email_reader.clone(), "MAX@demo-community.test")
+        .await
+        .body;
+    assert_eq!(found["user"]["id"], DEMO_MEMBER);
+    assert_eq!(found["user"]["profile"]["email"], "max@demo-community.test");
+    assert_eq!(
+        lookup(email_reader.clone(), "mia@other-workspace.test")
+            .await
+            .error(),
+        Some("users_not_found")
+    );
+    assert_eq!(
+        h.api("users.lookupByEmail", Some(&email_reader), &[])
+            .await
+            .error(),
+        Some("invalid_arguments")
+    );
+}
+
+#[tokio::test]
+async fn a_bot_posts_only_where_it_is_a_member_unless_it_may_post_publicly() {
+    let h = demo().await;
+    let member_only = h.bot_token(&["chat:write", "channels:join"]);
+    let post = |token: String| {
+        let h = &h;
+        async move {
+            h.api(
+                "chat.postMessage",
+                Some(&token),
+                &[("channel", DEMO_RANDOM), ("text", "hi")],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        post(member_only.clone()).await.error(),
+        Some("not_in_channel")
+    );
+    let public = h.bot_token(&["chat:write", "chat:write.public"]);
+    assert_eq!(post(public.clone()).await.body["ok"], true);
+    assert_eq!(
+        h.api(
+            "chat.postMessage",
+            Some(&public),
+            &[("channel", DEMO_ADMINS), ("text", "hi")]
+        )
+        .await
+        .error(),
+        Some("not_in_channel"),
+        "chat:write.public does not open private channels"
+    );
+    h.api(
+        "conversations.join",
+        Some(&member_only),
+        &[("channel", DEMO_RANDOM)],
+    )
+    .await;
+    assert_eq!(post(member_only.clone()).await.body["ok"], true);
+}
+
+#[tokio::test]
+async fn an_ephemeral_message_goes_to_a_member_and_is_not_kept() {
+    let h = demo().await;
+    let token = h.bot_token(&["chat:write", "chat:write.public"]);
+    let ephemeral = |user: &'static str| {
+        let (h, token) = (&h, token.clone());
+        async move {
+            h.api(
+                "chat.postEphemeral",
+                Some(&token),
+                &[("channel", DEMO_RANDOM), ("user", user), ("text", "psst")],
+            )
+            .await
+        }
+    };
+    let sent = ephemeral(DEMO_MEMBER).await.body;
+    assert_eq!(sent["ok"], true);
+    assert!(sent["message_ts"].as_str().is_some());
+    assert_eq!(
+        ephemeral("U0FILL0001").await.error(),
+        Some("user_not_in_channel")
+    );
+    assert!(h.running.emulator.messages(DEMO_RANDOM).is_empty());
+}
+
+#[tokio::test]
+async fn auth_teams_list_names_every_workspace_of_an_org_install() {
+    let h = demo().await;
+    let org_bot = h
+        .running
+        .emulator
+        .mint_token(ORG, ORG_ADMIN, TokenKind::Bot, &["team:read"]);
+    let teams = h.api("auth.teams.list", Some(&org_bot), &[]).await.body;
+    assert_eq!(teams["teams"][0]["id"], ORG_TEAM);
+    assert_eq!(teams["response_metadata"]["next_cursor"], "");
+    let demo_bot = h.bot_token(&[]);
+    let teams = h.api("auth.teams.list", Some(&demo_bot), &[]).await.body;
+    assert_eq!(teams["teams"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn apps_uninstall_revokes_every_token_of_the_installation() {
+    let h = demo().await;
+    let code = h
+        .install_code(DEMO_TEAM, DEMO_ADMIN, "chat:write", "users:read")
+        .await;
+    let body = h.exchange(&code).await.body;
+    let bot = body["access_token"].as_str().unwrap_or_default().to_owned();
+    let user = body["authed_user"]["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let other = h
+        .running
+        .emulator
+        .mint_token(OTHER_TEAM, OTHER_ADMIN, TokenKind::Bot, &[]);
+    let (client_id, secret) = (h.client_id(), h.secret());
+    let wrong = h
+        .api(
+            "apps.uninstall",
+            Some(&bot),
+            &[("client_id", client_id.as_str()), ("client_secret", "nope")],
+        )
+        .await;
+    assert_eq!(wrong.error(), Some("bad_client_secret"));
+    let done = h
+        .api(
+            "apps.uninstall",
+            Some(&bot),
+            &[
+                ("client_id", client_id.as_str()),
+                ("client_secret", secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(done.body["ok"], true);
+    for token in [&bot, &user] {
+        assert_eq!(
+            h.api("auth.test", Some(token), &[]).await.error(),
+            Some("token_revoked")
+        );
+    }
+    assert_eq!(h.api("auth.test", Some(&other), &[]).await.body["ok"], true);
 }
 
 #[tokio::test]
 async fn the_three_step_upload_records_the_file_and_posts_it() {
     let h = demo().await;
-    let token = h.bot_token(&["files:write"]);
+    let token = h.bot_token(&["files:write", "channels:join"]);
+    // Sharing to a channel needs membership, as posting does.
+    h.api(
+        "conversations.join",
+        Some(&token),
+        &[("channel", DEMO_GENERAL)],
+    )
+    .await;
     let step_one = h
         .api(
             "files.getUploadURLExternal",
