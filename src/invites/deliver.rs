@@ -38,8 +38,11 @@ pub fn verdict(result: &Result<(), SlackError>) -> Verdict {
         return Verdict::Later(Some(*retry_after));
     }
     match error.code() {
-        Some("already_in_team") | Some("already_in_team_invited_user") => Verdict::AlreadyInTeam,
-        Some("already_invited") | Some("user_already_invited") => Verdict::AlreadyInvited,
+        Some("already_in_team") => Verdict::AlreadyInTeam,
+        // admin.users.invite's name for an address that already has an invitation.
+        Some("already_in_team_invited_user" | "already_invited" | "user_already_invited") => {
+            Verdict::AlreadyInvited
+        }
         Some("invalid_email") => Verdict::InvalidEmail,
         Some("invite_limit_reached") => Verdict::Later(error.retry_after()),
         Some(
@@ -54,7 +57,10 @@ pub fn verdict(result: &Result<(), SlackError>) -> Verdict {
             | "no_permission"
             | "team_not_found"
             | "channel_not_found"
-            | "restricted_action"),
+            | "restricted_action"
+            | "feature_not_enabled"
+            | "failed_to_validate_caller"
+            | "is_bot"),
         ) => Verdict::Misconfigured(code.to_owned()),
         Some(code) if !error.is_retryable() => Verdict::Refused(code.to_owned()),
         _ => Verdict::Later(None),
@@ -70,6 +76,10 @@ pub fn explain_misconfiguration(code: &str) -> String {
         "not_allowed_token_type" => "Slack refused the token type: users.admin.invite needs a legacy token.".into(),
         "paid_teams_only" => "Slack refused: inviting by API needs a paid Slack plan.".into(),
         "channel_not_found" => "Slack refused: a default channel does not exist. Check the community's channels.".into(),
+        "feature_not_enabled" => "Slack refused: inviting by API is not enabled for this organisation (Enterprise Grid only).".into(),
+        "failed_to_validate_caller" | "is_bot" => "Slack refused the token: admin.users.invite needs the user token of an \
+             organisation admin who granted admin.users:write. Reinstall the app org-wide as that admin."
+            .into(),
         other => format!("Slack refused the invitation ({other}). Check the community's settings."),
     }
 }
@@ -289,9 +299,21 @@ mod tests {
             verdict(&api("account_inactive")),
             Verdict::InstallationBroken("account_inactive".into())
         );
-        for code in ["missing_scope", "not_allowed_token_type", "paid_teams_only"] {
+        for code in [
+            "missing_scope",
+            "not_allowed_token_type",
+            "paid_teams_only",
+            "feature_not_enabled",
+            "failed_to_validate_caller",
+            "is_bot",
+        ] {
             assert_eq!(verdict(&api(code)), Verdict::Misconfigured(code.into()));
         }
+        assert_eq!(
+            verdict(&api("already_in_team_invited_user")),
+            Verdict::AlreadyInvited,
+            "admin.users.invite's way of saying an invitation is out already"
+        );
         assert_eq!(
             verdict(&api("something_new")),
             Verdict::Refused("something_new".into())
