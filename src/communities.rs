@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use crate::abuse::captcha::CaptchaProvider;
 use crate::abuse::domains::DomainRules;
 use crate::db::communities::CommunitySettings;
 use crate::db::installations::Installation;
@@ -116,7 +117,7 @@ pub fn validate(settings: &CommunitySettings, captcha_secret_set: bool) -> Vec<S
     }
     match settings.captcha_provider.as_deref() {
         None => {}
-        Some("turnstile" | "hcaptcha") => {
+        Some(p) if CaptchaProvider::parse(p).is_some() => {
             if settings.captcha_site_key.is_none() {
                 problems.push("A captcha needs its site key.".into());
             }

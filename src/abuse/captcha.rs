@@ -22,6 +22,23 @@ pub enum CaptchaProvider {
 }
 
 impl CaptchaProvider {
+    /// The provider a community's setting names (`turnstile` or `hcaptcha`).
+    pub fn parse(setting: &str) -> Option<Self> {
+        match setting {
+            "turnstile" => Some(Self::Turnstile),
+            "hcaptcha" => Some(Self::HCaptcha),
+            _ => None,
+        }
+    }
+
+    /// Where the provider's widget loads from, for the join page's Content-Security-Policy.
+    pub fn csp_sources(self) -> &'static str {
+        match self {
+            Self::Turnstile => " https://challenges.cloudflare.com",
+            Self::HCaptcha => " https://hcaptcha.com https://*.hcaptcha.com",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Turnstile => "Turnstile",

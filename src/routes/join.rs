@@ -188,11 +188,11 @@ fn issue_token(state: &AppState, slug: &str, embed: bool) -> (String, Cookie<'st
 
 /// The policy for pages that load a captcha widget from its provider.
 fn page_csp(show: &Showcase, frame_ancestors: &str) -> String {
-    let third_party = match show.captcha.as_ref().map(|(p, _)| p.as_str()) {
-        Some("turnstile") => " https://challenges.cloudflare.com",
-        Some("hcaptcha") => " https://hcaptcha.com https://*.hcaptcha.com",
-        _ => "",
-    };
+    let third_party = show
+        .captcha
+        .as_ref()
+        .and_then(|(p, _)| CaptchaProvider::parse(p))
+        .map_or("", CaptchaProvider::csp_sources);
     format!(
         "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'{third_party}; \
          frame-src{frame_src}; connect-src 'self'{third_party}; object-src 'none'; base-uri 'none'; \
@@ -558,9 +558,10 @@ async fn check_captcha(
     form: &JoinForm,
     client_ip: Option<std::net::IpAddr>,
 ) -> Result<(), String> {
-    if let Some(provider) = community.captcha_provider.as_deref() {
+    if let Some(setting) = community.captcha_provider.as_deref() {
+        let provider = CaptchaProvider::parse(setting);
         let response = match provider {
-            "turnstile" => form.turnstile.as_deref(),
+            Some(CaptchaProvider::Turnstile) => form.turnstile.as_deref(),
             _ => form.hcaptcha.as_deref(),
         };
         let secret = db::communities::secret(
@@ -572,11 +573,6 @@ async fn check_captcha(
         .await
         .ok()
         .flatten();
-        let provider = match provider {
-            "turnstile" => Some(CaptchaProvider::Turnstile),
-            "hcaptcha" => Some(CaptchaProvider::HCaptcha),
-            _ => None,
-        };
         let verified = match (provider, secret) {
             (Some(provider), Some(secret)) => {
                 let url = match provider {
