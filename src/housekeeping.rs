@@ -17,7 +17,7 @@ const EVENTS_KEPT_SECS: i64 = 24 * 60 * 60;
 /// Finished jobs stay a week for looking into what happened.
 const DONE_JOBS_KEPT_SECS: i64 = 7 * 24 * 60 * 60;
 
-pub fn spawn(state: web::Data<AppState>) {
+pub fn spawn(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         loop {
@@ -26,7 +26,7 @@ pub fn spawn(state: web::Data<AppState>) {
                 tracing::warn!(error = %e, "housekeeping failed; trying again later");
             }
         }
-    });
+    })
 }
 
 pub async fn sweep(state: &AppState) -> Result<(), sqlx::Error> {

@@ -32,7 +32,7 @@ pub async fn request_refresh(state: &AppState, installation_id: &str) -> Result<
 }
 
 /// Every `REFRESH_EVERY`, queues a refresh for each active installation that has a community.
-pub fn spawn_refresher(state: web::Data<AppState>) {
+pub fn spawn_refresher(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         // The first tick comes a period after start: installs queue their own first count.
         let mut tick =
@@ -52,7 +52,7 @@ pub fn spawn_refresher(state: web::Data<AppState>) {
                 }
             }
         }
-    });
+    })
 }
 
 /// The `members.refresh` job.

@@ -68,6 +68,8 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     workers: jobs::Workers,
+    /// The periodic loops (member counts, housekeeping); they stop when the server does.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -108,8 +110,10 @@ impl Application {
                 source: e,
             })
         })?;
-        members::spawn_refresher(state.clone());
-        housekeeping::spawn(state.clone());
+        let background = vec![
+            members::spawn_refresher(state.clone()),
+            housekeeping::spawn(state.clone()),
+        ];
 
         let server_state = state.clone();
         let grace = state.settings.shutdown_grace;
@@ -153,6 +157,7 @@ impl Application {
             server,
             state,
             workers,
+            background,
         })
     }
 
@@ -177,16 +182,20 @@ impl Application {
             mut server,
             state,
             workers,
+            background,
             ..
         } = self;
         let grace = state.settings.shutdown_grace;
         tokio::select! {
             served = &mut server => {
+                background.iter().for_each(|task| task.abort());
                 workers.shutdown(grace).await;
                 return served;
             }
             () = stop => {}
         }
+        // The loops only queue work or forget old rows: stopping one mid-way loses nothing.
+        background.iter().for_each(|task| task.abort());
         tracing::info!(
             grace_secs = grace.as_secs(),
             "shutting down: finishing requests and jobs"
