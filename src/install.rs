@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 use crate::db::communities::CommunitySettings;
 use crate::db::{self, installations::Grant, installations::NewInstallation};
-use crate::domain::{InviteMode, Slug};
+use crate::domain::Slug;
 use crate::error::AppError;
 use crate::jobs::{self, NewJob};
 use crate::slack::client::SlackError;
@@ -349,19 +349,13 @@ async fn create_default_community(
         slug = format!("{}-{n}", base.as_str());
         n += 1;
     }
-    let can_invite = new.user.as_ref().is_some_and(|g| {
-        g.scopes
-            .split(',')
-            .any(|s| s.trim() == invites::ADMIN_SCOPE)
-    });
-    let mode = if can_invite {
-        InviteMode::AdminApi
-    } else {
-        InviteMode::Approval
-    };
+    let can_invite = new
+        .user
+        .as_ref()
+        .is_some_and(|g| invites::scopes_invite(&g.scopes));
     let settings = CommunitySettings {
         default_channels: general.unwrap_or_default().to_owned(),
-        ..CommunitySettings::new(new.team_name.clone(), mode)
+        ..CommunitySettings::new(new.team_name.clone(), invites::starting_mode(can_invite))
     };
     db::communities::create(&mut **tx, &slug, &new.id, team_id, &settings).await?;
     Ok(())

@@ -104,12 +104,7 @@ pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<
                 crate::communities::target_workspace(state, &installation, workspace.as_deref())
                     .await
                     .map_err(|e| anyhow!("--workspace: {e}"))?;
-            let can_invite = installation.has_user_scope(crate::invites::ADMIN_SCOPE);
-            let mode = if can_invite {
-                InviteMode::AdminApi
-            } else {
-                InviteMode::Approval
-            };
+            let mode = crate::invites::starting_mode(crate::invites::invites_by_api(&installation));
             let base = CommunitySettings::new(title, mode);
             let merged = settings.apply(base)?;
             settings.validate(&merged, false)?;

@@ -83,7 +83,7 @@ pub fn route(community: &Community, installation: Option<&Installation>) -> Opti
         InviteMode::Legacy => Some(Route::Legacy),
         InviteMode::Link => Some(Route::Link),
         InviteMode::Approval => {
-            if installation.is_some_and(|i| i.has_user_scope(ADMIN_SCOPE)) {
+            if installation.is_some_and(invites_by_api) {
                 Some(Route::AdminApi)
             } else if community.has_legacy_token {
                 Some(Route::Legacy)
@@ -112,6 +112,27 @@ pub fn check_address(community: &Community, email: &Email) -> Result<(), String>
 
 /// The user scope `admin.users.invite` needs.
 pub const ADMIN_SCOPE: &str = "admin.users:write";
+
+/// Whether a user token granted these scopes (comma-separated) can invite through
+/// `admin.users.invite`. Decided here only.
+pub fn scopes_invite(user_scopes: &str) -> bool {
+    user_scopes.split(',').any(|s| s.trim() == ADMIN_SCOPE)
+}
+
+/// Whether the installation holds a user token that invites through `admin.users.invite`.
+pub fn invites_by_api(installation: &Installation) -> bool {
+    installation.has_user_token && scopes_invite(&installation.user_scopes)
+}
+
+/// The mode a new community starts in: Slack sends the invitations where the installation can
+/// (Enterprise Grid), otherwise an admin approves each request.
+pub fn starting_mode(can_invite: bool) -> InviteMode {
+    if can_invite {
+        InviteMode::AdminApi
+    } else {
+        InviteMode::Approval
+    }
+}
 
 /// The longest name kept with a request.
 pub const MAX_NAME_CHARS: usize = 100;
