@@ -228,19 +228,15 @@ pub async fn run_denied(state: &AppState, job: Job) -> Outcome {
         return Outcome::fail("mail is not configured any more");
     };
     let title = community.title.as_str();
-    let rendered = (DeniedText { title })
-        .render()
-        .and_then(|t| (DeniedHtml { title }).render().map(|h| (t, h)));
-    let (text, html) = match rendered {
-        Ok(parts) => parts,
-        Err(e) => return Outcome::fail(format!("the mail does not render: {e}")),
-    };
-    let mail = OutgoingMail {
-        to: request.email.clone(),
-        from_name: community.title.clone(),
-        subject: format!("Your request to join {}", community.title),
-        text,
-        html,
+    let mail = match to_requester(
+        &request,
+        &community,
+        format!("Your request to join {title}"),
+        &DeniedText { title },
+        &DeniedHtml { title },
+    ) {
+        Ok(mail) => mail,
+        Err(outcome) => return outcome,
     };
     let sent = mailer.send(&mail).await;
     let message = match &sent {
@@ -257,6 +253,24 @@ pub async fn run_denied(state: &AppState, job: Job) -> Outcome {
         |_| (None, InviteStatus::Denied, message),
     )
     .await
+}
+
+/// A mail to the person who asked, in the community's name, from its text and HTML templates.
+fn to_requester(
+    request: &InviteRequest,
+    community: &Community,
+    subject: String,
+    text: &impl Template,
+    html: &impl Template,
+) -> Result<OutgoingMail, Outcome> {
+    let unrendered = |e: askama::Error| Outcome::fail(format!("the mail does not render: {e}"));
+    Ok(OutgoingMail {
+        to: request.email.clone(),
+        from_name: community.title.clone(),
+        subject,
+        text: text.render().map_err(unrendered)?,
+        html: html.render().map_err(unrendered)?,
+    })
 }
 
 async fn load(state: &AppState, job: &Job) -> Result<Option<(InviteRequest, Community)>, Outcome> {
@@ -304,29 +318,16 @@ pub async fn run_confirm(state: &AppState, job: Job) -> Outcome {
         .url(&format!("/join/{}/confirm", community.slug));
     url.query_pairs_mut()
         .append_pair("t", token.expose_secret());
-    let rendered = ConfirmText {
-        title: &community.title,
-        url: url.as_str(),
-    }
-    .render()
-    .and_then(|text| {
-        ConfirmHtml {
-            title: &community.title,
-            url: url.as_str(),
-        }
-        .render()
-        .map(|html| (text, html))
-    });
-    let (text, html) = match rendered {
-        Ok(parts) => parts,
-        Err(e) => return Outcome::fail(format!("the mail does not render: {e}")),
-    };
-    let mail = OutgoingMail {
-        to: request.email.clone(),
-        from_name: community.title.clone(),
-        subject: format!("Confirm your address to join {}", community.title),
-        text,
-        html,
+    let (title, url) = (community.title.as_str(), url.as_str());
+    let mail = match to_requester(
+        &request,
+        &community,
+        format!("Confirm your address to join {title}"),
+        &ConfirmText { title, url },
+        &ConfirmHtml { title, url },
+    ) {
+        Ok(mail) => mail,
+        Err(outcome) => return outcome,
     };
     let sent = mailer.send(&mail).await;
     let note = match &sent {
@@ -397,19 +398,15 @@ pub async fn run_link(state: &AppState, job: Job) -> Outcome {
         channels: &channels,
         link: link.as_str(),
     };
-    let (text, html) = match link_text
-        .render()
-        .and_then(|t| link_html.render().map(|h| (t, h)))
-    {
-        Ok(parts) => parts,
-        Err(e) => return Outcome::fail(format!("the mail does not render: {e}")),
-    };
-    let mail = OutgoingMail {
-        to: request.email.clone(),
-        from_name: community.title.clone(),
-        subject: format!("Your invitation to {}", community.title),
-        text,
-        html,
+    let mail = match to_requester(
+        &request,
+        &community,
+        format!("Your invitation to {}", community.title),
+        &link_text,
+        &link_html,
+    ) {
+        Ok(mail) => mail,
+        Err(outcome) => return outcome,
     };
     let sent = mailer.send(&mail).await;
     let outcome = finish(
