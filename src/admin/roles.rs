@@ -18,6 +18,8 @@ pub const RECHECK_SECS: i64 = 15 * 60;
 pub enum Role {
     Admin,
     NotAdmin,
+    /// The installation is gone or inactive: nothing to manage there, whoever asks.
+    NoInstallation,
     /// Slack could not be asked (no token, a network failure); neither yes nor no.
     Unknown,
 }
@@ -56,7 +58,10 @@ pub fn role_of(user: &User, org_wide: bool) -> Role {
 /// inactive installation, or one that does not serve the person, is a no; a dead token retires
 /// the installation.
 pub async fn ask(state: &AppState, installation: &Installation, person: &Person<'_>) -> Role {
-    if !installation.is_active() || !serves(installation, person) {
+    if !installation.is_active() {
+        return Role::NoInstallation;
+    }
+    if !serves(installation, person) {
         return Role::NotAdmin;
     }
     let token = match tokens::bot_token(state, &installation.id).await {
@@ -101,6 +106,8 @@ pub enum Rechecked {
     /// Slack says the person administers none of the session's installations any more; the
     /// session is over.
     Demoted,
+    /// None of the session's installations is active any more; the session is over.
+    NothingLeft,
     /// Slack could not be asked, and nothing is confirmed; try again shortly.
     Unconfirmed,
 }
@@ -120,22 +127,27 @@ pub async fn recheck(state: &AppState, admin: Admin) -> Result<Rechecked, sqlx::
     };
     let mut confirmed = Vec::new();
     let mut dropped = Vec::new();
+    let mut demoted = Vec::new();
     let mut unknown = false;
     for team in &admin.teams {
         let role = match db::installations::get(&state.db, team).await? {
             Some(installation) => ask(state, &installation, &person).await,
-            None => Role::NotAdmin,
+            None => Role::NoInstallation,
         };
         match role {
             Role::Admin => confirmed.push(team.clone()),
-            Role::NotAdmin => dropped.push(team.clone()),
+            Role::NotAdmin => {
+                demoted.push(team.clone());
+                dropped.push(team.clone());
+            }
+            Role::NoInstallation => dropped.push(team.clone()),
             Role::Unknown => unknown = true,
         }
     }
 
     let user_id = admin.user_id.clone();
     let mut tx = db::begin_write(&state.db).await?;
-    for team in &dropped {
+    for team in &demoted {
         db::audit::record(
             &mut *tx,
             Some(team),
@@ -147,7 +159,11 @@ pub async fn recheck(state: &AppState, admin: Admin) -> Result<Rechecked, sqlx::
     }
     let outcome = if confirmed.is_empty() && !unknown {
         db::sessions::delete_by_id(&mut *tx, admin.session_id).await?;
-        Rechecked::Demoted
+        if demoted.is_empty() {
+            Rechecked::NothingLeft
+        } else {
+            Rechecked::Demoted
+        }
     } else {
         // With an unanswered installation the check is not complete, so it is asked again on
         // the next request.
@@ -163,8 +179,8 @@ pub async fn recheck(state: &AppState, admin: Admin) -> Result<Rechecked, sqlx::
         }
     };
     tx.commit().await?;
-    if !dropped.is_empty() {
-        tracing::info!(%user_id, dropped = dropped.len(), "an admin lost dashboard access");
+    if !demoted.is_empty() {
+        tracing::info!(%user_id, demoted = demoted.len(), "an admin lost dashboard access");
     }
     Ok(outcome)
 }

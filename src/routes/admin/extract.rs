@@ -53,6 +53,7 @@ pub async fn require_session(
                  so your dashboard session has ended."
                     .into(),
             )),
+            Ok(Rechecked::NothingLeft) => no_session(req),
             Ok(Rechecked::Unconfirmed) => {
                 return Ok(no_store(req.error_response(AppError::BadGateway(
                     "Lobby could not confirm with Slack that you are still an admin. Please try again in a minute."
