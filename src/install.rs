@@ -7,7 +7,7 @@ use crate::db::communities::CommunitySettings;
 use crate::db::{self, installations::Grant, installations::NewInstallation};
 use crate::domain::Slug;
 use crate::error::AppError;
-use crate::jobs::{self, NewJob};
+use crate::jobs;
 use crate::slack::client::SlackError;
 use crate::slack::methods::OAuthV2Access;
 use crate::slack::oauth::{self, Flow, StateRefusal};
@@ -224,12 +224,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
             }
         }
     }
-    let count_members = NewJob::new(
-        members::REFRESH_JOB,
-        serde_json::json!({ "installation_id": id }),
-    )
-    .max_attempts(3);
-    jobs::Queue::enqueue_in(&mut *tx, count_members).await?;
+    jobs::Queue::enqueue_in(&mut *tx, members::RefreshMembers::job_for(&id)).await?;
     let (action, detail) = match &previous {
         Some(previous) => ("app.reinstalled", reinstall_detail(previous, &new)),
         None => (

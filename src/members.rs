@@ -6,12 +6,32 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::db;
-use crate::jobs::{Job, NewJob, Outcome};
+use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::slack::client::SlackError;
 use crate::slack::tokens;
 use crate::state::AppState;
 
 pub const REFRESH_JOB: &str = "members.refresh";
+
+/// The `members.refresh` job: count one installation's members.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct RefreshMembers {
+    pub installation_id: String,
+}
+
+impl JobKind for RefreshMembers {
+    const KIND: &'static str = REFRESH_JOB;
+}
+
+impl RefreshMembers {
+    pub fn job_for(installation_id: &str) -> NewJob<'static> {
+        RefreshMembers {
+            installation_id: installation_id.to_owned(),
+        }
+        .job()
+        .max_attempts(3)
+    }
+}
 
 /// How often every installation's count is refreshed.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
@@ -20,13 +40,7 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
 pub async fn request_refresh(state: &AppState, installation_id: &str) -> Result<(), sqlx::Error> {
     state
         .queue
-        .enqueue(
-            NewJob::new(
-                REFRESH_JOB,
-                serde_json::json!({ "installation_id": installation_id }),
-            )
-            .max_attempts(3),
-        )
+        .enqueue(RefreshMembers::job_for(installation_id))
         .await
         .map(|_| ())
 }
@@ -57,9 +71,11 @@ pub fn spawn_refresher(state: web::Data<AppState>) -> tokio::task::JoinHandle<()
 
 /// The `members.refresh` job.
 pub async fn run(state: &AppState, job: Job) -> Outcome {
-    let Some(id) = job.payload["installation_id"].as_str() else {
-        return Outcome::fail("the job has no installation_id");
+    let RefreshMembers { installation_id } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
     };
+    let id = installation_id.as_str();
     let token = match tokens::bot_token(state, id).await {
         Ok(token) => token,
         // Uninstalled or retired since: nothing to count.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::jobs::{Job, NewJob, Outcome};
+use crate::jobs::{Job, JobKind, Outcome};
 use crate::slack::client::SlackError;
 use crate::slack::tokens::{self, TokenError};
 use crate::state::AppState;
@@ -64,14 +64,26 @@ pub enum ReplyTo {
     },
 }
 
+/// The `slack.reply` job: an answer and where it goes.
+#[derive(Serialize, Deserialize)]
+pub struct SendReply {
+    pub to: ReplyTo,
+    pub reply: Reply,
+}
+
+impl JobKind for SendReply {
+    const KIND: &'static str = REPLY_JOB;
+}
+
 /// Queues an answer (every Slack call runs as a job).
 pub async fn queue(state: &AppState, to: &ReplyTo, reply: &Reply) -> Result<(), sqlx::Error> {
-    let payload = json!({ "to": to, "reply": reply });
-    state
-        .queue
-        .enqueue(NewJob::new(REPLY_JOB, payload).max_attempts(5))
-        .await
-        .map(|_| ())
+    let job = SendReply {
+        to: to.clone(),
+        reply: reply.clone(),
+    }
+    .job()
+    .max_attempts(5);
+    state.queue.enqueue(job).await.map(|_| ())
 }
 
 /// Why an answer was not sent: Slack's answer, or the bot token could not be had.
@@ -163,13 +175,10 @@ pub async fn post_response_url(
 
 /// The `slack.reply` job.
 pub async fn run(state: &AppState, job: Job) -> Outcome {
-    let (Ok(to), Ok(reply)) = (
-        serde_json::from_value::<ReplyTo>(job.payload["to"].clone()),
-        serde_json::from_value::<Reply>(job.payload["reply"].clone()),
-    ) else {
-        return Outcome::fail("the reply job's payload does not parse");
-    };
-    outcome_of(send(state, &to, &reply).await)
+    match job.decode::<SendReply>() {
+        Ok(SendReply { to, reply }) => outcome_of(send(state, &to, &reply).await),
+        Err(outcome) => outcome,
+    }
 }
 
 /// A Slack call's result as a job outcome: retry what may pass, give up on the rest.

@@ -1,24 +1,34 @@
 //! `/summarize <url>` and "@Lobby summarize <url>": fetched and summarized in a job, answered
 //! in the channel with the title, three sentences and the link.
 
-use serde_json::json;
-
 use super::reply::{self, Reply, ReplyTo};
-use crate::jobs::{Job, NewJob, Outcome};
+use crate::jobs::{Job, JobKind, Outcome};
 use crate::slack::mrkdwn::escape as escape_slack_text;
 use crate::state::AppState;
 use crate::summarize::{self, FetchPolicy, SummarizeError};
 
 pub const SUMMARIZE_JOB: &str = "summarize";
 
+/// The `summarize` job: a page to summarize and where the summary goes.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Summarize {
+    pub url: String,
+    pub to: ReplyTo,
+}
+
+impl JobKind for Summarize {
+    const KIND: &'static str = SUMMARIZE_JOB;
+}
+
 pub async fn queue(state: &AppState, url: &str, to: &ReplyTo) -> Result<(), sqlx::Error> {
-    let payload = json!({ "url": url, "to": to });
+    let job = Summarize {
+        url: url.to_owned(),
+        to: to.clone(),
+    }
+    .job()
     // A page that cannot be read now will not be readable in a minute either: one attempt.
-    state
-        .queue
-        .enqueue(NewJob::new(SUMMARIZE_JOB, payload).max_attempts(1))
-        .await
-        .map(|_| ())
+    .max_attempts(1);
+    state.queue.enqueue(job).await.map(|_| ())
 }
 
 /// What the channel (or the person, when it fails) is told.
@@ -52,12 +62,10 @@ fn failure_text(error: &SummarizeError) -> String {
 
 /// The `summarize` job.
 pub async fn run(state: &AppState, job: Job) -> Outcome {
-    let (Some(url), Ok(to)) = (
-        job.payload["url"].as_str(),
-        serde_json::from_value::<ReplyTo>(job.payload["to"].clone()),
-    ) else {
-        return Outcome::fail("the summarize job's payload does not parse");
+    let Summarize { url, to } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
     };
-    let answer = compose(state, url).await;
+    let answer = compose(state, &url).await;
     reply::outcome_of(reply::send(state, &to, &answer).await)
 }

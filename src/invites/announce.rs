@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{Approved, DecisionError};
 use crate::commands::reply::{self, Reply, ReplyTo};
 use crate::db::{self, installations::Installation};
-use crate::jobs::{Job, NewJob, Outcome};
+use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::slack::mrkdwn::escape as escape_slack_text;
 use crate::slack::payloads::BlockActions;
 use crate::slack::tokens;
@@ -18,8 +18,32 @@ pub const DECIDE_JOB: &str = "invite.decide";
 pub const APPROVE_ACTION: &str = "lobby_approve";
 pub const DENY_ACTION: &str = "lobby_deny";
 
+/// The `invite.announce` job: post a request with its buttons to the admin channel.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Announce {
+    pub request_id: i64,
+}
+
+impl JobKind for Announce {
+    const KIND: &'static str = ANNOUNCE_JOB;
+}
+
+/// The `invite.decide` job: someone clicked Approve or Deny.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Decide {
+    pub request_id: i64,
+    pub approve: bool,
+    pub user_id: String,
+    pub team_id: String,
+    pub response_url: String,
+}
+
+impl JobKind for Decide {
+    const KIND: &'static str = DECIDE_JOB;
+}
+
 pub fn announce_job(request_id: i64) -> NewJob<'static> {
-    NewJob::new(ANNOUNCE_JOB, json!({ "request_id": request_id })).max_attempts(8)
+    Announce { request_id }.job().max_attempts(8)
 }
 
 fn message(
@@ -57,8 +81,9 @@ fn message(
 
 /// The `invite.announce` job: posts the request with its buttons.
 pub async fn run_announce(state: &AppState, job: Job) -> Outcome {
-    let Some(request_id) = job.payload["request_id"].as_i64() else {
-        return Outcome::fail("the job has no request_id");
+    let Announce { request_id } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
     };
     let loaded = async {
         let request = db::invite_requests::get(&state.db, request_id).await?;
@@ -108,32 +133,31 @@ pub async fn queue_decision(state: &AppState, click: &BlockActions) -> Result<()
     ) else {
         return Ok(());
     };
-    let payload = json!({
-        "request_id": request_id,
-        "approve": action.action_id == APPROVE_ACTION,
-        "user_id": click.user.id,
-        "team_id": team_id,
-        "response_url": response_url,
-    });
-    state
-        .queue
-        .enqueue(NewJob::new(DECIDE_JOB, payload).max_attempts(5))
-        .await
-        .map(|_| ())
+    let job = Decide {
+        request_id,
+        approve: action.action_id == APPROVE_ACTION,
+        user_id: click.user.id.clone(),
+        team_id: team_id.to_owned(),
+        response_url: response_url.to_owned(),
+    }
+    .job()
+    .max_attempts(5);
+    state.queue.enqueue(job).await.map(|_| ())
 }
 
 /// The `invite.decide` job: only an admin or owner of the request's workspace decides.
 pub async fn run_decide(state: &AppState, job: Job) -> Outcome {
-    let p = &job.payload;
-    let (Some(request_id), Some(approve), Some(user_id), Some(team_id), Some(response_url)) = (
-        p["request_id"].as_i64(),
-        p["approve"].as_bool(),
-        p["user_id"].as_str(),
-        p["team_id"].as_str(),
-        p["response_url"].as_str(),
-    ) else {
-        return Outcome::fail("the decision job's payload does not parse");
+    let Decide {
+        request_id,
+        approve,
+        user_id,
+        team_id,
+        response_url,
+    } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
     };
+    let (user_id, team_id, response_url) = (&*user_id, &*team_id, &*response_url);
     let to = ReplyTo::ResponseUrl {
         url: response_url.to_owned(),
     };

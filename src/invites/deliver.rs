@@ -86,8 +86,9 @@ pub fn explain_misconfiguration(code: &str) -> String {
 
 /// Runs one delivery attempt.
 pub async fn run(state: &AppState, job: Job) -> Outcome {
-    let Some(request_id) = job.payload["request_id"].as_i64() else {
-        return Outcome::fail("the job has no request_id");
+    let super::Deliver { request_id } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
     };
     match attempt(state, request_id, job.attempt).await {
         Ok(outcome) => outcome,

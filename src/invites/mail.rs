@@ -13,7 +13,7 @@ use crate::db::{
     mails::MailRecord,
 };
 use crate::domain::InviteStatus;
-use crate::jobs::{Job, NewJob, Outcome};
+use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::mail::{OutgoingMail, SendError};
 use crate::slack::tokens;
 use crate::state::AppState;
@@ -45,20 +45,62 @@ fn token_aad(request_id: &str) -> Aad<'_> {
     }
 }
 
+/// The `invite.mail_confirm` job: the confirmation link's token, sealed.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct MailConfirm {
+    pub request_id: i64,
+    pub token: String,
+}
+
+impl JobKind for MailConfirm {
+    const KIND: &'static str = CONFIRM_JOB;
+}
+
+/// The `invite.mail_denied` job.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct MailDenied {
+    pub request_id: i64,
+}
+
+impl JobKind for MailDenied {
+    const KIND: &'static str = DENIED_JOB;
+}
+
+/// The `invite.mail_link` job, and the Slack message to update once the mail went out.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct MailLink {
+    pub request_id: i64,
+    #[serde(default)]
+    pub slack_message: Option<SlackMessage>,
+}
+
+impl JobKind for MailLink {
+    const KIND: &'static str = LINK_JOB;
+}
+
+/// The `invite.link_warning` job: which threshold of which community's link.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct LinkWarning {
+    pub community_id: i64,
+    pub which: i64,
+}
+
+impl JobKind for LinkWarning {
+    const KIND: &'static str = LINK_WARNING_JOB;
+}
+
 /// The job that mails `token`'s confirmation link for `request_id`; the token is sealed in the payload.
 pub fn confirm_job(state: &AppState, request_id: i64, token: &str) -> NewJob<'static> {
-    let sealed = state
+    let token = state
         .keyring
         .seal_str(token, &token_aad(&request_id.to_string()));
-    NewJob::new(
-        CONFIRM_JOB,
-        json!({ "request_id": request_id, "token": sealed }),
-    )
-    .max_attempts(MAIL_ATTEMPTS)
+    MailConfirm { request_id, token }
+        .job()
+        .max_attempts(MAIL_ATTEMPTS)
 }
 
 pub fn denied_job(request_id: i64) -> NewJob<'static> {
-    NewJob::new(DENIED_JOB, json!({ "request_id": request_id })).max_attempts(MAIL_ATTEMPTS)
+    MailDenied { request_id }.job().max_attempts(MAIL_ATTEMPTS)
 }
 
 pub fn link_job(request_id: i64) -> NewJob<'static> {
@@ -74,10 +116,11 @@ pub struct SlackMessage {
 }
 
 pub fn link_job_for(request_id: i64, slack_message: Option<SlackMessage>) -> NewJob<'static> {
-    NewJob::new(
-        LINK_JOB,
-        json!({ "request_id": request_id, "slack_message": slack_message }),
-    )
+    MailLink {
+        request_id,
+        slack_message,
+    }
+    .job()
     .max_attempts(MAIL_ATTEMPTS)
 }
 
@@ -85,14 +128,13 @@ pub fn link_job_for(request_id: i64, slack_message: Option<SlackMessage>) -> New
 /// request's status already says it).
 async fn update_slack_message(
     state: &AppState,
-    job: &Job,
+    message: Option<&SlackMessage>,
     request: &InviteRequest,
     sent: &Result<String, SendError>,
     attempt: i64,
 ) {
     let last = attempt >= MAIL_ATTEMPTS;
-    let Ok(message) = serde_json::from_value::<SlackMessage>(job.payload["slack_message"].clone())
-    else {
+    let Some(message) = message else {
         return;
     };
     let who = crate::slack::mrkdwn::escape(&request.email);
@@ -216,7 +258,11 @@ struct DeniedHtml<'a> {
 
 /// The `invite.mail_denied` job: a polite word to a declined person (a community setting).
 pub async fn run_denied(state: &AppState, job: Job) -> Outcome {
-    let (request, community) = match load(state, &job).await {
+    let MailDenied { request_id } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
+    };
+    let (request, community) = match load(state, request_id).await {
         Ok(Some(pair)) => pair,
         Ok(None) => return Outcome::Done,
         Err(outcome) => return outcome,
@@ -273,10 +319,10 @@ fn to_requester(
     })
 }
 
-async fn load(state: &AppState, job: &Job) -> Result<Option<(InviteRequest, Community)>, Outcome> {
-    let Some(request_id) = job.payload["request_id"].as_i64() else {
-        return Err(Outcome::fail("the job has no request_id"));
-    };
+async fn load(
+    state: &AppState,
+    request_id: i64,
+) -> Result<Option<(InviteRequest, Community)>, Outcome> {
     let request = db::invite_requests::get(&state.db, request_id)
         .await
         .map_err(|e| Outcome::retry(e.to_string()))?;
@@ -291,7 +337,14 @@ async fn load(state: &AppState, job: &Job) -> Result<Option<(InviteRequest, Comm
 
 /// The `invite.mail_confirm` job.
 pub async fn run_confirm(state: &AppState, job: Job) -> Outcome {
-    let (request, community) = match load(state, &job).await {
+    let MailConfirm {
+        request_id,
+        token: sealed,
+    } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
+    };
+    let (request, community) = match load(state, request_id).await {
         Ok(Some(pair)) => pair,
         Ok(None) => return Outcome::Done,
         Err(outcome) => return outcome,
@@ -303,12 +356,9 @@ pub async fn run_confirm(state: &AppState, job: Job) -> Outcome {
     let Some(mailer) = &state.mailer else {
         return Outcome::fail("mail is not configured any more");
     };
-    let Some(sealed) = job.payload["token"].as_str() else {
-        return Outcome::fail("the job has no token");
-    };
     let token = match state
         .keyring
-        .open_str(sealed, &token_aad(&request.id.to_string()))
+        .open_str(&sealed, &token_aad(&request.id.to_string()))
     {
         Ok(token) => token,
         Err(e) => return Outcome::fail(format!("the token does not open: {e}")),
@@ -353,7 +403,14 @@ pub async fn run_confirm(state: &AppState, job: Job) -> Outcome {
 
 /// The `invite.mail_link` job: mails the shared invite link to a queued request.
 pub async fn run_link(state: &AppState, job: Job) -> Outcome {
-    let (request, community) = match load(state, &job).await {
+    let MailLink {
+        request_id,
+        slack_message,
+    } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
+    };
+    let (request, community) = match load(state, request_id).await {
         Ok(Some(pair)) => pair,
         Ok(None) => return Outcome::Done,
         Err(outcome) => return outcome,
@@ -435,7 +492,7 @@ pub async fn run_link(state: &AppState, job: Job) -> Outcome {
         },
     )
     .await;
-    update_slack_message(state, &job, &request, &sent, job.attempt).await;
+    update_slack_message(state, slack_message.as_ref(), &request, &sent, job.attempt).await;
     if sent.is_ok()
         && let Err(e) = count_use(state, &community).await
     {
@@ -581,10 +638,11 @@ pub async fn warn_admins(
         state
             .queue
             .enqueue(
-                NewJob::new(
-                    LINK_WARNING_JOB,
-                    json!({ "community_id": community.id, "which": which }),
-                )
+                LinkWarning {
+                    community_id: community.id,
+                    which,
+                }
+                .job()
                 .max_attempts(8),
             )
             .await?;
@@ -626,8 +684,9 @@ pub fn link_health_warning(community: &Community, now: i64) -> Option<String> {
 
 /// The `invite.link_warning` job: tells the admin channel, once per threshold.
 pub async fn run_link_warning(state: &AppState, job: Job) -> Outcome {
-    let Some(community_id) = job.payload["community_id"].as_i64() else {
-        return Outcome::fail("the job has no community_id");
+    let LinkWarning { community_id, .. } = match job.decode() {
+        Ok(payload) => payload,
+        Err(outcome) => return outcome,
     };
     let community = match db::communities::get(&state.db, community_id).await {
         Ok(Some(c)) => c,

@@ -374,9 +374,19 @@ pub async fn confirm(state: &AppState, slug: &str, token: &str) -> Result<Confir
     })
 }
 
+/// The delivery job: send one request to Slack.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Deliver {
+    pub request_id: i64,
+}
+
+impl crate::jobs::JobKind for Deliver {
+    const KIND: &'static str = DELIVER_JOB;
+}
+
 fn delivery_job(request_id: i64) -> crate::jobs::NewJob<'static> {
-    crate::jobs::NewJob::new(DELIVER_JOB, serde_json::json!({ "request_id": request_id }))
-        .max_attempts(MAX_ATTEMPTS)
+    use crate::jobs::JobKind;
+    Deliver { request_id }.job().max_attempts(MAX_ATTEMPTS)
 }
 
 /// What an approval did.
