@@ -8,8 +8,8 @@ use crate::abuse::domains::DomainRules;
 use crate::db::communities::CommunitySettings;
 use crate::db::installations::Installation;
 use crate::domain::TeamId;
+use crate::installation_tokens as tokens;
 use crate::slack::client::SlackError;
-use crate::slack::tokens;
 use crate::state::AppState;
 
 /// Why a community cannot send its invites to a workspace.

@@ -6,9 +6,9 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::db;
+use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::slack::client::SlackError;
-use crate::slack::tokens;
 use crate::state::AppState;
 
 pub const REFRESH_JOB: &str = "members.refresh";

@@ -4,6 +4,7 @@ use crate::abuse::{JoinLimits, RateLimiter};
 use crate::config::{Settings, SlackCredentials};
 use crate::db::Db;
 use crate::emulator::Emulator;
+use crate::installation_tokens::RefreshLocks;
 use crate::jobs::Queue;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
@@ -11,7 +12,6 @@ use crate::posting::ChannelDirectory;
 use crate::slack::client::SlackClient;
 use crate::slack::openid_keys::OpenIdKeys;
 use crate::slack::replay::ReplayGuard;
-use crate::slack::tokens::RefreshLocks;
 use crate::vault::Keyring;
 
 pub struct AppState {

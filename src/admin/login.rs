@@ -10,8 +10,8 @@ use super::roles;
 use super::session::{self, SessionError, SignIn};
 use crate::db;
 use crate::error::AppError;
+use crate::oauth_state::{self as oauth, Flow, StateRefusal};
 use crate::slack::client::SlackError;
-use crate::slack::oauth::{self, Flow, StateRefusal};
 use crate::state::AppState;
 
 pub const REDIRECT_PATH: &str = "/admin/oauth_redirect";

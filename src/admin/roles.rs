@@ -4,8 +4,8 @@
 //! session lives, at least every `RECHECK_SECS`.
 
 use crate::db::{self, installations::Installation};
+use crate::installation_tokens as tokens;
 use crate::slack::methods::User;
-use crate::slack::tokens;
 use crate::state::AppState;
 
 use super::session::Admin;

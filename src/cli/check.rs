@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use crate::config::Settings;
 use crate::db::{self, installations::Installation};
+use crate::installation_tokens as tokens;
 use crate::invites;
-use crate::slack::tokens;
 use crate::startup::{self, StartupError};
 use crate::state::AppState;
 use crate::storage::StorageError;

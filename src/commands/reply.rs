@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::installation_tokens::{self as tokens, TokenError};
 use crate::jobs::{Job, JobKind, Outcome};
 use crate::slack::client::SlackError;
-use crate::slack::tokens::{self, TokenError};
 use crate::state::AppState;
 
 pub const REPLY_JOB: &str = "slack.reply";

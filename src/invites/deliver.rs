@@ -8,9 +8,9 @@ use secrecy::SecretString;
 use super::{Route, route};
 use crate::db::{self, communities::CommunitySecret, installations::TokenKind};
 use crate::domain::InviteStatus;
+use crate::installation_tokens::{self as tokens, TokenError};
 use crate::jobs::{Job, Outcome};
 use crate::slack::client::SlackError;
-use crate::slack::tokens::{self, TokenError};
 use crate::state::AppState;
 
 /// What Slack's answer means for the request.

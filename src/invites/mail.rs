@@ -13,9 +13,9 @@ use crate::db::{
     mails::MailRecord,
 };
 use crate::domain::InviteStatus;
+use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::mail::{OutgoingMail, SendError};
-use crate::slack::tokens;
 use crate::state::AppState;
 use crate::vault::Aad;
 

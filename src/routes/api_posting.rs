@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 
 use super::api::{ApiTeam, authenticate};
 use crate::error::AppError;
+use crate::installation_tokens::{self as tokens, TokenError};
 use crate::middleware::request_id;
 use crate::posting::{FileUpload, Message, PostError, Poster};
-use crate::slack::tokens::{self, TokenError};
 use crate::state::AppState;
 
 /// The largest file the API takes.

@@ -11,7 +11,7 @@ use super::pages::{Chrome, render_with_status};
 use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::install::{self, InstallRefusal, Installed};
-use crate::slack::oauth::{self, Flow};
+use crate::oauth_state::{self as oauth, Flow};
 use crate::slack::oauth_client;
 use crate::state::AppState;
 

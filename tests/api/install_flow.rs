@@ -6,7 +6,7 @@ use lobby::emulator::seed::{
     DEMO_ADMIN, DEMO_MEMBER, DEMO_TEAM, ORG, ORG_ADMIN, OTHER_ADMIN, OTHER_TEAM,
 };
 use lobby::emulator::{EmulatorConfig, Fault};
-use lobby::slack::oauth::{self, Flow};
+use lobby::oauth_state::{self as oauth, Flow};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -437,7 +437,7 @@ async fn concurrent_uses_of_an_expiring_token_refresh_it_once() {
     let mut uses = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let state = state.clone();
-        uses.spawn(async move { lobby::slack::tokens::bot_token(&state, DEMO_TEAM).await });
+        uses.spawn(async move { lobby::installation_tokens::bot_token(&state, DEMO_TEAM).await });
     }
     let tokens: Vec<String> = uses
         .join_all()
@@ -520,13 +520,13 @@ async fn uninstall_events_in_either_order_leave_no_token() {
 async fn slack_refusing_a_token_marks_the_installation_inactive() {
     let app = spawn_app().await;
     app.install_demo_workspace().await;
-    let token = lobby::slack::tokens::bot_token(&app.state, DEMO_TEAM)
+    let token = lobby::installation_tokens::bot_token(&app.state, DEMO_TEAM)
         .await
         .unwrap();
     app.emulator
         .inject("auth.test", Fault::Error("invalid_auth".into()), 1);
     let err = app.state.slack.auth_test(&token).await.unwrap_err();
-    lobby::slack::tokens::note_failure(&app.state, DEMO_TEAM, &err).await;
+    lobby::installation_tokens::note_failure(&app.state, DEMO_TEAM, &err).await;
     let inst = installations::get(app.db(), DEMO_TEAM)
         .await
         .unwrap()
@@ -534,7 +534,7 @@ async fn slack_refusing_a_token_marks_the_installation_inactive() {
     assert_eq!(inst.status, "inactive");
     assert_eq!(inst.status_reason.as_deref(), Some("invalid_auth"));
     assert!(
-        lobby::slack::tokens::bot_token(&app.state, DEMO_TEAM)
+        lobby::installation_tokens::bot_token(&app.state, DEMO_TEAM)
             .await
             .is_err(),
         "no longer used"

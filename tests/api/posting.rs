@@ -310,7 +310,7 @@ async fn another_workspaces_key_cannot_reach_this_workspaces_channels() {
     let res = install_at(&app.address, &browser(), OTHER_TEAM, OTHER_ADMIN).await;
     assert_eq!(res.status(), 200);
     let other_key = key_for(&app, OTHER_TEAM).await;
-    let demo_token = lobby::slack::tokens::bot_token(&app.state, DEMO_TEAM)
+    let demo_token = lobby::installation_tokens::bot_token(&app.state, DEMO_TEAM)
         .await
         .unwrap();
     let calls_before = app.emulator.calls().len();

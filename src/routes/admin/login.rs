@@ -15,9 +15,9 @@ use crate::admin::session;
 use crate::db;
 use crate::domain::TeamId;
 use crate::error::AppError;
+use crate::oauth_state::{self as oauth, Flow};
 use crate::routes::pages::{Chrome, render_with_status};
 use crate::slack::manifest;
-use crate::slack::oauth::{self, Flow};
 use crate::slack::oauth_client;
 use crate::state::AppState;
 
