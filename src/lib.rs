@@ -23,6 +23,7 @@ pub mod middleware;
 pub mod oauth_state;
 pub mod opaque;
 pub mod posting;
+pub mod replies;
 pub mod routes;
 pub mod sealed_file;
 pub mod slack;

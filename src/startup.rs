@@ -10,13 +10,14 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use url::Url;
 
-use crate::commands::{mention, reply, summarize};
+use crate::commands::{mention, summarize};
 use crate::config::{Settings, SlackCredentials};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::invites::announce;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::middleware;
+use crate::replies as reply;
 use crate::routes;
 use crate::slack::client::SlackClient;
 use crate::slack::openid_keys::OpenIdKeys;

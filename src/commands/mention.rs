@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use super::reply::{self, ReplyTo};
 use super::{Intent, summarize};
 use crate::db::{self, installations::Installation};
 use crate::jobs::{Job, Outcome};
+use crate::replies::{self as reply, ReplyTo};
 use crate::slack::payloads::EventCallback;
 use crate::state::AppState;
 

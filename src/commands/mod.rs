@@ -5,7 +5,6 @@
 //! the command's `response_url`.
 
 pub mod mention;
-pub mod reply;
 pub mod stats;
 pub mod summarize;
 
@@ -14,10 +13,10 @@ use crate::db::{self, installations::Installation};
 use crate::domain::Email;
 use crate::error::AppError;
 use crate::invites::{self, Source, Submission, Submitted};
+pub use crate::replies::{Reply, ReplyTo};
 use crate::slack::mrkdwn;
 use crate::slack::payloads::SlashCommand;
 use crate::state::AppState;
-pub use reply::{Reply, ReplyTo};
 
 /// What someone asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! `/summarize <url>` and "@Lobby summarize <url>": fetched and summarized in a job, answered
 //! in the channel with the title, three sentences and the link.
 
-use super::reply::{self, Reply, ReplyTo};
 use crate::jobs::{Job, JobKind, Outcome};
+use crate::replies::{self as reply, Reply, ReplyTo};
 use crate::slack::mrkdwn::escape as escape_slack_text;
 use crate::state::AppState;
 use crate::summarize::{self, FetchPolicy, SummarizeError};

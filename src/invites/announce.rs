@@ -4,10 +4,10 @@
 use serde_json::{Value, json};
 
 use super::{Approved, DecisionError};
-use crate::commands::reply::{self, Reply, ReplyTo};
 use crate::db::{self, installations::Installation};
 use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
+use crate::replies::{self as reply, Reply, ReplyTo};
 use crate::slack::mrkdwn::escape as escape_slack_text;
 use crate::slack::payloads::BlockActions;
 use crate::state::AppState;

@@ -162,9 +162,7 @@ async fn update_slack_message(
         Err(SendError::Transient(_)) => return,
     };
     let body = json!({ "replace_original": true, "text": text });
-    if let Err(e) =
-        crate::commands::reply::post_response_url(state, &message.response_url, &body).await
-    {
+    if let Err(e) = crate::replies::post_response_url(state, &message.response_url, &body).await {
         tracing::warn!(request_id = request.id, error = %e, "cannot update the approval message");
     }
 }
@@ -715,5 +713,5 @@ pub async fn run_link_warning(state: &AppState, job: Job) -> Outcome {
     if let Err(e) = &posted {
         tokens::note_failure(state, &community.installation_id, e).await;
     }
-    crate::commands::reply::outcome_of(posted)
+    crate::replies::outcome_of(posted)
 }
