@@ -251,6 +251,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         join_limiter: abuse::JoinLimits::default(),
         oauth_start_limiter: abuse::RateLimiter::oauth_start(),
         channels: Default::default(),
+        names: Default::default(),
         settings,
         db: storage.db,
         keyring: storage.keyring,

@@ -65,6 +65,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "created" => "Created.",
         "saved" => "Saved.",
+        "channels" => "The channel list was read again from Slack.",
         "approved" => "Approved; the invitation is on its way.",
         "mailing" => "Approved; the invite link is being mailed to the person.",
         "denied" => "Declined.",

@@ -39,6 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(communities::update)),
                 )
                 .route("/communities/{id}/signups", web::post().to(signups::update))
+                .route(
+                    "/communities/{id}/channels",
+                    web::post().to(communities::refresh_channels),
+                )
                 .route("/requests", web::get().to(requests::list))
                 .route("/requests/approve", web::post().to(requests::bulk_approve))
                 .route(

@@ -47,16 +47,19 @@ pub async fn show(
         let Some(installation) = db::installations::get(&state.db, team).await? else {
             continue;
         };
-        let communities = CommunityRow::load_for(&state.db, team).await?;
+        let communities = CommunityRow::load_for(&state, team).await?;
         let days = db::admin_requests::funnel(&state.db, team, start).await?;
         let recent = db::admin_audit::recent(&state.db, team, RECENT).await?;
         let last_reinstall = db::admin_audit::latest(&state.db, team, "app.reinstalled").await?;
         workspaces.push(Workspace {
-            installation: InstallationView::from(installation),
+            installation: InstallationView::load(&state, installation).await,
             communities,
             chart: funnel_chart::layout(start, &days),
-            recent: recent.into_iter().map(AuditRow::from).collect(),
-            last_reinstall: last_reinstall.map(AuditRow::from),
+            recent: AuditRow::load_all(&state, recent).await,
+            last_reinstall: match last_reinstall {
+                Some(e) => Some(AuditRow::load(&state, e).await),
+                None => None,
+            },
         });
     }
     let needs_mail = workspaces.iter().flat_map(|w| &w.communities).any(|row| {
