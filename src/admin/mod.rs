@@ -2,6 +2,7 @@
 //! Slack, the settings form of a community, removing an installation, the funnel chart, names for
 //! Slack ids and what needs an admin's attention.
 
+pub mod attention;
 pub mod community_form;
 pub mod display;
 pub mod funnel_chart;

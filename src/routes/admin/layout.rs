@@ -48,6 +48,8 @@ impl Nav {
         ]
         .into_iter()
         .map(|(href, label, section)| (href, label, section == self.current))
+        // The setup help lives outside the signed-in area, so it is never the current page.
+        .chain([("/admin/setup", "Setup", false)])
         .collect()
     }
 }
