@@ -59,16 +59,15 @@ pub fn for_workspace(
         // Without an invite API the shared link is the way in, and mail is how it reaches people.
         mails_links |= matches!(route, None | Some(Route::Link))
             && matches!(c.invite_mode, InviteMode::Approval | InviteMode::Link);
-        match route {
-            None => out.push(Attention {
+        if route.is_none() {
+            out.push(Attention {
                 what: format!(
                     "{} cannot deliver invites: it has no shared invite link, no legacy token, and the installation cannot invite through Slack's admin API.",
                     c.title
                 ),
                 fix: "Add the invite link",
                 href: format!("{settings}#invite_link"),
-            }),
-            Some(_) => {}
+            });
         }
         if let Some(warning) = invites::mail::link_health_warning(c, now) {
             out.push(Attention {
