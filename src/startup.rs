@@ -111,6 +111,7 @@ impl Application {
             App::new()
                 .app_data(server_state.clone())
                 .wrap(from_fn(middleware::error_pages))
+                .wrap(from_fn(middleware::canonical_host))
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::request_context))
                 .configure(routes::configure)
