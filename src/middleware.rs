@@ -13,9 +13,11 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, web};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::admin::Admin;
 use crate::error::{AppError, code_for, title_for};
 use crate::metrics;
-use crate::routes::pages::{Chrome, ErrorPage};
+use crate::routes::admin::{Nav, Section};
+use crate::routes::pages::{AdminErrorPage, Chrome, EmbedErrorPage, ErrorPage, NextStep};
 use crate::state::AppState;
 
 /// A random id per request: in every log line of the request, on error pages and in `X-Request-Id`.
@@ -288,16 +290,44 @@ pub fn render_error(
             "request_id": request_id,
         }));
     }
-    let page = ErrorPage {
-        chrome: Chrome::for_request(req),
-        title,
-        message,
-        request_id: &request_id,
+    let next = NextStep::for_path(req.path(), status);
+    let embedded = is_embed_path(req.path());
+    let admin = req.extensions().get::<Admin>().cloned();
+    let rendered = if embedded {
+        askama::Template::render(&EmbedErrorPage {
+            title,
+            message,
+            request_id: &request_id,
+            next,
+        })
+    } else if let Some(admin) = admin {
+        askama::Template::render(&AdminErrorPage {
+            chrome: Chrome::for_request(req),
+            nav: Nav::new(&admin, section_of(req.path())),
+            title,
+            message,
+            request_id: &request_id,
+            next,
+        })
+    } else {
+        askama::Template::render(&ErrorPage {
+            chrome: Chrome::for_request(req),
+            title,
+            message,
+            request_id: &request_id,
+            next,
+        })
     };
-    match askama::Template::render(&page) {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(html),
+    match rendered {
+        Ok(html) => {
+            let mut res = HttpResponse::build(status);
+            res.content_type("text/html; charset=utf-8");
+            if embedded {
+                // The refusal shows where the form was: in the other site's frame.
+                res.insert_header((header::CONTENT_SECURITY_POLICY, EMBED_ERROR_CSP));
+            }
+            res.body(html)
+        }
         Err(e) => {
             tracing::error!(error = %e, "the error page did not render");
             HttpResponse::build(status)
@@ -306,6 +336,29 @@ pub fn render_error(
                     "{title}\n\n{message}\n\nRequest id: {request_id}\n"
                 ))
         }
+    }
+}
+
+/// The policy of an embedded form's refusal: the embed's own `frame-ancestors *`.
+const EMBED_ERROR_CSP: &str = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; \
+     script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors *";
+
+/// `/join/{slug}/embed`: the only frameable page, and where its form posts.
+fn is_embed_path(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(segments.as_slice(), ["join", _, "embed"])
+}
+
+/// The dashboard section a path belongs to, for the navigation around a refusal.
+fn section_of(path: &str) -> Section {
+    let rest = path.strip_prefix("/admin/").unwrap_or("");
+    match rest.split('/').next().unwrap_or("") {
+        "communities" => Section::Communities,
+        "requests" => Section::Requests,
+        "installations" => Section::Installations,
+        "keys" => Section::Keys,
+        "audit" => Section::Audit,
+        _ => Section::Overview,
     }
 }
 

@@ -294,7 +294,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let (community, show) = community(&state, &slug).await?;
     let form = form.into_inner();
-    let embed = form.embed.is_some();
+    let embed = form.embed.is_some() || req.path().ends_with("/embed");
     let client_ip = abuse::client_ip_of(&req, &state.settings.trusted_proxies);
 
     let https = state.settings.is_https();

@@ -30,6 +30,73 @@ pub struct ErrorPage<'a> {
     pub title: &'a str,
     pub message: &'a str,
     pub request_id: &'a str,
+    pub next: NextStep,
+}
+
+/// A refusal inside the dashboard's frame, for a signed-in admin.
+#[derive(Template)]
+#[template(path = "admin/error.html")]
+pub struct AdminErrorPage<'a> {
+    pub chrome: Chrome,
+    pub nav: crate::routes::admin::Nav,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub request_id: &'a str,
+    pub next: NextStep,
+}
+
+/// A refusal of an embedded join form, inside the other site's frame: compact, with a heading.
+#[derive(Template)]
+#[template(path = "error_embed.html")]
+pub struct EmbedErrorPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub request_id: &'a str,
+    pub next: NextStep,
+}
+
+/// Where a person goes after a refusal: the words of the link and its address.
+pub struct NextStep {
+    pub label: &'static str,
+    pub href: String,
+}
+
+impl NextStep {
+    /// The most useful next page for a refusal of `path` with `status`.
+    pub fn for_path(path: &str, status: StatusCode) -> Self {
+        let step = |label, href: &str| NextStep {
+            label,
+            href: href.to_owned(),
+        };
+        if status == StatusCode::UNAUTHORIZED {
+            return step("Sign in", "/admin/login");
+        }
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match segments.as_slice() {
+            ["admin", "communities", id, ..] if id.chars().all(|c| c.is_ascii_digit()) => step(
+                "Back to the community's settings",
+                &format!("/admin/communities/{id}"),
+            ),
+            ["admin", "communities", ..] => step("Back to the communities", "/admin/communities"),
+            ["admin", "requests", ..] => step("Back to the requests", "/admin/requests"),
+            ["admin", "installations", ..] => {
+                step("Back to the installations", "/admin/installations")
+            }
+            ["admin", "keys", ..] => step("Back to the API keys", "/admin/keys"),
+            ["admin", "login" | "oauth_redirect", ..] => step("Sign in again", "/admin/login"),
+            ["admin", ..] => step("Back to the overview", "/admin"),
+            ["join", slug, "embed", ..] if status != StatusCode::NOT_FOUND => {
+                step("Back to the form", &format!("/join/{slug}/embed"))
+            }
+            ["join", slug, ..] if status != StatusCode::NOT_FOUND => {
+                step("Back to the form", &format!("/join/{slug}"))
+            }
+            ["slack", "install" | "oauth_redirect", ..] => {
+                step("Start Add to Slack again", "/slack/install")
+            }
+            _ => step("Back to the start page", "/"),
+        }
+    }
 }
 
 /// Renders a page with status 200.
@@ -45,4 +112,28 @@ pub fn render_with_status(
     Ok(HttpResponse::build(status)
         .content_type(ContentType::html())
         .body(html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_points_at_the_page_that_helps() {
+        let href = |path, status| NextStep::for_path(path, status).href;
+        assert_eq!(
+            href("/admin/requests/5/approve", StatusCode::CONFLICT),
+            "/admin/requests"
+        );
+        assert_eq!(
+            href("/admin/communities/7", StatusCode::BAD_REQUEST),
+            "/admin/communities/7"
+        );
+        assert_eq!(href("/admin/x", StatusCode::UNAUTHORIZED), "/admin/login");
+        assert_eq!(
+            href("/join/rust/embed", StatusCode::FORBIDDEN),
+            "/join/rust/embed"
+        );
+        assert_eq!(href("/join/nope", StatusCode::NOT_FOUND), "/");
+    }
 }

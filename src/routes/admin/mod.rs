@@ -14,6 +14,8 @@ mod requests;
 mod signups;
 mod views;
 
+pub use layout::{Nav, Section};
+
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
