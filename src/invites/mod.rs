@@ -371,9 +371,9 @@ pub enum Approved {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
-    #[error("there is no such invite request")]
+    #[error("There is no such invite request.")]
     NotFound,
-    #[error("the request is {0}, not waiting for a decision")]
+    #[error("This request is no longer waiting for a decision (its status: {}).", .0.label())]
     NotPending(InviteStatus),
     #[error(
         "{community} cannot deliver invites yet: set its shared invite link in the community's settings \
