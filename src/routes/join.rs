@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::pages::lang_of;
 use super::pages::{Chrome, render_with_status};
 use crate::abuse::captcha::CaptchaProvider;
 use crate::abuse::form_token::MAX_AGE_SECS;
@@ -18,6 +19,7 @@ use crate::cookies;
 use crate::db::{self, communities::Community, communities::CommunitySecret};
 use crate::domain::Email;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::invites::{self, Source, Submission, Submitted};
 use crate::state::AppState;
 use url::Url;
@@ -53,6 +55,7 @@ struct Entered {
 #[template(path = "join.html")]
 struct JoinPage {
     chrome: Chrome,
+    lang: Lang,
     show: Showcase,
     entered: Entered,
     form_token: String,
@@ -62,6 +65,7 @@ struct JoinPage {
 #[derive(Template)]
 #[template(path = "join_embed.html")]
 struct EmbedPage {
+    lang: Lang,
     show: Showcase,
     entered: Entered,
     form_token: String,
@@ -85,6 +89,7 @@ enum Next {
 #[template(path = "join_done.html")]
 struct DonePage {
     chrome: Chrome,
+    lang: Lang,
     show: Showcase,
     next: Next,
 }
@@ -93,6 +98,7 @@ struct DonePage {
 #[derive(Template)]
 #[template(path = "join_done_embed.html")]
 struct EmbedDonePage {
+    lang: Lang,
     show: Showcase,
     next: Next,
 }
@@ -237,6 +243,7 @@ fn render_form(
         render_with_status(
             status,
             &EmbedPage {
+                lang: lang_of(req),
                 show,
                 entered,
                 form_token,
@@ -247,7 +254,8 @@ fn render_form(
         render_with_status(
             status,
             &JoinPage {
-                chrome: Chrome::for_request(req),
+                chrome: Chrome::public(req),
+                lang: lang_of(req),
                 show,
                 entered,
                 form_token,
@@ -610,12 +618,20 @@ fn done(
 ) -> Result<HttpResponse, AppError> {
     let csp = page_csp(&show, if embed { "*" } else { "'none'" });
     let res = if embed {
-        render_with_status(StatusCode::OK, &EmbedDonePage { show, next })?
+        render_with_status(
+            StatusCode::OK,
+            &EmbedDonePage {
+                lang: lang_of(req),
+                show,
+                next,
+            },
+        )?
     } else {
         render_with_status(
             StatusCode::OK,
             &DonePage {
-                chrome: Chrome::for_request(req),
+                chrome: Chrome::public(req),
+                lang: lang_of(req),
                 show,
                 next,
             },

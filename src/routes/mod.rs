@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(join::confirm)),
         )
         .route("/join/{slug}/badge.svg", web::get().to(join::badge))
+        .route("/lang/{code}", web::get().to(pages::switch_language))
         .service(
             web::scope("/api/v1")
                 .app_data(web::JsonConfig::default().limit(API_BODY_LIMIT))

@@ -6,21 +6,76 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::error::AppError;
+use crate::i18n::{self, Lang};
 use crate::state::AppState;
 
 /// The frame of every page, filled in by `base.html`.
 pub struct Chrome {
     pub demo: bool,
+    /// The page's language (English unless `public` chose another).
+    pub lang: Lang,
+    /// The public side offers a language switch; its address comes back here.
+    pub switch_back: Option<String>,
 }
 
 impl Chrome {
+    /// The dashboard's frame: English.
     pub fn for_request(req: &HttpRequest) -> Self {
         Chrome {
             demo: req
                 .app_data::<web::Data<AppState>>()
                 .is_some_and(|s| s.is_demo()),
+            lang: Lang::default(),
+            switch_back: None,
         }
     }
+
+    /// A public page's frame, in the visitor's language, with the language switch.
+    pub fn public(req: &HttpRequest) -> Self {
+        Chrome {
+            lang: lang_of(req),
+            switch_back: Some(req.path().to_owned()),
+            ..Chrome::for_request(req)
+        }
+    }
+}
+
+/// The visitor's language: a remembered choice, else `Accept-Language`.
+pub fn lang_of(req: &HttpRequest) -> Lang {
+    let cookie = req.cookie(i18n::LANG_COOKIE);
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Lang::choose(cookie.as_ref().map(|c| c.value()), accept)
+}
+
+#[derive(serde::Deserialize)]
+pub struct SwitchQuery {
+    #[serde(default)]
+    back: String,
+}
+
+/// `GET /lang/{code}?back=/join/x`: remembers the language for a year and goes back. Only a
+/// path on this site is followed, never another address.
+pub async fn switch_language(
+    req: HttpRequest,
+    code: web::Path<String>,
+    query: web::Query<SwitchQuery>,
+) -> Result<HttpResponse, AppError> {
+    let lang = i18n::supported(&code).ok_or(AppError::NotFound)?;
+    let back = Some(query.back.as_str())
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or("/");
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.is_https());
+    let cookie = crate::cookies::build(i18n::LANG_COOKIE, lang.to_owned(), https, 365 * 86_400);
+    let mut res = HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, back.to_owned()))
+        .finish();
+    res.add_cookie(&cookie).map_err(AppError::internal)?;
+    Ok(res)
 }
 
 #[derive(Template)]

@@ -424,3 +424,68 @@ async fn no_dashboard_page_shows_a_raw_slack_id_or_status_code() {
     let (_, requests) = html(&admin, &app, "/admin/requests").await;
     assert!(requests.contains(">Already a member<"));
 }
+
+#[tokio::test]
+async fn visitors_get_the_join_and_thanks_pages_in_their_language() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let german = browser();
+    let res = german
+        .get(app.url(&format!("/join/{DEMO_SLUG}")))
+        .header("accept-language", "de-DE,de;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<html lang=\"de\">"));
+    assert!(page.contains("Einladung anfragen"), "{page}");
+    assert!(page.contains("E-Mail-Adresse"));
+
+    let key = app.state.keyring.derive_key("join-form");
+    let (token, cookie) = lobby::abuse::FormToken::issue(&key, DEMO_SLUG, lobby::db::now() - 10);
+    let res = browser()
+        .post(app.url(&format!("/join/{DEMO_SLUG}")))
+        .header("accept-language", "de")
+        .header("cookie", format!("lobby_join={cookie}"))
+        .form(&[
+            ("email", "grete@example.org"),
+            ("form_token", token.as_str()),
+            ("website", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let thanks = res.text().await.unwrap();
+    assert!(thanks.contains("<html lang=\"de\">"));
+    assert!(thanks.contains("Danke"), "{thanks}");
+
+    // The switch remembers another language in a cookie, and goes back only to this site.
+    let res = german
+        .get(app.url(&format!("/lang/ja?back=/join/{DEMO_SLUG}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/join/{DEMO_SLUG}").as_str()
+    );
+    let page = german
+        .get(app.url(&format!("/join/{DEMO_SLUG}")))
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"ja\">"));
+    let res = german
+        .get(app.url("/lang/fr?back=//evil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/");
+}

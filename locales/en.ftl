@@ -1,0 +1,32 @@
+# Lobby's public pages: the join form, its embed and the thank-you pages.
+lang-name = English
+lang-switch = Language
+skip-link = Skip to the content
+join-title = Join { $title }
+join-embed-title = Join { $title } on Slack
+join-on-slack = { $team } on Slack
+join-members = { $count ->
+    [one] { $count } member
+   *[other] { $count } members
+}
+join-coc-note = Members follow the community's code of conduct:
+join-coc-link = code of conduct
+join-privacy = We use your address only to invite you to Slack.
+form-email = Email address
+form-name = Your name
+form-optional = (optional)
+form-honeypot = Leave this field empty
+form-coc-accept = I have read and accept the code of conduct.
+form-coc-read = Read the code of conduct
+form-submit = Request an invitation
+done-page-title = Thanks
+done-confirm-title = Almost there — check your mail
+done-confirm-body = We sent a mail to the address you entered. Open the link in it and press the button to confirm the address; then your request to join { $title } goes on.
+done-confirm-embed = Open the link in the mail we sent you to confirm your address.
+done-confirm-spam = No mail after a while? Check your spam folder. The link works for 24 hours.
+done-title = Thanks — your request is in
+done-approval = An admin of { $title } will look at your request. If they approve it, you get an invitation to { $team } by email.
+done-link-mail = We are mailing you the invite link to { $team } now. Follow it to create your account and join.
+done-slack = Slack will email you an invitation to { $team } in the next few minutes. Follow the link in that email to create your account and join.
+done-spam = No email after a while? Check your spam folder. If you were already invited or are already a member, Slack does not send another one.
+done-back = Back
