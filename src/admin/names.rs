@@ -198,6 +198,13 @@ pub async fn workspace(state: &AppState, installation_id: &str, team_id: &str) -
     {
         return hit;
     }
+    // An installed workspace's name is already in the database: no need to ask Slack.
+    if let Ok(Some(installed)) = crate::db::installations::get(&state.db, team_id).await
+        && !installed.team_name.trim().is_empty()
+    {
+        state.names.note_workspace(team_id, &installed.team_name);
+        return Some(installed.team_name);
+    }
     let lookup = async {
         let token = tokens::bot_token(state, installation_id).await.ok()?;
         let team = state.slack.team_info(&token, Some(team_id)).await.ok()?;

@@ -203,11 +203,25 @@ pub struct AuditRow {
 impl AuditRow {
     /// The entry with the workspace's and the person's names (cached lookups).
     pub async fn load(state: &AppState, e: AuditEntry) -> Self {
+        // Decisions taken with Slack's buttons are recorded as `slack:<user id>`.
+        let (person, via_slack) = match e.actor.strip_prefix("slack:") {
+            Some(user) => (user, true),
+            None => (e.actor.as_str(), false),
+        };
         let (team, actor) = match &e.team_id {
-            Some(team) => (
-                Some(Named::new(team, names::workspace(state, team, team).await)),
-                Named::new(&e.actor, names::person(state, team, &e.actor).await),
-            ),
+            Some(team) => {
+                let name = names::person(state, team, person).await.map(|n| {
+                    if via_slack {
+                        format!("{n} (in Slack)")
+                    } else {
+                        n
+                    }
+                });
+                (
+                    Some(Named::new(team, names::workspace(state, team, team).await)),
+                    Named::new(&e.actor, name),
+                )
+            }
             None => (None, Named::new(&e.actor, None)),
         };
         AuditRow {
