@@ -91,6 +91,15 @@ impl SlackNames {
     }
 }
 
+/// Reads an installation's channels into the cache in the background (the refresh button), so
+/// the next page finds them without waiting for Slack.
+pub fn warm_channels(state: std::sync::Arc<AppState>, installation_id: String) {
+    state.names.forget_channels(&installation_id);
+    tokio::spawn(async move {
+        channels(&state, &installation_id).await;
+    });
+}
+
 /// The public channels of the installation's workspace, by name; `None` when Slack could not
 /// say (no token, a missing scope, too slow): the form then takes ids as text.
 pub async fn channels(state: &AppState, installation_id: &str) -> Option<Vec<ChannelChoice>> {

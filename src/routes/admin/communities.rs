@@ -393,7 +393,10 @@ pub async fn refresh_channels(
     form: AdminForm<serde::de::IgnoredAny>,
 ) -> Result<HttpResponse, AppError> {
     let community = scoped(&state, &form.admin, id.into_inner()).await?;
-    state.names.forget_channels(&community.installation_id);
+    names::warm_channels(
+        state.clone().into_inner(),
+        community.installation_id.clone(),
+    );
     Ok(see_other(&format!(
         "/admin/communities/{}?notice=channels#default_channels",
         community.id
