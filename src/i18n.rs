@@ -202,6 +202,12 @@ mod tests {
             include_str!("../templates/join_embed.html"),
             include_str!("../templates/join_done_embed.html"),
             include_str!("../templates/language_switch.html"),
+            include_str!("../templates/mail/confirm.txt"),
+            include_str!("../templates/mail/confirm.html"),
+            include_str!("../templates/mail/denied.txt"),
+            include_str!("../templates/mail/denied.html"),
+            include_str!("../templates/mail/invite_link.txt"),
+            include_str!("../templates/mail/invite_link.html"),
         ];
         for template in templates {
             for call in ["lang.t(\"", "lang.t1(\"", "lang.t2(\"", "lang.count(\""] {

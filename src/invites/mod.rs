@@ -48,6 +48,8 @@ pub struct Submission<'a> {
     pub verified: bool,
     /// The form came back faster than a person fills it in: kept, but confirmed or held for an admin.
     pub too_fast: bool,
+    /// The language the person asked in; their mails speak it.
+    pub lang: crate::i18n::Lang,
 }
 
 /// What became of a submission. Callers facing the public do not reveal `AlreadyOpen`.
@@ -264,6 +266,7 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
         }
         return Ok(Submitted::AlreadyOpen);
     };
+    db::invite_requests::set_lang(&mut *tx, id, sub.lang.code()).await?;
     let job = match &token {
         Some(token) => Some(mail::confirm_job(state, id, token)),
         None => follow_up(community, id, status),

@@ -396,6 +396,7 @@ pub async fn submit(
             requested_by: None,
             verified: false,
             too_fast,
+            lang: lang_of(&req),
         },
     )
     .await?;

@@ -460,6 +460,21 @@ async fn visitors_get_the_join_and_thanks_pages_in_their_language() {
     let thanks = res.text().await.unwrap();
     assert!(thanks.contains("<html lang=\"de\">"));
     assert!(thanks.contains("Danke"), "{thanks}");
+    // The request keeps the language, so the mails to the person speak it too.
+    let id = community_id(&app, DEMO_SLUG).await;
+    let requests = lobby::db::invite_requests::list(app.db(), id, None, None, 10)
+        .await
+        .unwrap();
+    let grete = requests
+        .iter()
+        .find(|r| r.email == "grete@example.org")
+        .expect("the request");
+    assert_eq!(
+        lobby::db::invite_requests::lang_of(app.db(), grete.id)
+            .await
+            .unwrap(),
+        "de"
+    );
 
     // The switch remembers another language in a cookie, and goes back only to this site.
     let res = german
