@@ -45,3 +45,15 @@ mail-link-accepted = Your request was accepted. Join the Slack workspace through
 mail-link-coc = Please read the code of conduct first:
 mail-link-channels = Once you are in, join these channels:
 mail-link-bye = See you there!
+# The address confirmation pages.
+confirm-title = Confirm your address
+confirm-body = Press the button to confirm that you asked to join { $title } with this address.
+confirm-button = Confirm my address
+confirm-dead-title = This link does not work any more
+confirm-dead-body = It was used already, or it is older than 24 hours. If you still want to join, send the form again.
+confirm-back = Back to the form
+confirmed-page-title = Address confirmed
+confirmed-title = Thanks — your address is confirmed
+confirmed-approval = An admin of { $title } will look at your request. If they approve it, you get an invitation by email.
+confirmed-link-mail = The invite link to { $title } is on its way to your mailbox.
+confirmed-slack = Slack will email you an invitation in the next few minutes.

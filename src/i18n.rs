@@ -202,6 +202,8 @@ mod tests {
             include_str!("../templates/join_embed.html"),
             include_str!("../templates/join_done_embed.html"),
             include_str!("../templates/language_switch.html"),
+            include_str!("../templates/join_confirm.html"),
+            include_str!("../templates/join_confirmed.html"),
             include_str!("../templates/mail/confirm.txt"),
             include_str!("../templates/mail/confirm.html"),
             include_str!("../templates/mail/denied.txt"),

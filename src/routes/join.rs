@@ -496,7 +496,7 @@ async fn show_confirm_page(
         StatusCode::NOT_FOUND
     };
     let page = ConfirmPage {
-        chrome: Chrome::for_request(req),
+        chrome: Chrome::public(req),
         slug,
         token,
         title,
@@ -539,7 +539,7 @@ pub async fn confirm(
     let mut res = render_with_status(
         StatusCode::OK,
         &ConfirmedPage {
-            chrome: Chrome::for_request(&req),
+            chrome: Chrome::public(&req),
             title: community.title,
             next,
         },

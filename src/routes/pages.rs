@@ -34,7 +34,12 @@ impl Chrome {
     pub fn public(req: &HttpRequest) -> Self {
         Chrome {
             lang: lang_of(req),
-            switch_back: Some(req.path().to_owned()),
+            // The query too: the confirmation page's token must survive a change of language.
+            switch_back: Some(
+                req.uri()
+                    .path_and_query()
+                    .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned()),
+            ),
             ..Chrome::for_request(req)
         }
     }
