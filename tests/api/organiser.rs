@@ -408,6 +408,7 @@ async fn no_dashboard_page_shows_a_raw_slack_id_or_status_code() {
         "/admin/requests".to_owned(),
         "/admin/installations".to_owned(),
         "/admin/audit".to_owned(),
+        "/admin/keys".to_owned(),
     ] {
         let (status, page) = html(&admin, &app, &path).await;
         assert_eq!(status, 200, "{path}");
