@@ -7,7 +7,7 @@ use crate::abuse::captcha::CaptchaProvider;
 use crate::abuse::domains::DomainRules;
 use crate::db::communities::CommunitySettings;
 use crate::db::installations::Installation;
-use crate::domain::TeamId;
+use crate::domain::{InviteMode, TeamId};
 use crate::installation_tokens as tokens;
 use crate::slack::client::SlackError;
 use crate::state::AppState;
@@ -75,21 +75,55 @@ pub fn join_list(text: &str) -> String {
         .join(",")
 }
 
+/// One thing wrong with a community's settings: the form field it belongs to (the dashboard
+/// shows the sentence beside that field) and a sentence for the person who set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Problem {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Which sealed settings a community has (or will have once saved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecretsSet {
+    pub invite_link: bool,
+    pub legacy_token: bool,
+    pub captcha_secret: bool,
+}
+
 /// Every problem with a community's settings, each a sentence for the person who set them; empty
 /// when they can be saved. The dashboard and the CLI both save only settings that pass, so a
-/// community never takes a setting that would refuse every signup. `captcha_secret_set` says
-/// whether a captcha secret is (or will be) stored.
-pub fn validate(settings: &CommunitySettings, captcha_secret_set: bool) -> Vec<String> {
+/// community never takes a setting that would refuse every signup. `secrets` says which sealed
+/// settings are (or will be) stored: a mode that hands out the link or uses a legacy token
+/// cannot be saved without it.
+pub fn validate(settings: &CommunitySettings, secrets: SecretsSet) -> Vec<Problem> {
     let mut problems = Vec::new();
     let title = settings.title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE {
-        problems.push(format!(
-            "The title is required and at most {MAX_TITLE} characters."
+        problems.push(Problem::new(
+            "title",
+            format!("The title is required and at most {MAX_TITLE} characters."),
         ));
     }
     if settings.description.chars().count() > MAX_DESCRIPTION {
-        problems.push(format!(
-            "The description is at most {MAX_DESCRIPTION} characters."
+        problems.push(Problem::new(
+            "description",
+            format!("The description is at most {MAX_DESCRIPTION} characters."),
         ));
     }
     for bad in settings
@@ -98,35 +132,61 @@ pub fn validate(settings: &CommunitySettings, captcha_secret_set: bool) -> Vec<S
         .map(str::trim)
         .filter(|c| !c.is_empty() && !is_channel_id(c))
     {
-        problems.push(format!(
-            "“{bad}” is not a channel id (like C0123ABCD); separate several with commas."
+        problems.push(Problem::new(
+            "default_channels",
+            format!("“{bad}” is not a channel id (like C0123ABCD); separate several with commas."),
         ));
     }
     if let Some(url) = &settings.coc_url
         && !Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
     {
-        problems.push("The code of conduct link must be an http(s) address.".into());
+        problems.push(Problem::new(
+            "coc_url",
+            "The code of conduct link must be an http(s) address.",
+        ));
     }
     if let Err(e) = DomainRules::parse(&settings.allowed_domains, &settings.denied_domains) {
-        problems.push(e.to_string());
+        problems.push(Problem::new("allowed_domains", e.to_string()));
     }
     if let Some(channel) = &settings.admin_channel
         && !is_channel_id(channel)
     {
-        problems.push(format!("“{channel}” is not a channel id (like C0123ABCD)."));
+        problems.push(Problem::new(
+            "admin_channel",
+            format!("“{channel}” is not a channel id (like C0123ABCD)."),
+        ));
+    }
+    match settings.invite_mode {
+        InviteMode::Link if !secrets.invite_link => problems.push(Problem::new(
+            "invite_link",
+            "“Visitors get the invite link” needs the shared invite link: paste it from Slack \
+             (Invite people → Copy invite link).",
+        )),
+        InviteMode::Legacy if !secrets.legacy_token => problems.push(Problem::new(
+            "legacy_token",
+            "Inviting with a legacy token needs the token: paste it, or choose another way to invite.",
+        )),
+        _ => {}
     }
     match settings.captcha_provider.as_deref() {
         None => {}
         Some(p) if CaptchaProvider::parse(p).is_some() => {
             if settings.captcha_site_key.is_none() {
-                problems.push("A captcha needs its site key.".into());
+                problems.push(Problem::new(
+                    "captcha_site_key",
+                    "A captcha needs its site key.",
+                ));
             }
-            if !captcha_secret_set {
-                problems.push("A captcha needs its secret key.".into());
+            if !secrets.captcha_secret {
+                problems.push(Problem::new(
+                    "captcha_secret",
+                    "A captcha needs its secret key.",
+                ));
             }
         }
-        Some(other) => problems.push(format!(
-            "“{other}” is not a captcha provider (turnstile or hcaptcha)."
+        Some(other) => problems.push(Problem::new(
+            "captcha_provider",
+            format!("“{other}” is not a captcha provider (turnstile or hcaptcha)."),
         )),
     }
     problems
@@ -144,7 +204,6 @@ pub fn normalized(mut settings: CommunitySettings) -> CommunitySettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::InviteMode;
 
     fn settings() -> CommunitySettings {
         CommunitySettings {
@@ -155,7 +214,7 @@ mod tests {
 
     #[test]
     fn good_settings_pass() {
-        assert!(validate(&settings(), false).is_empty());
+        assert!(validate(&settings(), SecretsSet::default()).is_empty());
     }
 
     #[test]
@@ -167,9 +226,35 @@ mod tests {
             captcha_provider: Some("turnstile".into()),
             ..settings()
         };
-        let problems = validate(&bad, false);
+        let problems = validate(&bad, SecretsSet::default());
         assert_eq!(problems.len(), 5, "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("secret key")));
-        assert!(problems.iter().any(|p| p.contains("site key")));
+        assert!(problems.iter().any(|p| p.field == "captcha_secret"));
+        assert!(problems.iter().any(|p| p.field == "captcha_site_key"));
+        assert!(problems.iter().any(|p| p.field == "title"));
+    }
+
+    #[test]
+    fn a_mode_that_needs_a_link_or_a_token_needs_it() {
+        let link = CommunitySettings {
+            invite_mode: InviteMode::Link,
+            ..settings()
+        };
+        let problems = validate(&link, SecretsSet::default());
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].field, "invite_link");
+        let with_link = SecretsSet {
+            invite_link: true,
+            ..SecretsSet::default()
+        };
+        assert!(validate(&link, with_link).is_empty());
+        let legacy = CommunitySettings {
+            invite_mode: InviteMode::Legacy,
+            ..settings()
+        };
+        assert_eq!(
+            validate(&legacy, with_link)[0].field,
+            "legacy_token",
+            "a link does not stand in for a token"
+        );
     }
 }

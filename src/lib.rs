@@ -12,6 +12,7 @@ pub mod domain;
 pub mod emulator;
 pub mod error;
 pub mod housekeeping;
+pub mod i18n;
 pub mod install;
 pub mod installation_tokens;
 pub mod invites;

@@ -1,5 +1,6 @@
 //! The layers every response passes through: a request id and its tracing span, the security
-//! headers, and the rendering of errors as the site's error page (or JSON for machines).
+//! headers, one host name for browsers, and the rendering of errors as the site's error page (or
+//! JSON for machines).
 
 use std::time::Instant;
 
@@ -12,9 +13,11 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, web};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::admin::Admin;
 use crate::error::{AppError, code_for, title_for};
 use crate::metrics;
-use crate::routes::pages::{Chrome, ErrorPage};
+use crate::routes::admin::{Nav, Section};
+use crate::routes::pages::{AdminErrorPage, Chrome, EmbedErrorPage, ErrorPage, NextStep};
 use crate::state::AppState;
 
 /// A random id per request: in every log line of the request, on error pages and in `X-Request-Id`.
@@ -133,6 +136,75 @@ pub async fn security_headers(
     Ok(res)
 }
 
+/// Sends a browser that opened Lobby under another loopback name than the public URL's
+/// (127.0.0.1 instead of localhost) to the public URL, before any cookie is set: cookies belong
+/// to one host name, so an install or sign-in begun on one and finished on the other would fail
+/// as "started in another browser". Only loopback names are compared, so a proxy that rewrites
+/// `Host` in production never loops; machine and emulator paths are left alone.
+pub async fn canonical_host(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let target = match (req.app_data::<web::Data<AppState>>(), req.method()) {
+        (Some(state), &Method::GET | &Method::HEAD) => req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|host| {
+                let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+                other_loopback_name(&state.settings.public_url, host, path)
+            }),
+        _ => None,
+    };
+    match target {
+        Some(location) => Ok(req.into_response(
+            HttpResponse::TemporaryRedirect()
+                .insert_header((header::LOCATION, location))
+                .finish(),
+        )),
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
+}
+
+/// Where to send a request for `host` and `path` when `host` is a loopback name other than the
+/// public URL's own.
+fn other_loopback_name(public: &url::Url, host: &str, path: &str) -> Option<String> {
+    const MACHINE_PATHS: [&str; 6] = [
+        "/_emulator/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/",
+        "/slack/events",
+    ];
+    if MACHINE_PATHS.iter().any(|p| path.starts_with(p)) {
+        return None;
+    }
+    let public_host = public.host_str()?;
+    let name = |h: &str| -> Option<String> {
+        // `[::1]:8080`, `127.0.0.1:8080`, `localhost:8080`, or without a port.
+        let bare = match h.strip_prefix('[') {
+            Some(rest) => rest.split(']').next()?,
+            None => h.rsplit_once(':').map_or(h, |(name, _)| name),
+        };
+        let bare = bare.to_ascii_lowercase();
+        let loopback = bare == "localhost"
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        loopback.then_some(bare)
+    };
+    let public_name = name(public_host)?;
+    let asked = name(host)?;
+    if asked == public_name {
+        return None;
+    }
+    let mut url = public.clone();
+    url.set_path(path.split('?').next().unwrap_or("/"));
+    url.set_query(path.split_once('?').map(|(_, q)| q));
+    Some(url.to_string())
+}
+
 /// Turns every error (a handler's `AppError`, an extractor's rejection, the 404 fallback) into the
 /// error page for people or a JSON body for machines, with the request id and nothing internal.
 pub async fn error_pages(
@@ -218,16 +290,44 @@ pub fn render_error(
             "request_id": request_id,
         }));
     }
-    let page = ErrorPage {
-        chrome: Chrome::for_request(req),
-        title,
-        message,
-        request_id: &request_id,
+    let next = NextStep::for_path(req.path(), status);
+    let embedded = is_embed_path(req.path());
+    let admin = req.extensions().get::<Admin>().cloned();
+    let rendered = if embedded {
+        askama::Template::render(&EmbedErrorPage {
+            title,
+            message,
+            request_id: &request_id,
+            next,
+        })
+    } else if let Some(admin) = admin {
+        askama::Template::render(&AdminErrorPage {
+            chrome: Chrome::for_request(req),
+            nav: Nav::new(&admin, section_of(req.path())),
+            title,
+            message,
+            request_id: &request_id,
+            next,
+        })
+    } else {
+        askama::Template::render(&ErrorPage {
+            chrome: Chrome::for_request(req),
+            title,
+            message,
+            request_id: &request_id,
+            next,
+        })
     };
-    match askama::Template::render(&page) {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(html),
+    match rendered {
+        Ok(html) => {
+            let mut res = HttpResponse::build(status);
+            res.content_type("text/html; charset=utf-8");
+            if embedded {
+                // The refusal shows where the form was: in the other site's frame.
+                res.insert_header((header::CONTENT_SECURITY_POLICY, EMBED_ERROR_CSP));
+            }
+            res.body(html)
+        }
         Err(e) => {
             tracing::error!(error = %e, "the error page did not render");
             HttpResponse::build(status)
@@ -239,7 +339,56 @@ pub fn render_error(
     }
 }
 
+/// The policy of an embedded form's refusal: the embed's own `frame-ancestors *`.
+const EMBED_ERROR_CSP: &str = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; \
+     script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors *";
+
+/// `/join/{slug}/embed`: the only frameable page, and where its form posts.
+fn is_embed_path(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(segments.as_slice(), ["join", _, "embed"])
+}
+
+/// The dashboard section a path belongs to, for the navigation around a refusal.
+fn section_of(path: &str) -> Section {
+    let rest = path.strip_prefix("/admin/").unwrap_or("");
+    match rest.split('/').next().unwrap_or("") {
+        "communities" => Section::Communities,
+        "requests" => Section::Requests,
+        "installations" => Section::Installations,
+        "keys" => Section::Keys,
+        "audit" => Section::Audit,
+        _ => Section::Overview,
+    }
+}
+
 /// The fallback for every unknown path and method.
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_another_loopback_name_is_redirected() {
+        let public = url::Url::parse("http://localhost:8080/").unwrap();
+        assert_eq!(
+            other_loopback_name(&public, "127.0.0.1:8080", "/admin?x=1").as_deref(),
+            Some("http://localhost:8080/admin?x=1")
+        );
+        assert_eq!(
+            other_loopback_name(&public, "[::1]:8080", "/").as_deref(),
+            Some("http://localhost:8080/")
+        );
+        assert_eq!(other_loopback_name(&public, "localhost:8080", "/"), None);
+        assert_eq!(other_loopback_name(&public, "lobby.example.org", "/"), None);
+        assert_eq!(
+            other_loopback_name(&public, "127.0.0.1:8080", "/_emulator/slack/"),
+            None
+        );
+        let public = url::Url::parse("https://lobby.example.org/").unwrap();
+        assert_eq!(other_loopback_name(&public, "127.0.0.1:8080", "/"), None);
+    }
 }

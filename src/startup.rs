@@ -129,6 +129,7 @@ impl Application {
             App::new()
                 .app_data(server_state.clone())
                 .wrap(from_fn(middleware::error_pages))
+                .wrap(from_fn(middleware::canonical_host))
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::request_context))
                 .configure(routes::configure)
@@ -284,6 +285,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         join_limiter: abuse::JoinLimits::default(),
         oauth_start_limiter: abuse::RateLimiter::oauth_start(),
         channels: Default::default(),
+        names: Default::default(),
         settings,
         db: storage.db,
         keyring: storage.keyring,

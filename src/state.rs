@@ -37,6 +37,8 @@ pub struct AppState {
     pub oauth_start_limiter: RateLimiter,
     /// Channel names resolved to ids, per workspace, for the posting API.
     pub channels: ChannelDirectory,
+    /// Channel, people and workspace names for the dashboard, cached.
+    pub names: crate::admin::names::SlackNames,
     /// What `GET /metrics` reports; the middleware, the workers and the Slack client count into it.
     pub metrics: Metrics,
     /// Signed commands and clicks already received, so a replay is refused.

@@ -5,7 +5,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::communities;
+use crate::communities::{self, Problem, SecretsSet};
 use crate::db::communities::{Community, CommunitySecret, CommunitySettings, SecretChange};
 use crate::domain::InviteLink;
 use crate::domain::InviteMode;
@@ -24,6 +24,8 @@ pub struct CommunityForm {
     pub captcha_provider: String,
     pub captcha_site_key: String,
     pub admin_channel: String,
+    /// Present when the form offered channels by name (see `take_chosen_channels`).
+    pub channels_listed: Option<String>,
     pub invite_link: Option<SecretString>,
     pub clear_invite_link: Option<String>,
     pub legacy_token: Option<SecretString>,
@@ -39,45 +41,95 @@ pub struct ParsedCommunity {
     pub secrets: Vec<(CommunitySecret, SecretChange)>,
 }
 
-fn secret_change(value: Option<&SecretString>, clear: bool) -> Result<SecretChange, &'static str> {
+fn secret_change(
+    field: &'static str,
+    value: Option<&SecretString>,
+    clear: bool,
+) -> Result<SecretChange, Problem> {
     let given = value
         .map(|v| v.expose_secret().trim())
         .filter(|v| !v.is_empty());
     Ok(match (given, clear) {
-        (Some(_), true) => return Err("Either replace a secret setting or clear it, not both."),
+        (Some(_), true) => {
+            return Err(Problem::new(
+                field,
+                "Either replace a secret setting or clear it, not both.",
+            ));
+        }
         (Some(v), false) => SecretChange::Set(SecretString::from(v.to_owned())),
         (None, true) => SecretChange::Clear,
         (None, false) => SecretChange::Keep,
     })
 }
 
-/// Checks the form; the error is a sentence for the admin. `existing` is the community being
-/// edited, whose sealed settings count as set unless the form clears them.
-/// `demo_slack` is the demo's emulator, whose invite links stand in for join.slack.com.
+/// Whether a sealed setting will be stored after the change.
+fn will_be_set(change: &SecretChange, stored: bool) -> bool {
+    match change {
+        SecretChange::Set(_) => true,
+        SecretChange::Clear => false,
+        SecretChange::Keep => stored,
+    }
+}
+
+impl CommunityForm {
+    /// Channels picked in the dashboard's list (`channel`, repeated) replace the typed ids, when
+    /// the form showed the list (`channels_listed`): an empty pick then means "no channels".
+    pub fn take_chosen_channels<'a>(&mut self, chosen: impl Iterator<Item = &'a str>) {
+        if self.channels_listed.is_some() {
+            self.default_channels = chosen.collect::<Vec<_>>().join(",");
+        }
+    }
+}
+
+/// Checks the form as a whole; every problem comes back at once, each tied to its field.
+/// `existing` is the community being edited, whose sealed settings count as set unless the form
+/// clears them. `demo_slack` is the demo's emulator, whose invite links stand in for join.slack.com.
 pub fn parse(
     form: &CommunityForm,
     existing: Option<&Community>,
     demo_slack: Option<&url::Url>,
-) -> Result<ParsedCommunity, String> {
-    let invite_mode = InviteMode::parse(form.invite_mode.trim())?;
+) -> Result<ParsedCommunity, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let invite_mode = match InviteMode::parse(form.invite_mode.trim()) {
+        Ok(mode) => mode,
+        Err(e) => {
+            problems.push(Problem::new("invite_mode", e));
+            existing.map_or(InviteMode::Approval, |c| c.invite_mode)
+        }
+    };
     let non_empty = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-    let invite_link =
-        match secret_change(form.invite_link.as_ref(), form.clear_invite_link.is_some())? {
-            SecretChange::Set(link) => {
-                let link = InviteLink::parse(link.expose_secret(), demo_slack)
-                    .map_err(|e| e.to_string())?;
-                SecretChange::Set(SecretString::from(link.as_str().to_owned()))
-            }
-            other => other,
-        };
-    let legacy_token = secret_change(
+    let mut secret = |field, value, clear| match secret_change(field, value, clear) {
+        Ok(change) => change,
+        Err(problem) => {
+            problems.push(problem);
+            SecretChange::Keep
+        }
+    };
+    let invite_link = secret(
+        "invite_link",
+        form.invite_link.as_ref(),
+        form.clear_invite_link.is_some(),
+    );
+    let legacy_token = secret(
+        "legacy_token",
         form.legacy_token.as_ref(),
         form.clear_legacy_token.is_some(),
-    )?;
-    let captcha_secret = secret_change(
+    );
+    let captcha_secret = secret(
+        "captcha_secret",
         form.captcha_secret.as_ref(),
         form.clear_captcha_secret.is_some(),
-    )?;
+    );
+    let invite_link = match invite_link {
+        SecretChange::Set(link) => match InviteLink::parse(link.expose_secret(), demo_slack) {
+            Ok(link) => SecretChange::Set(SecretString::from(link.as_str().to_owned())),
+            Err(e) => {
+                problems.push(Problem::new("invite_link", e.to_string()));
+                SecretChange::Keep
+            }
+        },
+        other => other,
+    };
     let captcha_provider = match form.captcha_provider.trim() {
         "" | "none" => None,
         other => Some(other.to_owned()),
@@ -97,14 +149,22 @@ pub fn parse(
         captcha_provider,
         admin_channel: non_empty(&form.admin_channel),
     };
-    let captcha_secret_set = match &captcha_secret {
-        SecretChange::Set(_) => true,
-        SecretChange::Clear => false,
-        SecretChange::Keep => existing.is_some_and(|c| c.has_captcha_secret),
+    let secrets = SecretsSet {
+        invite_link: will_be_set(&invite_link, existing.is_some_and(|c| c.has_invite_link)),
+        legacy_token: will_be_set(&legacy_token, existing.is_some_and(|c| c.has_legacy_token)),
+        captcha_secret: will_be_set(
+            &captcha_secret,
+            existing.is_some_and(|c| c.has_captcha_secret),
+        ),
     };
-    let problems = communities::validate(&settings, captcha_secret_set);
+    for problem in communities::validate(&settings, secrets) {
+        // A secret field with a malformed value already said so.
+        if !problems.iter().any(|p: &Problem| p.field == problem.field) {
+            problems.push(problem);
+        }
+    }
     if !problems.is_empty() {
-        return Err(problems.join(" "));
+        return Err(problems);
     }
     Ok(ParsedCommunity {
         settings: communities::normalized(settings),
@@ -199,7 +259,12 @@ mod tests {
             ),
         ];
         for (form, words) in cases {
-            let error = parse(&form, None, None).unwrap_err();
+            let problems = parse(&form, None, None).unwrap_err();
+            let error = problems
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             assert!(error.contains(words), "{error:?} should mention {words:?}");
         }
     }
@@ -232,6 +297,36 @@ mod tests {
             parsed.settings.captcha_provider.as_deref(),
             Some("hcaptcha")
         );
+    }
+
+    #[test]
+    fn every_problem_comes_back_with_its_field() {
+        let problems = parse(
+            &CommunityForm {
+                title: String::new(),
+                invite_mode: "link".into(),
+                coc_url: "ftp://x".into(),
+                ..form()
+            },
+            None,
+            None,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["title", "coc_url", "invite_link"], "{problems:?}");
+    }
+
+    #[test]
+    fn chosen_channels_replace_the_typed_ones_only_when_listed() {
+        let mut typed = form();
+        typed.take_chosen_channels(["C0RANDOM01"].into_iter());
+        assert_eq!(typed.default_channels, "C0GENERAL1, C0RANDOM01,");
+        let mut listed = CommunityForm {
+            channels_listed: Some("1".into()),
+            ..form()
+        };
+        listed.take_chosen_channels(std::iter::empty());
+        assert_eq!(listed.default_channels, "");
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<
             let mode = crate::invites::starting_mode(crate::invites::invites_by_api(&installation));
             let base = CommunitySettings::new(title, mode);
             let merged = settings.apply(base)?;
-            settings.validate(&merged, false)?;
+            settings.validate(&merged, communities::SecretsSet::default())?;
             let id = db::communities::create(
                 &state.db,
                 slug.as_str(),
@@ -145,7 +145,14 @@ pub async fn run(state: &AppState, command: CommunityCommand) -> anyhow::Result<
                 current.title = title;
             }
             let merged = settings.apply(current)?;
-            settings.validate(&merged, community.has_captcha_secret)?;
+            settings.validate(
+                &merged,
+                communities::SecretsSet {
+                    invite_link: community.has_invite_link,
+                    legacy_token: community.has_legacy_token,
+                    captcha_secret: community.has_captcha_secret,
+                },
+            )?;
             db::communities::update(&state.db, community.id, &merged).await?;
             settings.store_secrets(state, community.id).await?;
             db::audit::record(
@@ -203,18 +210,27 @@ impl SettingArgs {
     }
 
     /// The dashboard's rules, so the CLI refuses what the dashboard refuses (exit 2, a line per
-    /// problem). `had_captcha_secret`: the community already stores one.
+    /// problem). `stored`: the sealed settings the community already has.
     fn validate(
         &self,
         settings: &CommunitySettings,
-        had_captcha_secret: bool,
+        stored: communities::SecretsSet,
     ) -> anyhow::Result<()> {
-        let problems =
-            communities::validate(settings, had_captcha_secret || self.captcha_secret_stdin);
+        let link_given = self.invite_link.as_deref().map(str::trim);
+        let secrets = communities::SecretsSet {
+            invite_link: match link_given {
+                Some("") => false,
+                Some(_) => true,
+                None => stored.invite_link,
+            },
+            legacy_token: stored.legacy_token || self.legacy_token_stdin,
+            captcha_secret: stored.captcha_secret || self.captcha_secret_stdin,
+        };
+        let problems = communities::validate(settings, secrets);
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(super::Refused(problems).into())
+            Err(super::Refused(problems.into_iter().map(|p| p.message).collect()).into())
         }
     }
 

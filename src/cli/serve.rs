@@ -18,6 +18,11 @@ pub async fn run(settings: Settings) -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    // The one address to open: cookies belong to its host name (127.0.0.1 is redirected there).
+    println!(
+        "Lobby is running. Open {} in your browser.",
+        app.state().settings.public_url
+    );
     match signal(SignalKind::hangup()) {
         Ok(hangup) => {
             tokio::spawn(reload_keys_on(hangup, app.state().clone()));

@@ -205,6 +205,7 @@ async fn propose(
             // A member of the workspace vouches for the address they typed.
             verified: true,
             too_fast: false,
+            lang: crate::i18n::Lang::default(),
         },
     )
     .await?;

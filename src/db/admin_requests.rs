@@ -71,6 +71,54 @@ pub async fn page(
     }
 }
 
+/// Which requests the queue across communities shows.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter<'a> {
+    pub status: Option<InviteStatus>,
+    /// Leave pending requests out (they were listed first).
+    pub not_pending: bool,
+    pub email_prefix: Option<&'a str>,
+    pub before_id: Option<i64>,
+}
+
+/// Requests of several communities (the admin's), newest first.
+pub async fn queue_page(
+    db: impl SqliteExecutor<'_>,
+    community_ids: &[i64],
+    filter: &QueueFilter<'_>,
+    limit: i64,
+) -> Result<Vec<InviteRequest>, sqlx::Error> {
+    let prefix = filter.email_prefix;
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE community_id IN (SELECT value FROM json_each(?1)) \
+         AND (?2 IS NULL OR status = ?2) AND (?3 = 0 OR status <> 'pending') \
+         AND (?4 IS NULL OR (email >= ?4 AND email < ?5)) AND id < ?6 ORDER BY id DESC LIMIT ?7"
+    )))
+    .bind(serde_json::Value::from(community_ids.to_vec()).to_string())
+    .bind(filter.status.map(InviteStatus::as_str))
+    .bind(filter.not_pending)
+    .bind(prefix)
+    .bind(prefix.map(prefix_end))
+    .bind(filter.before_id.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// How many requests each status has, over several communities.
+pub async fn status_counts(
+    db: impl SqliteExecutor<'_>,
+    community_ids: &[i64],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status, COUNT(*) FROM invite_requests \
+         WHERE community_id IN (SELECT value FROM json_each(?)) GROUP BY status",
+    )
+    .bind(serde_json::Value::from(community_ids.to_vec()).to_string())
+    .fetch_all(db)
+    .await
+}
+
 /// The smallest string greater than every string starting with `prefix` (in SQLite's byte order).
 fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")

@@ -52,6 +52,25 @@ pub async fn insert(
 }
 
 /// [`insert`] with a confirmation token or the too-fast mark.
+/// Records the language the person asked in (a code of `i18n::CATALOGS`).
+pub async fn set_lang(db: impl SqliteExecutor<'_>, id: i64, lang: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invite_requests SET lang = ? WHERE id = ?")
+        .bind(lang)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// The language the person asked in; English for requests older than the column.
+pub async fn lang_of(db: impl SqliteExecutor<'_>, id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT lang FROM invite_requests WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(|lang| lang.unwrap_or_else(|| "en".to_owned()))
+}
+
 pub async fn insert_with(
     db: impl SqliteExecutor<'_>,
     new: &NewRequest<'_>,

@@ -35,6 +35,16 @@ impl InviteMode {
                 format!("{s:?} is not an invite mode (admin_api, legacy, approval or link)")
             })
     }
+
+    /// The mode in the words of the person choosing it (dashboard, audit log, Slack messages).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AdminApi => "Slack sends the invite (Enterprise Grid)",
+            Self::Legacy => "Slack sends the invite (legacy token)",
+            Self::Approval => "You approve each request",
+            Self::Link => "Visitors get the invite link",
+        }
+    }
 }
 
 impl TryFrom<String> for InviteMode {
@@ -109,6 +119,23 @@ impl InviteStatus {
             .ok_or_else(|| format!("{s:?} is not an invite request status"))
     }
 
+    /// The status in the words an organiser uses (dashboard, audit log, Slack messages).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "Waiting for approval",
+            Self::Queued => "Being sent",
+            Self::Invited => "Invited",
+            Self::AlreadyInTeam => "Already a member",
+            Self::AlreadyInvited => "Already invited",
+            Self::Joined => "Joined",
+            Self::Denied => "Declined",
+            Self::Failed => "Failed",
+            Self::LinkShown => "Invite link shown",
+            Self::Unconfirmed => "Address not confirmed yet",
+            Self::LinkSent => "Invite link sent",
+        }
+    }
+
     /// Still waiting for something: at most one open request per email per community.
     pub fn is_open(self) -> bool {
         matches!(self, Self::Pending | Self::Queued | Self::Unconfirmed)
@@ -153,5 +180,15 @@ mod tests {
             assert_eq!(InviteStatus::parse(status.as_str()), Ok(status));
         }
         assert!(InviteMode::parse("magic").is_err());
+    }
+
+    #[test]
+    fn labels_are_words_not_codes() {
+        for status in InviteStatus::ALL {
+            assert!(!status.label().contains('_'), "{status}");
+        }
+        for mode in InviteMode::ALL {
+            assert!(!mode.label().contains('_'), "{mode}");
+        }
     }
 }

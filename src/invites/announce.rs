@@ -254,7 +254,8 @@ async fn decide(
     match outcome {
         Ok(decision) => Ok(decision),
         Err(DecisionError::NotPending(status)) => Ok(Decision::Tell(format!(
-            "That request was already decided ({status})."
+            "That request was already decided ({}).",
+            status.label()
         ))),
         Err(e @ (DecisionError::NoRoute { .. } | DecisionError::DeadLink { .. })) => {
             Ok(Decision::Tell(e.to_string()))

@@ -13,6 +13,7 @@ use crate::db::{
     mails::MailRecord,
 };
 use crate::domain::InviteStatus;
+use crate::i18n::Lang;
 use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::mail::{OutgoingMail, SendError};
@@ -211,6 +212,7 @@ pub fn link_unusable(community: &Community, now: i64) -> Option<&'static str> {
 #[derive(Template)]
 #[template(path = "mail/confirm.txt")]
 struct ConfirmText<'a> {
+    lang: Lang,
     title: &'a str,
     url: &'a str,
 }
@@ -218,6 +220,7 @@ struct ConfirmText<'a> {
 #[derive(Template)]
 #[template(path = "mail/confirm.html")]
 struct ConfirmHtml<'a> {
+    lang: Lang,
     title: &'a str,
     url: &'a str,
 }
@@ -225,6 +228,7 @@ struct ConfirmHtml<'a> {
 #[derive(Template)]
 #[template(path = "mail/invite_link.txt")]
 struct LinkText<'a> {
+    lang: Lang,
     title: &'a str,
     description: &'a str,
     coc_url: Option<&'a str>,
@@ -235,6 +239,7 @@ struct LinkText<'a> {
 #[derive(Template)]
 #[template(path = "mail/invite_link.html")]
 struct LinkHtml<'a> {
+    lang: Lang,
     title: &'a str,
     description: &'a str,
     coc_url: Option<&'a str>,
@@ -245,12 +250,14 @@ struct LinkHtml<'a> {
 #[derive(Template)]
 #[template(path = "mail/denied.txt")]
 struct DeniedText<'a> {
+    lang: Lang,
     title: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "mail/denied.html")]
 struct DeniedHtml<'a> {
+    lang: Lang,
     title: &'a str,
 }
 
@@ -272,12 +279,13 @@ pub async fn run_denied(state: &AppState, job: Job) -> Outcome {
         return Outcome::fail("mail is not configured any more");
     };
     let title = community.title.as_str();
+    let lang = requester_lang(state, request.id).await;
     let mail = match to_requester(
         &request,
         &community,
-        format!("Your request to join {title}"),
-        &DeniedText { title },
-        &DeniedHtml { title },
+        lang.t1("mail-denied-subject", "title", title),
+        &DeniedText { lang, title },
+        &DeniedHtml { lang, title },
     ) {
         Ok(mail) => mail,
         Err(outcome) => return outcome,
@@ -366,13 +374,14 @@ pub async fn run_confirm(state: &AppState, job: Job) -> Outcome {
         .url(&format!("/join/{}/confirm", community.slug));
     url.query_pairs_mut()
         .append_pair("t", token.expose_secret());
+    let lang = requester_lang(state, request.id).await;
     let (title, url) = (community.title.as_str(), url.as_str());
     let mail = match to_requester(
         &request,
         &community,
-        format!("Confirm your address to join {title}"),
-        &ConfirmText { title, url },
-        &ConfirmHtml { title, url },
+        lang.t1("mail-confirm-subject", "title", title),
+        &ConfirmText { lang, title, url },
+        &ConfirmHtml { lang, title, url },
     ) {
         Ok(mail) => mail,
         Err(outcome) => return outcome,
@@ -439,7 +448,9 @@ pub async fn run_link(state: &AppState, job: Job) -> Outcome {
         Err(e) => return Outcome::retry(e.to_string()),
     };
     let channels = channel_names(state, &community).await;
+    let lang = requester_lang(state, request.id).await;
     let link_text = LinkText {
+        lang,
         title: &community.title,
         description: &community.description,
         coc_url: community.coc_url.as_deref(),
@@ -447,6 +458,7 @@ pub async fn run_link(state: &AppState, job: Job) -> Outcome {
         link: link.as_str(),
     };
     let link_html = LinkHtml {
+        lang,
         title: &community.title,
         description: &community.description,
         coc_url: community.coc_url.as_deref(),
@@ -456,7 +468,7 @@ pub async fn run_link(state: &AppState, job: Job) -> Outcome {
     let mail = match to_requester(
         &request,
         &community,
-        format!("Your invitation to {}", community.title),
+        lang.t1("mail-link-subject", "title", &community.title),
         &link_text,
         &link_html,
     ) {
@@ -589,6 +601,14 @@ async fn wait_for_link(
     .map(|_| ())
 }
 
+/// The language the person asked in (English when it cannot be read).
+async fn requester_lang(state: &AppState, request_id: i64) -> Lang {
+    let lang = db::invite_requests::lang_of(&state.db, request_id)
+        .await
+        .unwrap_or_default();
+    Lang::choose(Some(&lang), None)
+}
+
 /// The names of the community's channels, for the welcome; none when Slack cannot be asked.
 async fn channel_names(state: &AppState, community: &Community) -> Vec<String> {
     let ids = community.channels();
@@ -714,4 +734,41 @@ pub async fn run_link_warning(state: &AppState, job: Job) -> Outcome {
         tokens::note_failure(state, &community.installation_id, e).await;
     }
     crate::replies::outcome_of(posted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requester_mails_speak_the_language_they_asked_in() {
+        let de = Lang::choose(Some("de"), None);
+        let text = ConfirmText {
+            lang: de,
+            title: "Rust",
+            url: "https://lobby.example.org/join/rust/confirm?t=x",
+        }
+        .render()
+        .unwrap();
+        assert!(text.starts_with("Hallo,"), "{text}");
+        assert!(text.contains("Rust auf Slack beitreten"), "{text}");
+        let html = DeniedHtml {
+            lang: Lang::choose(Some("ja"), None),
+            title: "Rust",
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains("<html lang=\"ja\">"), "{html}");
+        let english = LinkText {
+            lang: Lang::default(),
+            title: "Rust",
+            description: "",
+            coc_url: None,
+            channels: &[],
+            link: "https://join.slack.com/t/x",
+        }
+        .render()
+        .unwrap();
+        assert!(english.starts_with("Welcome to Rust!"), "{english}");
+    }
 }

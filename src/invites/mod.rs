@@ -48,6 +48,8 @@ pub struct Submission<'a> {
     pub verified: bool,
     /// The form came back faster than a person fills it in: kept, but confirmed or held for an admin.
     pub too_fast: bool,
+    /// The language the person asked in; their mails speak it.
+    pub lang: crate::i18n::Lang,
 }
 
 /// What became of a submission. Callers facing the public do not reveal `AlreadyOpen`.
@@ -285,6 +287,7 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
         }
         return Ok(Submitted::AlreadyOpen);
     };
+    db::invite_requests::set_lang(&mut *tx, id, sub.lang.code()).await?;
     let job = match &token {
         Some(token) => Some(mail::confirm_job(state, id, token)),
         None => follow_up(community, id, status),
@@ -402,9 +405,9 @@ pub enum Approved {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
-    #[error("there is no such invite request")]
+    #[error("There is no such invite request.")]
     NotFound,
-    #[error("the request is {0}, not waiting for a decision")]
+    #[error("This request is no longer waiting for a decision (its status: {}).", .0.label())]
     NotPending(InviteStatus),
     #[error(
         "{community} cannot deliver invites yet: set its shared invite link in the community's settings \

@@ -83,6 +83,13 @@ pub async fn create_invite(
             requested_by: None,
             verified: body.verified,
             too_fast: false,
+            // An API client may pass on its visitor's language.
+            lang: crate::i18n::Lang::choose(
+                None,
+                req.headers()
+                    .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            ),
         },
     )
     .await?;

@@ -136,6 +136,25 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
     )
     .await;
     let chrome = Chrome::for_request(&req);
+    let mut remember = None;
+    let outcome = match outcome {
+        Ok(installed) => {
+            remember = query
+                .state
+                .as_deref()
+                .map(|s| installed_cookie(&state, &installed.id, s));
+            Ok(installed)
+        }
+        // A refresh of the page after a good install replays a used state: show what was
+        // installed, when this browser finished that very install.
+        Err(InstallRefusal::State(refusal)) => {
+            match already_installed(&state, &req, query.state.as_deref()).await {
+                Some(installed) => Ok(installed),
+                None => Err(InstallRefusal::State(refusal)),
+            }
+        }
+        Err(other) => Err(other),
+    };
     let rendered = match outcome {
         Ok(installed) => render_with_status(StatusCode::OK, &InstalledPage { chrome, installed }),
         Err(refusal) => {
@@ -157,6 +176,11 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
     if let Err(e) = res.add_cookie(&oauth::clear_cookie(Flow::Install, https)) {
         tracing::error!(error = %e, "could not clear the install cookie");
     }
+    if let Some(cookie) = remember
+        && let Err(e) = res.add_cookie(&cookie)
+    {
+        tracing::error!(error = %e, "could not set the installed cookie");
+    }
     let headers = res.headers_mut();
     headers.insert(
         REFERRER_POLICY,
@@ -167,6 +191,74 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
     res
+}
+
+/// Remembers, for an hour, which installation this browser finished with which state.
+const INSTALLED_COOKIE: &str = "lobby_installed";
+const INSTALLED_KEY_PURPOSE: &str = "installed-page";
+const INSTALLED_FOR_SECS: i64 = 3600;
+
+fn installed_tag(state: &AppState, id: &str, oauth_state: &str) -> Vec<u8> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let key = state.keyring.derive_key(INSTALLED_KEY_PURPOSE);
+    let mut mac = match <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key[..]) {
+        Ok(mac) => mac,
+        // HMAC takes keys of any length; nothing to remember without one.
+        Err(_) => return Vec::new(),
+    };
+    mac.update(id.as_bytes());
+    mac.update(b"\0");
+    mac.update(oauth_state.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// `<installation id>.<hex tag over the id and the state>`: worthless without the callback URL.
+fn installed_cookie(
+    state: &AppState,
+    id: &str,
+    oauth_state: &str,
+) -> actix_web::cookie::Cookie<'static> {
+    let value = format!(
+        "{id}.{}",
+        hex::encode(installed_tag(state, id, oauth_state))
+    );
+    let mut cookie = crate::cookies::build(
+        INSTALLED_COOKIE,
+        value,
+        state.settings.is_https(),
+        INSTALLED_FOR_SECS,
+    );
+    cookie.set_path(install::REDIRECT_PATH);
+    cookie
+}
+
+/// The installation this browser finished with `oauth_state`, from its cookie.
+async fn already_installed(
+    state: &AppState,
+    req: &HttpRequest,
+    oauth_state: Option<&str>,
+) -> Option<Installed> {
+    use subtle::ConstantTimeEq;
+    let oauth_state = oauth_state?;
+    let cookie = req.cookie(INSTALLED_COOKIE)?;
+    let (id, tag) = cookie.value().split_once('.')?;
+    let tag = hex::decode(tag).ok()?;
+    let want = installed_tag(state, id, oauth_state);
+    if want.is_empty() || !bool::from(want.ct_eq(&tag)) {
+        return None;
+    }
+    let i = crate::db::installations::get(&state.db, id).await.ok()??;
+    Some(Installed {
+        slack_url: i
+            .team_domain
+            .as_ref()
+            .map(|d| format!("https://{d}.slack.com/")),
+        id: i.id,
+        team_name: i.team_name,
+        team_domain: i.team_domain,
+        team_icon: i.team_icon,
+        reinstall: false,
+    })
 }
 
 fn explain(refusal: &InstallRefusal) -> (StatusCode, &'static str, String) {

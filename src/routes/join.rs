@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::pages::lang_of;
 use super::pages::{Chrome, render_with_status};
 use crate::abuse::captcha::CaptchaProvider;
 use crate::abuse::form_token::MAX_AGE_SECS;
@@ -18,6 +19,7 @@ use crate::cookies;
 use crate::db::{self, communities::Community, communities::CommunitySecret};
 use crate::domain::Email;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::invites::{self, Source, Submission, Submitted};
 use crate::state::AppState;
 
@@ -52,6 +54,7 @@ struct Entered {
 #[template(path = "join.html")]
 struct JoinPage {
     chrome: Chrome,
+    lang: Lang,
     show: Showcase,
     entered: Entered,
     form_token: String,
@@ -61,6 +64,7 @@ struct JoinPage {
 #[derive(Template)]
 #[template(path = "join_embed.html")]
 struct EmbedPage {
+    lang: Lang,
     show: Showcase,
     entered: Entered,
     form_token: String,
@@ -84,6 +88,7 @@ enum Next {
 #[template(path = "join_done.html")]
 struct DonePage {
     chrome: Chrome,
+    lang: Lang,
     show: Showcase,
     next: Next,
 }
@@ -92,6 +97,7 @@ struct DonePage {
 #[derive(Template)]
 #[template(path = "join_done_embed.html")]
 struct EmbedDonePage {
+    lang: Lang,
     show: Showcase,
     next: Next,
 }
@@ -236,6 +242,7 @@ fn render_form(
         render_with_status(
             status,
             &EmbedPage {
+                lang: lang_of(req),
                 show,
                 entered,
                 form_token,
@@ -246,7 +253,8 @@ fn render_form(
         render_with_status(
             status,
             &JoinPage {
-                chrome: Chrome::for_request(req),
+                chrome: Chrome::public(req),
+                lang: lang_of(req),
                 show,
                 entered,
                 form_token,
@@ -293,7 +301,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let (community, show) = community(&state, &slug).await?;
     let form = form.into_inner();
-    let embed = form.embed.is_some();
+    let embed = form.embed.is_some() || req.path().ends_with("/embed");
     let client_ip = abuse::client_ip_of(&req, &state.settings.trusted_proxies);
 
     let https = state.settings.is_https();
@@ -387,6 +395,7 @@ pub async fn submit(
             requested_by: None,
             verified: false,
             too_fast,
+            lang: lang_of(&req),
         },
     )
     .await?;
@@ -486,7 +495,7 @@ async fn show_confirm_page(
         StatusCode::NOT_FOUND
     };
     let page = ConfirmPage {
-        chrome: Chrome::for_request(req),
+        chrome: Chrome::public(req),
         slug,
         token,
         title,
@@ -529,7 +538,7 @@ pub async fn confirm(
     let mut res = render_with_status(
         StatusCode::OK,
         &ConfirmedPage {
-            chrome: Chrome::for_request(&req),
+            chrome: Chrome::public(&req),
             title: community.title,
             next,
         },
@@ -608,12 +617,20 @@ fn done(
 ) -> Result<HttpResponse, AppError> {
     let csp = page_csp(&show, if embed { "*" } else { "'none'" });
     let res = if embed {
-        render_with_status(StatusCode::OK, &EmbedDonePage { show, next })?
+        render_with_status(
+            StatusCode::OK,
+            &EmbedDonePage {
+                lang: lang_of(req),
+                show,
+                next,
+            },
+        )?
     } else {
         render_with_status(
             StatusCode::OK,
             &DonePage {
-                chrome: Chrome::for_request(req),
+                chrome: Chrome::public(req),
+                lang: lang_of(req),
                 show,
                 next,
             },

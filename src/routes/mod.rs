@@ -37,13 +37,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(join::form))
                 .route(web::post().to(join::submit)),
         )
-        .route("/join/{slug}/embed", web::get().to(join::embed))
+        .service(
+            web::resource("/join/{slug}/embed")
+                .route(web::get().to(join::embed))
+                // The embedded form posts here, so its answers and refusals stay frameable.
+                .route(web::post().to(join::submit)),
+        )
         .service(
             web::resource("/join/{slug}/confirm")
                 .route(web::get().to(join::confirm_page))
                 .route(web::post().to(join::confirm)),
         )
         .route("/join/{slug}/badge.svg", web::get().to(join::badge))
+        .route("/lang/{code}", web::get().to(pages::switch_language))
         .service(
             web::scope("/api/v1")
                 .app_data(web::JsonConfig::default().limit(API_BODY_LIMIT))

@@ -1306,10 +1306,12 @@ async fn an_admin_retries_a_request_slack_refused_and_it_is_delivered() {
     .await;
     assert_eq!(status_of(&app, id).await, InviteStatus::Pending);
     let (_, list) = page(&admin, &app, "/admin/requests?status=pending").await;
+    // Still pending: approving again is the action that helps (Retry is for failed requests).
     assert!(
-        list.contains(&format!("/admin/requests/{id}/retry")),
-        "a Retry button"
+        list.contains(&format!("/admin/requests/{id}/approve")),
+        "an Approve button"
     );
+    assert!(!list.contains(&format!("/admin/requests/{id}/retry")));
 
     // Another workspace's admin cannot retry it.
     let other = admin_browser(&app, OTHER_TEAM, OTHER_ADMIN).await;

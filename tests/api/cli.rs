@@ -317,6 +317,8 @@ async fn community_add_list_and_set_change_what_the_running_server_serves() {
             "from-cli",
             "--mode",
             "link",
+            "--invite-link",
+            "https://join.slack.com/t/demo-enterprise-ws/shared_invite/zt-cli",
             "--title",
             "Renamed",
         ],

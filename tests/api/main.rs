@@ -9,6 +9,7 @@ mod join;
 mod keys;
 mod mail;
 mod operations;
+mod organiser;
 mod posting;
 mod restart;
 mod slack_side;

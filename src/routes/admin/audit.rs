@@ -42,7 +42,7 @@ pub async fn list(
     render(&AuditPage {
         chrome: Chrome::for_request(&req),
         nav: Nav::new(&admin, Section::Audit),
-        entries: entries.into_iter().map(AuditRow::from).collect(),
+        entries: AuditRow::load_all(&state, entries).await,
         next,
     })
 }

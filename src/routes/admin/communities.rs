@@ -8,10 +8,11 @@ use serde::Deserialize;
 
 use super::extract::AdminForm;
 use super::layout::{Nav, Section, notice, see_other};
-use super::views::CommunityRow;
+use super::views::{ChannelOption, CommunityRow, Problems, channel_options};
 use crate::admin::Admin;
 use crate::admin::community_form::{self, CommunityForm, ParsedCommunity};
-use crate::communities;
+use crate::admin::names::{self, Named};
+use crate::communities::{self, Problem};
 use crate::db::{self, communities::Community};
 use crate::domain::{InviteMode, Slug};
 use crate::error::AppError;
@@ -31,10 +32,22 @@ struct ListPage {
     chrome: Chrome,
     nav: Nav,
     notice: Option<&'static str>,
-    error: Option<String>,
+    problems: Problems,
     communities: Vec<CommunityRow>,
     installations: Vec<Choice>,
     modes: [InviteMode; 4],
+    /// What the create form shows (what was typed, after a refusal).
+    new: NewValues,
+}
+
+/// The create form's values; kept as typed when it is refused.
+#[derive(Default)]
+struct NewValues {
+    installation: String,
+    workspace: String,
+    slug: String,
+    title: String,
+    invite_mode: String,
 }
 
 /// A community's settings as the edit form shows them.
@@ -93,10 +106,16 @@ struct EditPage {
     chrome: Chrome,
     nav: Nav,
     notice: Option<&'static str>,
-    error: Option<String>,
+    problems: Problems,
     community: Community,
+    /// The workspace the community invites to, by name.
+    workspace: Named,
     values: Values,
     modes: [InviteMode; 4],
+    /// The workspace's public channels to pick from; `None` when Slack could not list them
+    /// (the form then takes ids as text).
+    channel_options: Option<Vec<ChannelOption>>,
+    admin_channel_options: Option<Vec<ChannelOption>>,
     join_url: String,
     embed_snippet: String,
     badge_markdown: String,
@@ -141,20 +160,22 @@ async fn list_page(
     state: &AppState,
     admin: &Admin,
     notice_code: Option<&str>,
-    error: Option<String>,
+    problems: Vec<Problem>,
+    new: NewValues,
 ) -> Result<ListPage, AppError> {
     let mut communities = Vec::new();
     for team in &admin.teams {
-        communities.extend(CommunityRow::load_for(&state.db, team).await?);
+        communities.extend(CommunityRow::load_for(state, team).await?);
     }
     Ok(ListPage {
         chrome: Chrome::for_request(req),
         nav: Nav::new(admin, Section::Communities),
         notice: notice(notice_code),
-        error,
+        problems: Problems(problems),
         communities,
         installations: choices(state, admin).await?,
         modes: InviteMode::ALL,
+        new,
     })
 }
 
@@ -165,7 +186,21 @@ pub async fn list(
     admin: Admin,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    render(&list_page(&req, &state, &admin, query.notice.as_deref(), None).await?)
+    let new = NewValues {
+        invite_mode: InviteMode::Approval.as_str().to_owned(),
+        ..NewValues::default()
+    };
+    render(
+        &list_page(
+            &req,
+            &state,
+            &admin,
+            query.notice.as_deref(),
+            Vec::new(),
+            new,
+        )
+        .await?,
+    )
 }
 
 /// `POST /admin/communities`: creates a community in one of the admin's installations.
@@ -183,27 +218,48 @@ pub async fn create(
         .await?
         .ok_or(AppError::NotFound)?;
     let (req, state) = (&req, &state);
-    let refuse = |error: String| async move {
-        let page = list_page(req, state, admin, None, Some(error)).await?;
+    let typed = || NewValues {
+        installation: new.installation.clone(),
+        workspace: new.workspace.clone(),
+        slug: new.slug.clone(),
+        title: new.settings.title.clone(),
+        invite_mode: new.settings.invite_mode.clone(),
+    };
+    let refuse = |problems: Vec<Problem>| async move {
+        let page = list_page(req, state, admin, None, problems, typed()).await?;
         render_with_status(StatusCode::BAD_REQUEST, &page)
     };
-    let slug = match Slug::parse(new.slug.trim()) {
-        Ok(slug) => slug,
-        Err(e) => return refuse(format!("The address: {e}")).await,
-    };
-    let team_id =
-        match communities::target_workspace(state, &installation, Some(&new.workspace)).await {
-            Ok(team_id) => team_id,
-            Err(e) => return refuse(e.to_string()).await,
-        };
-    let parsed = match community_form::parse(&new.settings, None, state.demo_slack()) {
-        Ok(parsed) => parsed,
-        Err(e) => return refuse(e).await,
+    // Every problem at once: the address, the workspace and the settings are checked together.
+    let mut problems = Vec::new();
+    let slug = Slug::parse(new.slug.trim())
+        .map_err(|e| problems.push(Problem::new("slug", format!("The address: {e}"))))
+        .ok();
+    let team_id = communities::target_workspace(state, &installation, Some(&new.workspace))
+        .await
+        .map_err(|e| problems.push(Problem::new("workspace", e.to_string())))
+        .ok();
+    let parsed = community_form::parse(&new.settings, None, state.demo_slack())
+        .map_err(|found| problems.extend(found))
+        .ok();
+    if let Some(slug) = &slug
+        && db::communities::slug_taken(&state.db, slug.as_str()).await?
+    {
+        problems.push(Problem::new(
+            "slug",
+            format!("The address /join/{} is taken.", slug.as_str()),
+        ));
+    }
+    let (Some(slug), Some(team_id), Some(parsed), true) =
+        (slug, team_id, parsed, problems.is_empty())
+    else {
+        return refuse(problems).await;
     };
     let mut tx = db::begin_write(&state.db).await?;
+    // Checked again inside the write: someone may have taken it meanwhile.
     if db::communities::slug_taken(&mut *tx, slug.as_str()).await? {
         drop(tx);
-        return refuse(format!("The address /join/{} is taken.", slug.as_str())).await;
+        let taken = format!("The address /join/{} is taken.", slug.as_str());
+        return refuse(vec![Problem::new("slug", taken)]).await;
     }
     let id = db::communities::create(
         &mut *tx,
@@ -248,15 +304,30 @@ async fn scoped(state: &AppState, admin: &Admin, id: i64) -> Result<Community, A
         .ok_or(AppError::NotFound)
 }
 
-fn edit_page(
+async fn edit_page(
     req: &HttpRequest,
     state: &AppState,
     admin: &Admin,
     community: Community,
     values: Values,
     notice_code: Option<&str>,
-    error: Option<String>,
+    problems: Vec<Problem>,
 ) -> EditPage {
+    let listed = names::channels(state, &community.installation_id).await;
+    let chosen: Vec<&str> = values
+        .default_channels
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let default_options = listed.as_deref().map(|l| channel_options(l, &chosen));
+    let admin_channel_options = listed
+        .as_deref()
+        .map(|l| channel_options(l, &[values.admin_channel.trim()]));
+    let workspace = Named::new(
+        &community.team_id,
+        names::workspace(state, &community.installation_id, &community.team_id).await,
+    );
     let join_url = state
         .settings
         .url(&format!("/join/{}", community.slug))
@@ -267,7 +338,10 @@ fn edit_page(
         chrome: Chrome::for_request(req),
         nav: Nav::new(admin, Section::Communities),
         notice: notice(notice_code),
-        error,
+        problems: Problems(problems),
+        workspace,
+        channel_options: default_options,
+        admin_channel_options,
         embed_snippet: format!(
             "<iframe src=\"{embed_url}\" title=\"Join {title} on Slack\" width=\"400\" height=\"420\" style=\"border:0\"></iframe>",
             title = html_attribute(&community.title)
@@ -298,15 +372,35 @@ pub async fn edit(
 ) -> Result<HttpResponse, AppError> {
     let community = scoped(&state, &admin, id.into_inner()).await?;
     let values = Values::of(&community);
-    render(&edit_page(
-        &req,
-        &state,
-        &admin,
-        community,
-        values,
-        query.notice.as_deref(),
-        None,
-    ))
+    render(
+        &edit_page(
+            &req,
+            &state,
+            &admin,
+            community,
+            values,
+            query.notice.as_deref(),
+            Vec::new(),
+        )
+        .await,
+    )
+}
+
+/// `POST /admin/communities/{id}/channels`: reads the workspace's channels from Slack again.
+pub async fn refresh_channels(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: AdminForm<serde::de::IgnoredAny>,
+) -> Result<HttpResponse, AppError> {
+    let community = scoped(&state, &form.admin, id.into_inner()).await?;
+    names::warm_channels(
+        state.clone().into_inner(),
+        community.installation_id.clone(),
+    );
+    Ok(see_other(&format!(
+        "/admin/communities/{}?notice=channels#default_channels",
+        community.id
+    )))
 }
 
 /// `POST /admin/communities/{id}`: saves every setting, sealed ones included.
@@ -314,15 +408,18 @@ pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: AdminForm<CommunityForm>,
+    mut form: AdminForm<CommunityForm>,
 ) -> Result<HttpResponse, AppError> {
+    let chosen: Vec<String> = form.all("channel").map(str::to_owned).collect();
+    form.fields
+        .take_chosen_channels(chosen.iter().map(String::as_str));
     let admin = &form.admin;
     let community = scoped(&state, admin, id.into_inner()).await?;
     let parsed = match community_form::parse(&form.fields, Some(&community), state.demo_slack()) {
         Ok(parsed) => parsed,
-        Err(error) => {
+        Err(problems) => {
             let values = Values::entered(&form.fields, community.invite_mode);
-            let page = edit_page(&req, &state, admin, community, values, None, Some(error));
+            let page = edit_page(&req, &state, admin, community, values, None, problems).await;
             return render_with_status(StatusCode::BAD_REQUEST, &page);
         }
     };

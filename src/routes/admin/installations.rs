@@ -48,7 +48,7 @@ pub async fn list(
     let mut installations = Vec::new();
     for team in &admin.teams {
         if let Some(i) = db::installations::get(&state.db, team).await? {
-            installations.push(InstallationView::from(i));
+            installations.push(InstallationView::load(&state, i).await);
         }
     }
     render(&ListPage {
@@ -78,7 +78,7 @@ pub async fn confirm_remove(
     render(&ConfirmPage {
         chrome: Chrome::for_request(&req),
         nav: Nav::new(&admin, Section::Installations),
-        installation: InstallationView::from(installation),
+        installation: InstallationView::load(&state, installation).await,
         communities,
     })
 }

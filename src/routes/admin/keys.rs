@@ -9,6 +9,7 @@ use super::extract::AdminForm;
 use super::layout::{Nav, Section, notice, see_other};
 use crate::admin::Admin;
 use crate::admin::display::when;
+use crate::admin::names::{self, Named};
 use crate::api_keys;
 use crate::db;
 use crate::error::AppError;
@@ -20,10 +21,12 @@ const MAX_NAME: usize = 80;
 struct KeyRow {
     id: i64,
     team: String,
+    /// The workspace and the creator by name (ids in tooltips).
+    workspace: Named,
+    creator: Named,
     name: String,
     prefix: String,
     created: String,
-    created_by: String,
     last_used: String,
     revoked: Option<String>,
 }
@@ -35,7 +38,7 @@ struct ListPage {
     nav: Nav,
     notice: Option<&'static str>,
     keys: Vec<KeyRow>,
-    teams: Vec<String>,
+    teams: Vec<Named>,
 }
 
 #[derive(Template)]
@@ -73,13 +76,19 @@ pub async fn list(
     let mut keys = Vec::new();
     for team in &admin.teams {
         for k in db::api_keys::list(&state.db, team).await? {
+            let workspace = Named::new(team, names::workspace(&state, team, team).await);
+            let creator = Named::new(
+                &k.created_by,
+                names::person(&state, team, &k.created_by).await,
+            );
             keys.push(KeyRow {
+                workspace,
+                creator,
                 id: k.id,
                 team: k.team_id,
                 name: k.name,
                 prefix: k.prefix,
                 created: when(k.created_at),
-                created_by: k.created_by,
                 last_used: k.last_used_at.map(when).unwrap_or_else(|| "never".into()),
                 revoked: k.revoked_at.map(when),
             });
@@ -90,8 +99,17 @@ pub async fn list(
         nav: Nav::new(&admin, Section::Keys),
         notice: notice(query.notice.as_deref()),
         keys,
-        teams: admin.teams.clone(),
+        teams: workspaces(&state, &admin).await,
     })
+}
+
+/// The admin's workspaces by name, for the create form.
+async fn workspaces(state: &AppState, admin: &Admin) -> Vec<Named> {
+    let mut out = Vec::with_capacity(admin.teams.len());
+    for team in &admin.teams {
+        out.push(Named::new(team, names::workspace(state, team, team).await));
+    }
+    out
 }
 
 /// `POST /admin/keys`: the only response that ever contains the key.

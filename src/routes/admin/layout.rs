@@ -48,6 +48,8 @@ impl Nav {
         ]
         .into_iter()
         .map(|(href, label, section)| (href, label, section == self.current))
+        // The setup help lives outside the signed-in area, so it is never the current page.
+        .chain([("/admin/setup", "Setup", false)])
         .collect()
     }
 }
@@ -65,6 +67,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "created" => "Created.",
         "saved" => "Saved.",
+        "channels" => "The channel list was read again from Slack.",
         "approved" => "Approved; the invitation is on its way.",
         "mailing" => "Approved; the invite link is being mailed to the person.",
         "denied" => "Declined.",

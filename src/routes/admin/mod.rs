@@ -14,6 +14,8 @@ mod requests;
 mod signups;
 mod views;
 
+pub use layout::{Nav, Section};
+
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
@@ -39,6 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(communities::update)),
                 )
                 .route("/communities/{id}/signups", web::post().to(signups::update))
+                .route(
+                    "/communities/{id}/channels",
+                    web::post().to(communities::refresh_channels),
+                )
                 .route("/requests", web::get().to(requests::list))
                 .route("/requests/approve", web::post().to(requests::bulk_approve))
                 .route(

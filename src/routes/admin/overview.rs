@@ -1,5 +1,5 @@
-//! `GET /admin`: per workspace, the installation's health, its communities, the 30-day funnel
-//! and the latest activity.
+//! `GET /admin`: per workspace, what needs attention (each with its fix), the installation's
+//! health, its communities, the 30-day funnel and the latest activity.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -7,6 +7,7 @@ use askama::Template;
 use super::layout::{Nav, Section};
 use super::views::{AuditRow, CommunityRow, InstallationView};
 use crate::admin::Admin;
+use crate::admin::attention::{self, Attention, CommunityState};
 use crate::admin::funnel_chart::{self, FunnelChart};
 use crate::db;
 use crate::error::AppError;
@@ -17,6 +18,8 @@ const RECENT: i64 = 8;
 
 struct Workspace {
     installation: InstallationView,
+    /// What stops invites from flowing; the workspace is healthy only when this is empty.
+    attention: Vec<Attention>,
     communities: Vec<CommunityRow>,
     chart: FunnelChart,
     recent: Vec<AuditRow>,
@@ -30,10 +33,6 @@ struct OverviewPage {
     chrome: Chrome,
     nav: Nav,
     workspaces: Vec<Workspace>,
-    /// Where mail goes (`None`: no mail configured, and the page says how to turn it on).
-    mail: Option<String>,
-    /// Some community hands out its link without an invite API: mail would deliver it.
-    needs_mail: bool,
 }
 
 pub async fn show(
@@ -47,29 +46,46 @@ pub async fn show(
         let Some(installation) = db::installations::get(&state.db, team).await? else {
             continue;
         };
-        let communities = CommunityRow::load_for(&state.db, team).await?;
+        let communities = CommunityRow::load_for(&state, team).await?;
+        let mut failed = Vec::with_capacity(communities.len());
+        for row in &communities {
+            let counts = db::admin_requests::status_counts(&state.db, &[row.community.id]).await?;
+            failed.push(
+                counts
+                    .iter()
+                    .find(|(status, _)| status == "failed")
+                    .map_or(0, |(_, n)| *n),
+            );
+        }
+        let states: Vec<CommunityState<'_>> = communities
+            .iter()
+            .zip(failed)
+            .map(|(row, failed)| CommunityState {
+                community: &row.community,
+                failed,
+            })
+            .collect();
+        let attention =
+            attention::for_workspace(&installation, &states, state.mailer.is_some(), db::now());
+        drop(states);
         let days = db::admin_requests::funnel(&state.db, team, start).await?;
         let recent = db::admin_audit::recent(&state.db, team, RECENT).await?;
         let last_reinstall = db::admin_audit::latest(&state.db, team, "app.reinstalled").await?;
         workspaces.push(Workspace {
-            installation: InstallationView::from(installation),
+            attention,
+            installation: InstallationView::load(&state, installation).await,
             communities,
             chart: funnel_chart::layout(start, &days),
-            recent: recent.into_iter().map(AuditRow::from).collect(),
-            last_reinstall: last_reinstall.map(AuditRow::from),
+            recent: AuditRow::load_all(&state, recent).await,
+            last_reinstall: match last_reinstall {
+                Some(e) => Some(AuditRow::load(&state, e).await),
+                None => None,
+            },
         });
     }
-    let needs_mail = workspaces.iter().flat_map(|w| &w.communities).any(|row| {
-        matches!(
-            row.community.invite_mode,
-            crate::domain::InviteMode::Approval | crate::domain::InviteMode::Link
-        )
-    });
     render(&OverviewPage {
         chrome: Chrome::for_request(&req),
         nav: Nav::new(&admin, Section::Overview),
         workspaces,
-        mail: state.mailer.as_ref().map(|m| m.describe().to_owned()),
-        needs_mail,
     })
 }

@@ -1,5 +1,6 @@
-//! Invite requests: one community's, filtered by status or email, a page at a time (keyset by
-//! id); approve, deny, retry, and approve several at once — all through `invites`.
+//! Invite requests: one queue over every community the admin manages (or one community's),
+//! pending requests first, filtered by status or email, a page at a time (keyset by id); approve,
+//! deny, retry, and approve several at once — all through `invites`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,7 +11,7 @@ use super::extract::AdminForm;
 use super::layout::{Nav, Section, notice, see_other};
 use crate::admin::Admin;
 use crate::admin::display::when;
-use crate::db::{self, admin_requests::RequestFilter, communities::Community};
+use crate::db::{self, communities::Community};
 use crate::domain::{InviteLink, InviteStatus};
 use crate::error::AppError;
 use crate::invites::{self, Approved, DecisionError};
@@ -30,6 +31,9 @@ pub struct ListQuery {
     #[serde(default)]
     email: String,
     before: Option<i64>,
+    /// The cursor is in the requests after the pending ones.
+    #[serde(default)]
+    rest: bool,
     notice: Option<String>,
     approved: Option<u32>,
     skipped: Option<u32>,
@@ -37,6 +41,8 @@ pub struct ListQuery {
 
 struct Row {
     id: i64,
+    /// The community's title, when the page lists several.
+    community: Option<String>,
     email: String,
     name: String,
     status: InviteStatus,
@@ -55,11 +61,22 @@ struct ListPage {
     communities: Vec<Community>,
     community: Option<Community>,
     statuses: [InviteStatus; 11],
+    /// How many requests each status has (in the communities shown), for the filter links.
+    counts: Vec<StatusCount>,
+    total: i64,
     status: String,
     email: String,
     rows: Vec<Row>,
+    /// Some row can be approved (the bulk button shows only then).
+    any_pending: bool,
     next: Option<String>,
     back: String,
+}
+
+struct StatusCount {
+    status: InviteStatus,
+    count: i64,
+    href: String,
 }
 
 #[derive(Template)]
@@ -157,7 +174,7 @@ fn notice_for(query: &ListQuery) -> Option<String> {
     notice(query.notice.as_deref()).map(str::to_owned)
 }
 
-/// `GET /admin/requests`
+/// `GET /admin/requests`: every community's requests (or one's), pending ones first.
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -175,47 +192,78 @@ pub async fn list(
                 .cloned()
                 .ok_or(AppError::NotFound)?,
         ),
-        None => communities.first().cloned(),
+        None => None,
     };
     let status = match query.status.as_str() {
         "" => None,
         s => Some(InviteStatus::parse(s).map_err(AppError::BadRequest)?),
     };
     let email = query.email.trim().to_owned();
-    let mut rows = Vec::new();
-    let mut next = None;
-    if let Some(c) = &community {
-        let filter = RequestFilter {
-            status,
-            email_prefix: Some(email.as_str()).filter(|e| !e.is_empty()),
-            before_id: query.before,
-        };
-        let found = db::admin_requests::page(&state.db, c.id, &filter, PAGE).await?;
-        if found.len() as i64 == PAGE
-            && let Some(last) = found.last()
-        {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            q.append_pair("community", &c.id.to_string())
-                .append_pair("status", &query.status)
-                .append_pair("email", &email)
-                .append_pair("before", &last.id.to_string());
-            next = Some(format!("/admin/requests?{}", q.finish()));
+    let shown: Vec<i64> = match &community {
+        Some(c) => vec![c.id],
+        None => communities.iter().map(|c| c.id).collect(),
+    };
+    let found = queue(&state, &shown, status, &email, &query).await?;
+    let link = |status: &str, before: Option<(i64, bool)>| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(c) = &community {
+            q.append_pair("community", &c.id.to_string());
         }
-        rows = found
-            .into_iter()
-            .map(|r| Row {
-                can_decide: r.status == InviteStatus::Pending,
-                can_retry: matches!(r.status, InviteStatus::Pending | InviteStatus::Failed),
-                id: r.id,
-                email: r.email,
-                name: r.name,
-                status: r.status,
-                message: r.status_message,
-                created: when(r.created_at),
+        q.append_pair("status", status);
+        if !email.is_empty() {
+            q.append_pair("email", &email);
+        }
+        if let Some((id, rest)) = before {
+            q.append_pair("before", &id.to_string());
+            if rest {
+                q.append_pair("rest", "1");
+            }
+        }
+        format!("/admin/requests?{}", q.finish())
+    };
+    let next = found.next.map(|cursor| link(&query.status, Some(cursor)));
+    let counted = db::admin_requests::status_counts(&state.db, &shown).await?;
+    let counts: Vec<StatusCount> = InviteStatus::ALL
+        .into_iter()
+        .filter_map(|status| {
+            let count = counted
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map(|(_, n)| *n)?;
+            Some(StatusCount {
+                status,
+                count,
+                href: link(status.as_str(), None),
             })
-            .collect();
-    }
+        })
+        .collect();
+    let title_of = |id: i64| {
+        communities
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.title.clone())
+    };
+    let rows = found
+        .rows
+        .into_iter()
+        .map(|r| Row {
+            can_decide: r.status == InviteStatus::Pending,
+            // A pending request waits for a decision, not for Slack: only a failure is retried.
+            can_retry: r.status == InviteStatus::Failed,
+            community: community
+                .is_none()
+                .then(|| title_of(r.community_id))
+                .flatten(),
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            status: r.status,
+            message: r.status_message,
+            created: when(r.created_at),
+        })
+        .collect::<Vec<Row>>();
     render(&ListPage {
+        any_pending: rows.iter().any(|r| r.can_decide),
         chrome: Chrome::for_request(&req),
         nav: Nav::new(&admin, Section::Requests),
         notice: notice_for(&query),
@@ -224,6 +272,8 @@ pub async fn list(
             status: query.status.clone(),
         }
         .path(""),
+        total: counts.iter().map(|c| c.count).sum(),
+        counts,
         communities,
         community,
         statuses: InviteStatus::ALL,
@@ -232,6 +282,82 @@ pub async fn list(
         rows,
         next,
     })
+}
+
+struct Found {
+    rows: Vec<db::invite_requests::InviteRequest>,
+    /// Where the next page starts: an id, and whether it is past the pending requests.
+    next: Option<(i64, bool)>,
+}
+
+/// One page of the queue. Without a status filter the pending requests come first, then the
+/// rest, each newest first; the cursor says which of the two the next page continues.
+async fn queue(
+    state: &AppState,
+    communities: &[i64],
+    status: Option<InviteStatus>,
+    email: &str,
+    query: &ListQuery,
+) -> Result<Found, AppError> {
+    use db::admin_requests::QueueFilter;
+    let email_prefix = Some(email).filter(|e| !e.is_empty());
+    let db = &state.db;
+    if status.is_some() || query.rest {
+        let rows = db::admin_requests::queue_page(
+            db,
+            communities,
+            &QueueFilter {
+                status,
+                not_pending: status.is_none(),
+                email_prefix,
+                before_id: query.before,
+            },
+            PAGE,
+        )
+        .await?;
+        let next = full_page(&rows, PAGE).map(|id| (id, status.is_none()));
+        return Ok(Found { rows, next });
+    }
+    let mut rows = db::admin_requests::queue_page(
+        db,
+        communities,
+        &QueueFilter {
+            status: Some(InviteStatus::Pending),
+            email_prefix,
+            before_id: query.before,
+            ..QueueFilter::default()
+        },
+        PAGE,
+    )
+    .await?;
+    if let Some(id) = full_page(&rows, PAGE) {
+        return Ok(Found {
+            rows,
+            next: Some((id, false)),
+        });
+    }
+    let room = PAGE - rows.len() as i64;
+    let rest = db::admin_requests::queue_page(
+        db,
+        communities,
+        &QueueFilter {
+            not_pending: true,
+            email_prefix,
+            ..QueueFilter::default()
+        },
+        room,
+    )
+    .await?;
+    let next = full_page(&rest, room).map(|id| (id, true));
+    rows.extend(rest);
+    Ok(Found { rows, next })
+}
+
+/// The last id of a full page (there may be more), else `None`.
+fn full_page(rows: &[db::invite_requests::InviteRequest], limit: i64) -> Option<i64> {
+    (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten()
 }
 
 /// A request id the admin may decide on; anything else is 404.
