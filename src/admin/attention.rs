@@ -116,7 +116,7 @@ mod tests {
             installer_user_id: "U1".into(),
             user_scopes: String::new(),
             user_token_expires_at: None,
-            status: "active".into(),
+            status: crate::db::installations::InstallationStatus::Active,
             status_reason: None,
             installed_at: 0,
             updated_at: 0,
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn each_problem_links_to_its_fix() {
         let dead = Installation {
-            status: "inactive".into(),
+            status: crate::db::installations::InstallationStatus::Inactive,
             ..installation()
         };
         let no_route = Community {

@@ -207,7 +207,7 @@ mod tests {
             installer_user_id: "U0INSTALL".into(),
             user_scopes: String::new(),
             user_token_expires_at: None,
-            status: "active".into(),
+            status: crate::db::installations::InstallationStatus::Active,
             status_reason: None,
             installed_at: 0,
             updated_at: 0,

@@ -6,15 +6,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::Settings;
-use crate::db::{self, installations::Installation};
+use crate::db::{self, installations::Installation, installations::InstallationStatus};
 use crate::installation_tokens as tokens;
 use crate::invites;
 use crate::startup::{self, StartupError};
 use crate::state::AppState;
 use crate::storage::StorageError;
-
-/// The status of an installation whose workspace removed the app.
-const UNINSTALLED: &str = "uninstalled";
 
 /// Exit status when a check failed; 2 stays "the configuration is wrong", as for other commands.
 const FAILED: u8 = 1;
@@ -221,7 +218,7 @@ async fn check_installation(state: &AppState, installation: &Installation, repor
             .unwrap_or("no reason given");
         let detail = format!("{} ({reason})", installation.status);
         // A workspace that removed the app chose to; one whose token Slack refused is broken.
-        return if installation.status == UNINSTALLED {
+        return if installation.status == InstallationStatus::Uninstalled {
             report.skip(&name, &detail)
         } else {
             report.fail(

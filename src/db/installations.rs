@@ -28,7 +28,7 @@ pub struct Installation {
     pub installer_user_id: String,
     pub user_scopes: String,
     pub user_token_expires_at: Option<i64>,
-    pub status: String,
+    pub status: InstallationStatus,
     pub status_reason: Option<String>,
     pub installed_at: i64,
     pub updated_at: i64,
@@ -36,9 +36,37 @@ pub struct Installation {
     pub has_user_token: bool,
 }
 
+/// Where an installation stands (the `installations.status` column's CHECK constraint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum InstallationStatus {
+    /// Slack accepts its bot token.
+    Active,
+    /// Slack refused its token (`invalid_auth`, `account_inactive`…): a reinstall brings it back.
+    Inactive,
+    /// The workspace removed the app, or revoked every token.
+    Uninstalled,
+}
+
+impl InstallationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::Uninstalled => "uninstalled",
+        }
+    }
+}
+
+impl std::fmt::Display for InstallationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Installation {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == InstallationStatus::Active
     }
 
     pub fn has_user_scope(&self, scope: &str) -> bool {

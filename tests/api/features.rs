@@ -470,7 +470,10 @@ async fn account_inactive_retires_the_installation_and_keeps_the_request() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(installation.status, "inactive");
+    assert_eq!(
+        installation.status,
+        db::installations::InstallationStatus::Inactive
+    );
     assert!(
         community(&app).await.config_error.is_some(),
         "the admins are told"

@@ -485,7 +485,7 @@ async fn assert_no_tokens(app: &crate::helpers::TestApp) {
         .unwrap()
         .unwrap();
     assert!(!inst.has_bot_token && !inst.has_user_token);
-    assert_eq!(inst.status, "uninstalled");
+    assert_eq!(inst.status, installations::InstallationStatus::Uninstalled);
 }
 
 #[tokio::test]
@@ -537,7 +537,7 @@ async fn slack_refusing_a_token_marks_the_installation_inactive() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(inst.status, "inactive");
+    assert_eq!(inst.status, installations::InstallationStatus::Inactive);
     assert_eq!(inst.status_reason.as_deref(), Some("invalid_auth"));
     assert!(
         lobby::installation_tokens::bot_token(&app.state, DEMO_TEAM)
@@ -605,7 +605,7 @@ async fn tokens_revoked_for_another_user_changes_nothing_and_for_the_installer_d
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(inst.status, "active");
+    assert_eq!(inst.status, installations::InstallationStatus::Active);
 
     let installer = json!({"type": "tokens_revoked", "tokens": {"oauth": [DEMO_ADMIN], "bot": []}});
     let (_, res) = app.emulator.send_event(DEMO_TEAM, installer).await.unwrap();
@@ -619,7 +619,11 @@ async fn tokens_revoked_for_another_user_changes_nothing_and_for_the_installer_d
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(inst.status, "active", "the bot still works");
+    assert_eq!(
+        inst.status,
+        installations::InstallationStatus::Active,
+        "the bot still works"
+    );
 
     let bot_revoked = json!({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [bot]}});
     let (_, res) = app

@@ -173,7 +173,7 @@ async fn invalid_auth_retires_the_installation() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(inst.status, "inactive");
+    assert_eq!(inst.status, db::installations::InstallationStatus::Inactive);
 }
 
 #[tokio::test]

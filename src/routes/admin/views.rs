@@ -71,7 +71,7 @@ pub struct InstallationView {
     pub id: String,
     pub name: String,
     pub domain: Option<String>,
-    pub status: String,
+    pub status: crate::db::installations::InstallationStatus,
     /// The status in words.
     pub status_label: &'static str,
     pub healthy: bool,
