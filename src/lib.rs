@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod error;
 pub mod housekeeping;
 pub mod install;
+pub mod installations;
 pub mod invites;
 pub mod jobs;
 pub mod mail;

@@ -103,10 +103,11 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
     let Some(intent) = intent_of(&state.settings.commands, &cmd.command, &cmd.text) else {
         return Ok(None);
     };
-    let installation =
-        db::installations::for_team(&state.db, &cmd.team_id, cmd.enterprise_id.as_deref())
-            .await?
-            .filter(Installation::is_active);
+    let installation = state
+        .installations
+        .for_team(&state.db, &cmd.team_id, cmd.enterprise_id.as_deref())
+        .await?
+        .filter(|i| i.is_active());
     let Some(installation) = installation else {
         return Ok(Some(Reply::ephemeral(
             "Lobby is not installed in this workspace (any more). An admin can add it again.",
@@ -117,7 +118,7 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
     };
     answer(
         state,
-        &installation,
+        installation.as_ref(),
         &cmd.team_id,
         &cmd.user_id,
         intent,

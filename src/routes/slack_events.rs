@@ -134,6 +134,10 @@ async fn record_event(state: &AppState, callback: &EventCallback) -> Result<(), 
         .await?;
     }
     tx.commit().await?;
+    if lifecycle && let Some(id) = callback.installation_key() {
+        // Refused from the next request on, not when the cache happens to expire.
+        state.installations.forget(id);
+    }
     if wanted {
         state.queue.wake();
     }
