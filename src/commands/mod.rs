@@ -70,6 +70,13 @@ fn strip_link(s: &str) -> String {
     target.strip_prefix("mailto:").unwrap_or(target).to_owned()
 }
 
+/// Whether a slash command is one of Lobby's.
+pub fn is_ours(commands: &SlashCommands, command: &str) -> bool {
+    [&commands.lobby, &commands.invite, &commands.summarize]
+        .into_iter()
+        .any(|ours| ours == command)
+}
+
 /// What a command name plus its text asks for; `None` for commands that are not Lobby's.
 pub fn intent_of(commands: &SlashCommands, command: &str, text: &str) -> Option<Intent> {
     if command == commands.lobby {
