@@ -4,9 +4,9 @@
 //! Entries are filled on first use and forgotten after every change commits (install, reinstall,
 //! token refresh, uninstall, revocation, marking inactive, removal), so the next use reads the
 //! database again. A read that raced with a change is not kept: every change bumps a generation,
-//! and a loaded value is cached only if no change happened while it was read. With one server per
-//! SQLite file this process sees every change; several instances need the PostgreSQL issue's
-//! invalidation.
+//! and a loaded value is cached only if no change happened while it was read. One server per SQLite
+//! file makes every change but the CLI's its own; a token the CLI found dead is dropped at the
+//! server's first refused call with it. Several instances need the PostgreSQL issue's invalidation.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

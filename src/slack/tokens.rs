@@ -142,9 +142,13 @@ pub async fn note_failure(state: &AppState, id: &str, error: &SlackError) {
         return;
     }
     let reason = error.code().unwrap_or("invalid_auth");
-    match db::installations::mark_inactive(&state.db, id, reason).await {
+    let marked = db::installations::mark_inactive(&state.db, id, reason).await;
+    if marked.is_ok() {
+        // Also when it already was inactive: another process (`lobby check`) may have marked it.
+        state.installations.forget(id);
+    }
+    match marked {
         Ok(true) => {
-            state.installations.forget(id);
             tracing::warn!(team_id = %id, reason, "Slack refused the installation's token; marked it inactive");
             if let Err(e) = db::audit::record(
                 &state.db,
