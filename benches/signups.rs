@@ -38,6 +38,9 @@ async fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    // The emulator accepts only registered redirect URIs, as Slack does.
+    emu.emulator
+        .set_app_url(url::Url::parse(&format!("{address}/")).unwrap());
     let config = emu.emulator.config();
     let env: HashMap<String, String> = [
         ("LOBBY_PUBLIC_URL", address.clone()),
@@ -83,7 +86,7 @@ async fn main() {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for worker in 0..connections {
-        let (token, cookie) = lobby::abuse::FormToken::issue(&key, SLUG, lobby::db::now() - 10);
+        let key = key.clone();
         let url = format!("{address}/join/{SLUG}");
         let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
@@ -98,6 +101,9 @@ async fn main() {
                 // A distinct client address per signup keeps the per-IP limits out of the measurement.
                 let ip = format!("10.{}.{}.{}", worker, n / 250, n % 250 + 1);
                 let email = format!("bench-{worker}-{n}@example.org");
+                // A form token is good for one signup, as a visitor's page load would be.
+                let (token, cookie) =
+                    lobby::abuse::FormToken::issue(&key, SLUG, lobby::db::now() - 10);
                 let started = Instant::now();
                 let res = client
                     .post(&url)

@@ -241,6 +241,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     };
     db::audit::record(&mut *tx, Some(&id), &new.installer_user_id, action, &detail).await?;
     tx.commit().await?;
+    state.installations.forget(&id);
     state.queue.wake();
     tracing::info!(team_id = %id, reinstall, "workspace installed");
 
@@ -366,7 +367,8 @@ async fn revoke(state: &AppState, bot: &Option<Grant>, user: &Option<Grant>) {
 }
 
 /// `app_uninstalled` and `tokens_revoked`: forget the tokens Slack no longer honours, inside the
-/// caller's transaction. Idempotent, and either order leaves no token behind.
+/// caller's transaction. Idempotent, and either order leaves no token behind. The caller forgets
+/// the cached installation (`state.installations`) once the transaction commits.
 pub async fn handle_lifecycle_event(
     tx: &mut db::WriteTx,
     envelope: &EventCallback,

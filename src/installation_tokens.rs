@@ -70,13 +70,15 @@ pub async fn token(
     kind: TokenKind,
 ) -> Result<SecretString, TokenError> {
     let load = || async {
-        db::installations::token(&state.db, &state.keyring, id, kind)
+        state
+            .installations
+            .token(&state.db, &state.keyring, id, kind)
             .await?
             .ok_or_else(|| TokenError::NotInstalled(id.to_owned()))
     };
     let current = load().await?;
     if !needs_refresh(&current) {
-        return Ok(current.token);
+        return Ok(current.token.clone());
     }
     let lock = state.refresh_locks.lock_for(id, kind);
     let _guard = lock.lock().await;
@@ -87,7 +89,7 @@ pub async fn token(
         .as_ref()
         .filter(|_| needs_refresh(&current))
     else {
-        return Ok(current.token);
+        return Ok(current.token.clone());
     };
     let answer = state
         .slack
@@ -124,6 +126,7 @@ pub async fn token(
         expires_at: expires_in.map(|s| db::now() + s),
     };
     db::installations::store_refreshed(&state.db, &state.keyring, id, kind, &fresh).await?;
+    state.installations.forget(id);
     tracing::info!(team_id = %id, "refreshed a rotating token");
     Ok(fresh.token)
 }
@@ -139,7 +142,12 @@ pub async fn note_failure(state: &AppState, id: &str, error: &SlackError) {
         return;
     }
     let reason = error.code().unwrap_or("invalid_auth");
-    match db::installations::mark_inactive(&state.db, id, reason).await {
+    let marked = db::installations::mark_inactive(&state.db, id, reason).await;
+    if marked.is_ok() {
+        // Also when it already was inactive: another process (`lobby check`) may have marked it.
+        state.installations.forget(id);
+    }
+    match marked {
         Ok(true) => {
             tracing::warn!(team_id = %id, reason, "Slack refused the installation's token; marked it inactive");
             if let Err(e) = db::audit::record(

@@ -15,6 +15,7 @@ pub mod housekeeping;
 pub mod i18n;
 pub mod install;
 pub mod installation_tokens;
+pub mod installations;
 pub mod invites;
 pub mod jobs;
 pub mod mail;

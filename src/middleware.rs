@@ -34,6 +34,8 @@ pub fn request_id(req: &HttpRequest) -> Option<RequestId> {
     req.extensions().get::<RequestId>().copied()
 }
 
+const SLACK_EVENTS_ROUTE: &str = "/slack/events";
+
 /// Opens a span per request. Only the path is logged: query strings carry OAuth codes and states.
 /// `route` is the matched pattern (`/join/{slug}`), the same in the logs as in the metrics;
 /// `team_id` is filled in by [`record_team_id`] once a handler knows the workspace.
@@ -65,11 +67,20 @@ pub async fn request_context(
         let status = res.status().as_u16();
         let latency = started.elapsed();
         let latency_ms = latency.as_secs_f64() * 1000.0;
-        tracing::info!(status, latency_ms, "request finished");
+        // Slack's acks can come tens of thousands a second, and a line each was the largest cost
+        // of an ack: accepted ones are logged at debug (and counted in the metrics); refusals stay.
+        if status < 400 && route == SLACK_EVENTS_ROUTE {
+            tracing::debug!(status, latency_ms, "request finished");
+        } else {
+            tracing::info!(status, latency_ms, "request finished");
+        }
         if let Some(metrics) = metrics {
             metrics.http_request(method.as_str(), &route, status, latency);
         }
-        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        // The simple form is 32 ASCII hex digits: written on the stack, valid in a header.
+        let mut buf = [0; uuid::fmt::Simple::LENGTH];
+        if let Ok(value) = HeaderValue::from_bytes(id.0.simple().encode_lower(&mut buf).as_bytes())
+        {
             res.headers_mut()
                 .insert(HeaderName::from_static("x-request-id"), value);
         }

@@ -298,6 +298,7 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         refresh_locks: Default::default(),
         metrics,
         replays: Default::default(),
+        installations: Default::default(),
         mailer,
     })
 }

@@ -5,6 +5,7 @@ use crate::config::{Settings, SlackCredentials};
 use crate::db::Db;
 use crate::emulator::Emulator;
 use crate::installation_tokens::RefreshLocks;
+use crate::installations::Installations;
 use crate::jobs::Queue;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
@@ -29,6 +30,8 @@ pub struct AppState {
     /// The emulator mounted at `/_emulator/slack/`, in demo mode only.
     pub emulator: Option<Emulator>,
     pub refresh_locks: RefreshLocks,
+    /// Installations and their opened tokens, so requests need no database read or unseal.
+    pub installations: Installations,
     /// The durable job queue every Slack call and slow task goes through.
     pub queue: Queue,
     /// Per-client-IP limits on join-form submissions, per community.

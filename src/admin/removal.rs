@@ -59,6 +59,7 @@ pub async fn remove(state: &AppState, id: &str, actor: &str) -> Result<(), Remov
     )
     .await?;
     tx.commit().await?;
+    state.installations.forget(id);
     tracing::info!(team_id = %id, "installation removed from the dashboard");
     Ok(())
 }

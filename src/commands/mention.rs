@@ -1,6 +1,8 @@
 //! The mention bot, on the Events API: "@Lobby help", "@Lobby stats", "@Lobby summarize <url>",
 //! answered in the thread. Also `team_join`, which marks invite requests as joined.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::{Intent, summarize};
@@ -84,13 +86,15 @@ async fn handle(state: &AppState, envelope: &EventCallback) -> anyhow::Result<Ou
 async fn installation(
     state: &AppState,
     envelope: &EventCallback,
-) -> Result<Option<Installation>, sqlx::Error> {
+) -> Result<Option<Arc<Installation>>, sqlx::Error> {
     let Some(key) = envelope.installation_key() else {
         return Ok(None);
     };
-    Ok(db::installations::get(&state.db, key)
+    Ok(state
+        .installations
+        .get(&state.db, key)
         .await?
-        .filter(Installation::is_active))
+        .filter(|i| i.is_active()))
 }
 
 /// A person's message mentioning our bot — never a bot's message, least of all our own.

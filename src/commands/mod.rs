@@ -69,6 +69,13 @@ fn strip_link(s: &str) -> String {
     target.strip_prefix("mailto:").unwrap_or(target).to_owned()
 }
 
+/// Whether a slash command is one of Lobby's.
+pub fn is_ours(commands: &SlashCommands, command: &str) -> bool {
+    [&commands.lobby, &commands.invite, &commands.summarize]
+        .into_iter()
+        .any(|ours| ours == command)
+}
+
 /// What a command name plus its text asks for; `None` for commands that are not Lobby's.
 pub fn intent_of(commands: &SlashCommands, command: &str, text: &str) -> Option<Intent> {
     if command == commands.lobby {
@@ -102,10 +109,11 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
     let Some(intent) = intent_of(&state.settings.commands, &cmd.command, &cmd.text) else {
         return Ok(None);
     };
-    let installation =
-        db::installations::for_team(&state.db, &cmd.team_id, cmd.enterprise_id.as_deref())
-            .await?
-            .filter(Installation::is_active);
+    let installation = state
+        .installations
+        .for_team(&state.db, &cmd.team_id, cmd.enterprise_id.as_deref())
+        .await?
+        .filter(|i| i.is_active());
     let Some(installation) = installation else {
         return Ok(Some(Reply::ephemeral(
             "Lobby is not installed in this workspace (any more). An admin can add it again.",
@@ -116,7 +124,7 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
     };
     answer(
         state,
-        &installation,
+        installation.as_ref(),
         &cmd.team_id,
         &cmd.user_id,
         intent,

@@ -31,7 +31,9 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiTeam
         .ok_or_else(|| {
             AppError::Unauthorized("The API key is not valid, or it was revoked.".into())
         })?;
-    let active = db::installations::get(&state.db, &team)
+    let active = state
+        .installations
+        .get(&state.db, &team)
         .await?
         .is_some_and(|i| i.is_active());
     crate::middleware::record_team_id(&team);

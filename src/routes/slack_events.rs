@@ -57,8 +57,7 @@ fn ack() -> HttpResponse {
 }
 
 async fn form(state: &AppState, body: &[u8]) -> Result<HttpResponse, AppError> {
-    let post: FormPost = serde_urlencoded::from_bytes(body)
-        .map_err(|_| AppError::bad_request("The body is not a form."))?;
+    let post = FormPost::parse(body);
     if post.ssl_check.is_some() {
         return Ok(ack());
     }
@@ -71,10 +70,20 @@ async fn form(state: &AppState, body: &[u8]) -> Result<HttpResponse, AppError> {
         }
         return Ok(ack());
     }
+    if let Some(team) = &post.team_id {
+        record_team_id(team);
+    }
+    // Commands that are not Lobby's are acknowledged before anything is copied out of the body.
+    let ours = post
+        .command
+        .as_deref()
+        .is_some_and(|c| commands::is_ours(&state.settings.commands, c));
+    if !ours {
+        return Ok(ack());
+    }
     let Some(command) = post.into_command() else {
         return Ok(ack());
     };
-    record_team_id(&command.team_id);
     match commands::slash(state, command).await? {
         Some(reply) => Ok(HttpResponse::Ok().json(reply.response_body())),
         None => Ok(ack()),
@@ -134,6 +143,10 @@ async fn record_event(state: &AppState, callback: &EventCallback) -> Result<(), 
         .await?;
     }
     tx.commit().await?;
+    if lifecycle && let Some(id) = callback.installation_key() {
+        // Refused from the next request on, not when the cache happens to expire.
+        state.installations.forget(id);
+    }
     if wanted {
         state.queue.wake();
     }

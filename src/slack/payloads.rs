@@ -1,22 +1,24 @@
 //! What Slack posts to the Request URL, parsed: slash commands and interactivity arrive as forms,
 //! events as JSON.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 
-/// A form post: a slash command, an interaction (`payload`), or Slack's `ssl_check`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct FormPost {
-    pub ssl_check: Option<String>,
-    pub payload: Option<String>,
-    pub command: Option<String>,
-    pub text: String,
-    pub team_id: Option<String>,
-    pub enterprise_id: Option<String>,
-    pub channel_id: Option<String>,
-    pub user_id: Option<String>,
-    pub response_url: Option<String>,
+/// A form post: a slash command, an interaction (`payload`), or Slack's `ssl_check`. Fields borrow
+/// from the body unless they had to be percent-decoded, so an ack Lobby ignores copies little.
+#[derive(Debug, Default)]
+pub struct FormPost<'a> {
+    pub ssl_check: Option<Cow<'a, str>>,
+    pub payload: Option<Cow<'a, str>>,
+    pub command: Option<Cow<'a, str>>,
+    pub text: Cow<'a, str>,
+    pub team_id: Option<Cow<'a, str>>,
+    pub enterprise_id: Option<Cow<'a, str>>,
+    pub channel_id: Option<Cow<'a, str>>,
+    pub user_id: Option<Cow<'a, str>>,
+    pub response_url: Option<Cow<'a, str>>,
 }
 
 /// A slash command with everything Lobby needs present.
@@ -31,16 +33,44 @@ pub struct SlashCommand {
     pub response_url: String,
 }
 
-impl FormPost {
+impl<'a> FormPost<'a> {
+    /// Reads an `application/x-www-form-urlencoded` body (invalid UTF-8 is replaced, as browsers
+    /// do); fields Lobby does not use are skipped, and a repeated field keeps its last value.
+    pub fn parse(body: &'a [u8]) -> Self {
+        let mut post = FormPost::default();
+        for (key, value) in url::form_urlencoded::parse(body) {
+            let field = match &*key {
+                "ssl_check" => &mut post.ssl_check,
+                "payload" => &mut post.payload,
+                "command" => &mut post.command,
+                "team_id" => &mut post.team_id,
+                "enterprise_id" => &mut post.enterprise_id,
+                "channel_id" => &mut post.channel_id,
+                "user_id" => &mut post.user_id,
+                "response_url" => &mut post.response_url,
+                "text" => {
+                    post.text = value;
+                    continue;
+                }
+                _ => continue,
+            };
+            *field = Some(value);
+        }
+        post
+    }
+
     pub fn into_command(self) -> Option<SlashCommand> {
         Some(SlashCommand {
-            command: self.command?,
-            text: self.text,
-            team_id: self.team_id?,
-            enterprise_id: self.enterprise_id.filter(|e| !e.is_empty()),
-            channel_id: self.channel_id?,
-            user_id: self.user_id?,
-            response_url: self.response_url?,
+            command: self.command?.into_owned(),
+            text: self.text.into_owned(),
+            team_id: self.team_id?.into_owned(),
+            enterprise_id: self
+                .enterprise_id
+                .filter(|e| !e.is_empty())
+                .map(Cow::into_owned),
+            channel_id: self.channel_id?.into_owned(),
+            user_id: self.user_id?.into_owned(),
+            response_url: self.response_url?.into_owned(),
         })
     }
 }
@@ -122,7 +152,7 @@ mod tests {
     #[test]
     fn a_command_form_parses() {
         let body = "command=%2Flobby&text=help&team_id=T1&channel_id=C1&user_id=U1&response_url=https%3A%2F%2Fhooks.slack.com%2Fx&trigger_id=1.2";
-        let post: FormPost = serde_urlencoded::from_str(body).unwrap();
+        let post = FormPost::parse(body.as_bytes());
         let cmd = post.into_command().unwrap();
         assert_eq!(cmd.command, "/lobby");
         assert_eq!(cmd.text, "help");
@@ -130,8 +160,16 @@ mod tests {
     }
 
     #[test]
+    fn plain_fields_borrow_from_the_body_and_escaped_ones_are_decoded() {
+        let body = "command=%2Fecho&text=hi&team_id=T1";
+        let post = FormPost::parse(body.as_bytes());
+        assert!(matches!(post.team_id, Some(Cow::Borrowed("T1"))));
+        assert_eq!(post.command.as_deref(), Some("/echo"));
+    }
+
+    #[test]
     fn a_command_without_its_fields_is_not_a_command() {
-        let post: FormPost = serde_urlencoded::from_str("command=%2Flobby").unwrap();
+        let post = FormPost::parse(b"command=%2Flobby");
         assert!(post.into_command().is_none());
     }
 }

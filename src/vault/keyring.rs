@@ -3,13 +3,14 @@
 //! A keyring loaded from a key file can reload it while the server runs: `lobby keys rotate` adds
 //! a key to the file and re-seals every secret with it, so a value naming a key id this process
 //! does not hold is the sign to read the file again (at most once per [`RELOAD_INTERVAL`], so a
-//! stream of bad values cannot turn into a stream of file reads). `lobby serve` also reloads on
-//! SIGHUP.
+//! stream of bad values cannot turn into a stream of file reads). Sealing (and saying which key
+//! seals) first checks whether the file changed, so a process that opens nothing from the database
+//! (its tokens are cached) still seals with the new key. `lobby serve` also reloads on SIGHUP.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
@@ -45,6 +46,14 @@ impl Keys {
 struct Reload {
     path: PathBuf,
     last_unknown_key_reload: Mutex<Option<Instant>>,
+    /// The file's modification time and length when it was last read.
+    read_as: Mutex<Option<(SystemTime, u64)>>,
+}
+
+/// What tells a changed key file apart; `None` when it cannot be read.
+fn file_stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
 
 impl Keyring {
@@ -103,6 +112,7 @@ impl Keyring {
     /// This keyring, able to read its keys again from the key file at `path` (see [`Keyring::reload`]).
     pub fn reloading_from(mut self, path: PathBuf) -> Self {
         self.reload = Some(Reload {
+            read_as: Mutex::new(file_stamp(&path)),
             path,
             last_unknown_key_reload: Mutex::new(None),
         });
@@ -118,7 +128,12 @@ impl Keyring {
         let Some(reload) = &self.reload else {
             return Ok(false);
         };
+        let stamp = file_stamp(&reload.path);
         let fresh = super::key_file::read_keyring(&reload.path)?;
+        *reload
+            .read_as
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = stamp;
         let fresh = fresh.snapshot();
         let current = self.snapshot();
         let sealing = current.sealing_key().id();
@@ -147,6 +162,7 @@ impl Keyring {
 
     /// The id of the key new values are sealed with (the newest).
     pub fn sealing_key_id(&self) -> String {
+        self.follow_file();
         self.snapshot().sealing_key().id().to_owned()
     }
 
@@ -170,6 +186,7 @@ impl Keyring {
     /// # Panics
     /// If the OS random number generator fails (no nonce can be drawn).
     pub fn seal(&self, plaintext: &[u8], aad: &Aad) -> String {
+        self.follow_file();
         sealed::seal(self.snapshot().sealing_key(), plaintext, aad)
     }
 
@@ -221,6 +238,30 @@ impl Keyring {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Reloads when the key file changed since it was read (`lobby keys rotate` ran).
+    fn follow_file(&self) {
+        let Some(reload) = &self.reload else {
+            return;
+        };
+        let stamp = file_stamp(&reload.path);
+        if *reload
+            .read_as
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            == stamp
+        {
+            return;
+        }
+        if let Err(error) = self.reload() {
+            // Keep sealing with the keys in hand, and do not retry until the file changes again.
+            *reload
+                .read_as
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = stamp;
+            tracing::warn!(%error, "the key file changed and could not be reloaded");
+        }
     }
 
     /// Reloads because a value named `key_id`, unless a reload for that reason ran within

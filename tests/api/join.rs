@@ -689,6 +689,10 @@ async fn a_delivery_whose_token_refresh_gets_a_503_is_retried_and_delivered() {
         .execute(app.db())
         .await
         .unwrap();
+    // Changed behind the app's back: drop what it holds in memory.
+    app.state
+        .installations
+        .forget(lobby::emulator::seed::DEMO_TEAM);
     app.emulator
         .inject("oauth.v2.access", Fault::Status(503), 1);
 

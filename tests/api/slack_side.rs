@@ -102,6 +102,43 @@ async fn help_answers_at_once_and_unknown_commands_are_ignored() {
     assert!(res.text().await.unwrap().is_empty());
 }
 
+#[tokio::test]
+async fn an_uninstalled_workspace_is_refused_right_after_app_uninstalled() {
+    let app = installed(AppOptions::default()).await;
+    let help = || {
+        app.emulator
+            .send_slash_command(command("/lobby", "help", DEMO_MEMBER))
+    };
+    // The installation is in memory now.
+    let json: Value = help().await.unwrap().json().await.unwrap();
+    assert!(json["text"].as_str().unwrap().contains("/summarize"));
+
+    let (_, res) = app
+        .emulator
+        .send_event(DEMO_TEAM, json!({"type": "app_uninstalled"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let json: Value = help().await.unwrap().json().await.unwrap();
+    assert!(
+        json["text"].as_str().unwrap().contains("not installed"),
+        "{json}"
+    );
+    let res = app
+        .emulator
+        .send_slash_command(command("/lobby-invite", "eve@example.org", DEMO_MEMBER))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(requests(&app).await.is_empty(), "nothing was proposed");
+
+    // Installed again, it answers again.
+    app.install_demo_workspace().await;
+    let json: Value = help().await.unwrap().json().await.unwrap();
+    assert!(json["text"].as_str().unwrap().contains("/summarize"));
+}
+
 /// Adds a request to `slug` in `status`, created `age_days` ago.
 async fn seed_request(app: &TestApp, slug: &str, email: &str, status: InviteStatus, age_days: i64) {
     let community = db::communities::by_slug(app.db(), slug)
