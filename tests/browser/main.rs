@@ -3,8 +3,10 @@
 //! is on localhost), takes a signup, signs in with Slack through the emulator's consent page,
 //! chooses a channel by name, confirms an address, approves the request at phone width and finds
 //! the invite link in the demo mailbox, and saves a screenshot of the overview to
-//! `target/screenshots/overview.png`. axe-core (from the npm registry, installed under the target
-//! folder on first use) checks every page of Lobby's at 1280 and 390 px: no violation of any impact.
+//! `target/screenshots/overview.png`; the form embedded in a page of another origin (localhost on
+//! another port: the same site, as embeds over http need) submits and shows its answer in the
+//! frame. axe-core (from the npm registry, installed under the target folder on first use)
+//! checks every page of Lobby's at 1280 and 390 px: no violation of any impact.
 //!
 //! It needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). A missing browser
 //! fails the test with the reason; only `LOBBY_SKIP_BROWSER_TEST=1` skips it, on purpose.
@@ -237,6 +239,46 @@ async fn axe_check(browser: &Session, axe: &str, page: &str, found: &mut Vec<Str
     browser.set_window_size(WIDTHS[0], 900).await;
 }
 
+/// Another site's page on another local origin (`localhost`, another port) that embeds the
+/// community's join form from `embed_url`; returns that page's URL. It serves the one page to
+/// every request until the test ends.
+async fn serve_host_page(embed_url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>A community's site</title></head>\
+         <body><main><h1>Our community</h1>\
+         <iframe id=\"lobby\" title=\"Join us on Slack\" src=\"{embed_url}\" width=\"360\" height=\"480\"></iframe>\
+         </main></body></html>"
+    );
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+        html.len()
+    );
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    format!("http://localhost:{port}/")
+}
+
 /// On the emulator's consent page: pick the workspace and the person, then Allow.
 async fn consent(browser: &Session, workspace: &str, user: &str) {
     browser
@@ -461,6 +503,29 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
         browser.find("h1").await;
         axe_check(&browser, &axe, page, &mut violations).await;
     }
+
+    // The form embedded in a page of another origin submits, and its answer shows in the frame.
+    let host = serve_host_page(&format!("{base}/join/demo-community/embed")).await;
+    browser.goto(&host).await;
+    let frame = browser.find("iframe#lobby").await;
+    browser.enter_frame(&frame).await;
+    browser
+        .find("#email")
+        .await
+        .type_text("ada@example.org")
+        .await;
+    // Not synchronisation: the form refuses (silently) what is sent sooner than a person could.
+    tokio::time::sleep(Duration::from_millis(3300)).await;
+    browser
+        .find("form.join button[type='submit']")
+        .await
+        .click_and_wait()
+        .await;
+    let answer = browser.find("h1").await.text().await;
+    assert!(answer.contains("check your mail"), "in the frame: {answer}");
+    browser.leave_frames().await;
+    assert_eq!(browser.url().await, host, "the host page stays");
+    browser.goto(&format!("{base}/admin")).await;
 
     // The session ends at sign-out, in the browser too.
     browser

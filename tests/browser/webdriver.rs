@@ -205,6 +205,22 @@ impl Session {
         .await
     }
 
+    /// Moves into the frame `frame` (finding and clicking then happen in its page).
+    pub async fn enter_frame(&self, frame: &Element<'_>) {
+        self.call(
+            reqwest::Method::POST,
+            "/frame",
+            Some(json!({ "id": { ELEMENT_KEY: frame.id } })),
+        )
+        .await;
+    }
+
+    /// Back to the top page from a frame.
+    pub async fn leave_frames(&self) {
+        self.call(reqwest::Method::POST, "/frame", Some(json!({ "id": null })))
+            .await;
+    }
+
     pub async fn quit(self) {
         let _ = self.http.delete(&self.base).send().await;
     }
