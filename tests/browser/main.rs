@@ -248,8 +248,9 @@ async fn serve_host_page(embed_url: &str) -> String {
     let port = listener.local_addr().unwrap().port();
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>A community's site</title></head>\
-         <body><main><h1>Our community</h1>\
-         <iframe id=\"lobby\" title=\"Join us on Slack\" src=\"{embed_url}\" width=\"360\" height=\"480\"></iframe>\
+         <body style=\"margin: 0\"><main><h1>Our community</h1>\
+         <iframe id=\"lobby\" title=\"Join us on Slack\" src=\"{embed_url}\" \
+         style=\"display: block; width: 100%; height: 600px; border: 0\"></iframe>\
          </main></body></html>"
     );
     let response = format!(
@@ -523,6 +524,8 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
         .await;
     let answer = browser.find("h1").await.text().await;
     assert!(answer.contains("check your mail"), "in the frame: {answer}");
+    // The frame is as wide as the window, so the answer is checked at both widths too.
+    axe_check(&browser, &axe, "embedded answer", &mut violations).await;
     browser.leave_frames().await;
     assert_eq!(browser.url().await, host, "the host page stays");
     browser.goto(&format!("{base}/admin")).await;
