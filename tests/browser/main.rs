@@ -444,6 +444,8 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     // On a phone, the requests page opens on all communities, and a row's Approve is reachable.
     browser.set_window_size(390, 844).await;
     browser.goto(&format!("{base}/admin/requests")).await;
+    let shown = browser.find("#community option:checked").await.text().await;
+    assert_eq!(shown, "All communities");
     let row = browser.find("tr[id^='request-'] td:nth-child(2)").await;
     assert!(row.text().await.contains("grace@example.org"));
     browser
