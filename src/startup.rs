@@ -353,6 +353,9 @@ fn demo_emulator(settings: &Settings, local: SocketAddr) -> Emulator {
         settings.url(&format!("{EMULATOR_PATH}/")),
     );
     emulator.set_app_url(loopback_url(local, "/"));
+    // The browser comes back to the public URL (localhost, say, while Lobby listens on
+    // 127.0.0.1): its callbacks are registered Redirect URLs too.
+    emulator.register_app_url(settings.public_url.clone());
     emulator
 }
 

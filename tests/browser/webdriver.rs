@@ -175,6 +175,52 @@ impl Session {
             .expect("valid base64")
     }
 
+    /// Sets the window's size in CSS pixels (the layout viewport follows in headless Chromium).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
+    /// Runs `script` in the page with `args` and returns what it returns.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Runs `script` in the page; it ends by calling its last argument with its result.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Moves into the frame `frame` (finding and clicking then happen in its page).
+    pub async fn enter_frame(&self, frame: &Element<'_>) {
+        self.call(
+            reqwest::Method::POST,
+            "/frame",
+            Some(json!({ "id": { ELEMENT_KEY: frame.id } })),
+        )
+        .await;
+    }
+
+    /// Back to the top page from a frame.
+    pub async fn leave_frames(&self) {
+        self.call(reqwest::Method::POST, "/frame", Some(json!({ "id": null })))
+            .await;
+    }
+
     pub async fn quit(self) {
         let _ = self.http.delete(&self.base).send().await;
     }
