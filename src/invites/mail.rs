@@ -16,7 +16,7 @@ use crate::domain::InviteStatus;
 use crate::i18n::Lang;
 use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
-use crate::mail::{OutgoingMail, SendError};
+use crate::mail::{Mailer, OutgoingMail, SendError};
 use crate::state::AppState;
 use crate::vault::Aad;
 
@@ -267,16 +267,10 @@ pub async fn run_denied(state: &AppState, job: Job) -> Outcome {
         Ok(payload) => payload,
         Err(outcome) => return outcome,
     };
-    let (request, community) = match load(state, request_id).await {
-        Ok(Some(pair)) => pair,
-        Ok(None) => return Outcome::Done,
+    let (request, community, mailer) = match prepare(state, request_id, InviteStatus::Denied).await
+    {
+        Ok(loaded) => loaded,
         Err(outcome) => return outcome,
-    };
-    if request.status != InviteStatus::Denied {
-        return Outcome::Done;
-    }
-    let Some(mailer) = &state.mailer else {
-        return Outcome::fail("mail is not configured any more");
     };
     let title = community.title.as_str();
     let lang = requester_lang(state, request.id).await;
@@ -325,20 +319,27 @@ fn to_requester(
     })
 }
 
-async fn load(
+/// What a mail job needs: its request (still `expected`: one decided, confirmed or gone
+/// meanwhile is done with), its community and the mailer.
+async fn prepare(
     state: &AppState,
     request_id: i64,
-) -> Result<Option<(InviteRequest, Community)>, Outcome> {
+    expected: InviteStatus,
+) -> Result<(InviteRequest, Community, &Mailer), Outcome> {
     let request = db::invite_requests::get(&state.db, request_id)
         .await
-        .map_err(|e| Outcome::retry(e.to_string()))?;
-    let Some(request) = request else {
-        return Ok(None);
-    };
+        .map_err(|e| Outcome::retry(e.to_string()))?
+        .filter(|r| r.status == expected)
+        .ok_or(Outcome::Done)?;
     let community = db::communities::get(&state.db, request.community_id)
         .await
-        .map_err(|e| Outcome::retry(e.to_string()))?;
-    Ok(community.map(|c| (request, c)))
+        .map_err(|e| Outcome::retry(e.to_string()))?
+        .ok_or(Outcome::Done)?;
+    let mailer = state
+        .mailer
+        .as_ref()
+        .ok_or_else(|| Outcome::fail("mail is not configured any more"))?;
+    Ok((request, community, mailer))
 }
 
 /// The `invite.mail_confirm` job.
@@ -350,18 +351,12 @@ pub async fn run_confirm(state: &AppState, job: Job) -> Outcome {
         Ok(payload) => payload,
         Err(outcome) => return outcome,
     };
-    let (request, community) = match load(state, request_id).await {
-        Ok(Some(pair)) => pair,
-        Ok(None) => return Outcome::Done,
-        Err(outcome) => return outcome,
-    };
     // Confirmed, expired or decided meanwhile: nothing to send.
-    if request.status != InviteStatus::Unconfirmed {
-        return Outcome::Done;
-    }
-    let Some(mailer) = &state.mailer else {
-        return Outcome::fail("mail is not configured any more");
-    };
+    let (request, community, mailer) =
+        match prepare(state, request_id, InviteStatus::Unconfirmed).await {
+            Ok(loaded) => loaded,
+            Err(outcome) => return outcome,
+        };
     let token = match state
         .keyring
         .open_str(&sealed, &token_aad(&request.id.to_string()))
@@ -417,16 +412,10 @@ pub async fn run_link(state: &AppState, job: Job) -> Outcome {
         Ok(payload) => payload,
         Err(outcome) => return outcome,
     };
-    let (request, community) = match load(state, request_id).await {
-        Ok(Some(pair)) => pair,
-        Ok(None) => return Outcome::Done,
+    let (request, community, mailer) = match prepare(state, request_id, InviteStatus::Queued).await
+    {
+        Ok(loaded) => loaded,
         Err(outcome) => return outcome,
-    };
-    if request.status != InviteStatus::Queued {
-        return Outcome::Done;
-    }
-    let Some(mailer) = &state.mailer else {
-        return Outcome::fail("mail is not configured any more");
     };
     // A dead link is never sent: the request waits for an admin to set a new one.
     if let Some(reason) = link_unusable(&community, db::now()) {
