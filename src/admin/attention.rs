@@ -100,28 +100,9 @@ mod tests {
 
     fn installation() -> Installation {
         Installation {
-            id: "T1".into(),
-            team_id: Some("T1".into()),
             team_name: "One".into(),
-            team_domain: None,
-            team_icon: None,
-            enterprise_id: None,
-            enterprise_name: None,
-            is_enterprise_install: false,
-            app_id: None,
-            bot_user_id: None,
-            bot_id: None,
-            bot_scopes: String::new(),
-            bot_token_expires_at: None,
             installer_user_id: "U1".into(),
-            user_scopes: String::new(),
-            user_token_expires_at: None,
-            status: crate::db::installations::InstallationStatus::Active,
-            status_reason: None,
-            installed_at: 0,
-            updated_at: 0,
-            has_bot_token: true,
-            has_user_token: false,
+            ..Installation::sample("T1")
         }
     }
 

@@ -191,28 +191,9 @@ mod tests {
 
     fn installation(id: &str, team: Option<&str>, org_wide: bool) -> Installation {
         Installation {
-            id: id.into(),
             team_id: team.map(str::to_owned),
-            team_name: String::new(),
-            team_domain: None,
-            team_icon: None,
-            enterprise_id: None,
-            enterprise_name: None,
             is_enterprise_install: org_wide,
-            app_id: None,
-            bot_user_id: None,
-            bot_id: None,
-            bot_scopes: String::new(),
-            bot_token_expires_at: None,
-            installer_user_id: "U0INSTALL".into(),
-            user_scopes: String::new(),
-            user_token_expires_at: None,
-            status: crate::db::installations::InstallationStatus::Active,
-            status_reason: None,
-            installed_at: 0,
-            updated_at: 0,
-            has_bot_token: true,
-            has_user_token: false,
+            ..Installation::sample(id)
         }
     }
 

@@ -64,6 +64,37 @@ impl std::fmt::Display for InstallationStatus {
     }
 }
 
+#[cfg(test)]
+impl Installation {
+    /// An active team installation with a bot token and no user token, for unit tests.
+    pub(crate) fn sample(id: &str) -> Self {
+        Installation {
+            id: id.into(),
+            team_id: Some(id.into()),
+            team_name: String::new(),
+            team_domain: None,
+            team_icon: None,
+            enterprise_id: None,
+            enterprise_name: None,
+            is_enterprise_install: false,
+            app_id: None,
+            bot_user_id: None,
+            bot_id: None,
+            bot_scopes: String::new(),
+            bot_token_expires_at: None,
+            installer_user_id: "U0INSTALL".into(),
+            user_scopes: String::new(),
+            user_token_expires_at: None,
+            status: InstallationStatus::Active,
+            status_reason: None,
+            installed_at: 0,
+            updated_at: 0,
+            has_bot_token: true,
+            has_user_token: false,
+        }
+    }
+}
+
 impl Installation {
     pub fn is_active(&self) -> bool {
         self.status == InstallationStatus::Active
