@@ -264,16 +264,16 @@ mod tests {
         let idle = start(&db, None, &who, false).await.unwrap();
         let old = start(&db, None, &who, false).await.unwrap();
         let now = db::now();
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now - IDLE_SECS - 1)
             .bind(token_hash(idle.value()))
-            .execute(&db)
+            .execute(db.as_sqlite().unwrap())
             .await
             .unwrap();
-        sqlx::query("UPDATE sessions SET created_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE sessions SET created_at = $1 WHERE token_hash = $2")
             .bind(now - ABSOLUTE_SECS - 1)
             .bind(token_hash(old.value()))
-            .execute(&db)
+            .execute(db.as_sqlite().unwrap())
             .await
             .unwrap();
         assert!(resolve(&db, idle.value()).await.unwrap().is_none());

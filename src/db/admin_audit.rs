@@ -1,6 +1,6 @@
 //! The dashboard's reads of the audit log, scoped to the installations an admin manages.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 use super::admin_scope::json_list;
 
@@ -16,50 +16,50 @@ pub struct AuditEntry {
 
 /// Entries of these installations, newest first, before `before_id` (the keyset cursor).
 pub async fn page(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     installations: &[String],
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    sqlx::query_as(
+    on_conn!(db, |c| sqlx::query_as(
         "SELECT id, at, team_id, actor, action, detail FROM audit_log \
-         WHERE team_id IN (SELECT value FROM json_each(?)) AND id < ? ORDER BY id DESC LIMIT ?",
+         WHERE team_id IN (SELECT value FROM json_each($1)) AND id < $2 ORDER BY id DESC LIMIT $3",
     )
     .bind(json_list(installations))
     .bind(before_id.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// The latest entries of one installation.
 pub async fn recent(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     installation_id: &str,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, at, team_id, actor, action, detail FROM audit_log WHERE team_id = ? \
-         ORDER BY id DESC LIMIT ?",
+    on_conn!(db, |c| sqlx::query_as(
+        "SELECT id, at, team_id, actor, action, detail FROM audit_log WHERE team_id = $1 \
+         ORDER BY id DESC LIMIT $2",
     )
     .bind(installation_id)
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// The latest entry of one installation with this action, if any.
 pub async fn latest(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     installation_id: &str,
     action: &str,
 ) -> Result<Option<AuditEntry>, sqlx::Error> {
-    sqlx::query_as(
+    on_conn!(db, |c| sqlx::query_as(
         "SELECT id, at, team_id, actor, action, detail FROM audit_log \
-         WHERE team_id = ? AND action = ? ORDER BY id DESC LIMIT 1",
+         WHERE team_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",
     )
     .bind(installation_id)
     .bind(action)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }

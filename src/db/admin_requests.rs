@@ -4,7 +4,7 @@
 //! Each list variant is its own static statement so SQLite walks one index in id order and stops
 //! after a page, whatever the table's size.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 use super::invite_requests::InviteRequest;
 use crate::domain::InviteStatus;
@@ -24,7 +24,7 @@ pub struct RequestFilter<'a> {
 
 /// Requests of one community, newest first.
 pub async fn page(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     community_id: i64,
     filter: &RequestFilter<'_>,
     limit: i64,
@@ -33,9 +33,10 @@ pub async fn page(
     let status = filter.status.map(InviteStatus::as_str);
     match (filter.email_prefix, status) {
         (Some(prefix), status) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{SELECT} WHERE email >= ? AND email < ? AND community_id = ? AND (? IS NULL OR status = ?) \
-                 AND id < ? ORDER BY id DESC LIMIT ?"
+            on_conn!(db, |c| {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE email >= $1 AND email < $2 AND community_id = $3 AND ($4 IS NULL OR status = $5) \
+                 AND id < $6 ORDER BY id DESC LIMIT $7"
             )))
             .bind(prefix)
             .bind(prefix_end(prefix))
@@ -44,29 +45,32 @@ pub async fn page(
             .bind(status)
             .bind(before)
             .bind(limit)
-            .fetch_all(db)
-            .await
+            .fetch_all(c)
+        .await
+            })
         }
         (None, Some(status)) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{SELECT} WHERE community_id = ? AND status = ? AND id < ? ORDER BY id DESC LIMIT ?"
+            on_conn!(db, |c| {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE community_id = $1 AND status = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
             )))
             .bind(community_id)
             .bind(status)
             .bind(before)
             .bind(limit)
-            .fetch_all(db)
-            .await
+            .fetch_all(c)
+        .await
+            })
         }
         (None, None) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{SELECT} WHERE community_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+            on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE community_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
             )))
             .bind(community_id)
             .bind(before)
             .bind(limit)
-            .fetch_all(db)
-            .await
+            .fetch_all(c)
+            .await)
         }
     }
 }
@@ -83,16 +87,16 @@ pub struct QueueFilter<'a> {
 
 /// Requests of several communities (the admin's), newest first.
 pub async fn queue_page(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     community_ids: &[i64],
     filter: &QueueFilter<'_>,
     limit: i64,
 ) -> Result<Vec<InviteRequest>, sqlx::Error> {
     let prefix = filter.email_prefix;
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE community_id IN (SELECT value FROM json_each(?1)) \
-         AND (?2 IS NULL OR status = ?2) AND (?3 = 0 OR status <> 'pending') \
-         AND (?4 IS NULL OR (email >= ?4 AND email < ?5)) AND id < ?6 ORDER BY id DESC LIMIT ?7"
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE community_id IN (SELECT value FROM json_each($1)) \
+         AND ($2 IS NULL OR status = $2) AND ($3 = 0 OR status <> 'pending') \
+         AND ($4 IS NULL OR (email >= $4 AND email < $5)) AND id < $6 ORDER BY id DESC LIMIT $7"
     )))
     .bind(serde_json::Value::from(community_ids.to_vec()).to_string())
     .bind(filter.status.map(InviteStatus::as_str))
@@ -101,22 +105,22 @@ pub async fn queue_page(
     .bind(prefix.map(prefix_end))
     .bind(filter.before_id.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// How many requests each status has, over several communities.
 pub async fn status_counts(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     community_ids: &[i64],
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
+    on_conn!(db, |c| sqlx::query_as(
         "SELECT status, COUNT(*) FROM invite_requests \
-         WHERE community_id IN (SELECT value FROM json_each(?)) GROUP BY status",
+         WHERE community_id IN (SELECT value FROM json_each($1)) GROUP BY status",
     )
     .bind(serde_json::Value::from(community_ids.to_vec()).to_string())
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// The smallest string greater than every string starting with `prefix` (in SQLite's byte order).
@@ -126,30 +130,29 @@ fn prefix_end(prefix: &str) -> String {
 
 /// The installation a request belongs to, when it is one of `installations`.
 pub async fn installation_of(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     request_id: i64,
     installations: &[String],
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    on_conn!(db, |c| {
+        sqlx::query_scalar(
         "SELECT c.installation_id FROM invite_requests r JOIN communities c ON c.id = r.community_id \
-         WHERE r.id = ? AND c.installation_id IN (SELECT value FROM json_each(?))",
+         WHERE r.id = $1 AND c.installation_id IN (SELECT value FROM json_each($2))",
     )
     .bind(request_id)
     .bind(super::admin_scope::json_list(installations))
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+        .await
+    })
 }
 
-pub async fn pending_count(
-    db: impl SqliteExecutor<'_>,
-    community_id: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM invite_requests WHERE community_id = ? AND status = 'pending'",
+pub async fn pending_count(db: impl Into<Exec<'_>>, community_id: i64) -> Result<i64, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM invite_requests WHERE community_id = $1 AND status = 'pending'",
     )
     .bind(community_id)
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+    .await)
 }
 
 /// One day of the funnel: requests made that day, and how many of them were invited and joined.
@@ -165,21 +168,23 @@ pub struct FunnelDay {
 /// Per day since `since` (midnight UTC), for the communities of one installation. Reads the
 /// daily rollup the migration's triggers keep, so the cost does not grow with the requests.
 pub async fn funnel(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     installation_id: &str,
     since: i64,
 ) -> Result<Vec<FunnelDay>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT day - ?1 / 86400 AS day, SUM(requested) AS requested, SUM(invited) AS invited, \
+    on_conn!(db, |c| {
+        sqlx::query_as(
+        "SELECT day - $1 / 86400 AS day, SUM(requested) AS requested, SUM(invited) AS invited, \
            SUM(joined) AS joined \
          FROM invite_funnel_days \
-         WHERE community_id IN (SELECT id FROM communities WHERE installation_id = ?2) AND day >= ?1 / 86400 \
+         WHERE community_id IN (SELECT id FROM communities WHERE installation_id = $2) AND day >= $1 / 86400 \
          GROUP BY day ORDER BY day",
     )
     .bind(since)
     .bind(installation_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+        .await
+    })
 }
 
 #[cfg(test)]
@@ -209,11 +214,12 @@ mod tests {
         let plan = |sql: String| {
             let db = db.clone();
             async move {
-                let rows: Vec<(i64, i64, i64, String)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-                        .fetch_all(&db)
-                        .await
-                        .unwrap();
+                let rows: Vec<(i64, i64, i64, String)> = on_conn!(&db, |c| sqlx::query_as(
+                    sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))
+                )
+                .fetch_all(c)
+                .await)
+                .unwrap();
                 rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
             }
         };
@@ -238,22 +244,24 @@ mod tests {
     #[tokio::test]
     async fn the_funnel_rollup_follows_inserts_status_changes_and_deletes() {
         let (_dir, db) = test_db().await;
-        sqlx::query(
+        on_conn!(&db, |c| sqlx::query(
             "INSERT INTO installations (id, team_name, installer_user_id, installed_at, updated_at) \
              VALUES ('T1', 'One', 'U1', 0, 0)",
         )
-        .execute(&db)
+        .execute(c)
         .await
+        .map(|done| done.rows_affected()))
         .unwrap();
         for (id, slug) in [(1, "a"), (2, "b")] {
-            sqlx::query(
+            on_conn!(&db, |c| sqlx::query(
                 "INSERT INTO communities (id, slug, installation_id, team_id, title, invite_mode, created_at, updated_at) \
-                 VALUES (?, ?, 'T1', 'T1', 'A', 'approval', 0, 0)",
+                 VALUES ($1, $2, 'T1', 'T1', 'A', 'approval', 0, 0)",
             )
             .bind(id)
             .bind(slug)
-            .execute(&db)
-            .await
+            .execute(c)
+        .await
+        .map(|done| done.rows_affected()))
             .unwrap();
         }
         let day = 86_400;
@@ -283,14 +291,15 @@ mod tests {
         let rollup = "SELECT community_id, day, requested, invited, joined FROM invite_funnel_days \
              WHERE requested > 0 ORDER BY 1, 2";
         for sql in statements {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .execute(&db)
+            on_conn!(&db, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(c)
                 .await
-                .unwrap();
+                .map(|done| done.rows_affected()))
+            .unwrap();
             let want: Vec<(i64, i64, i64, i64, i64)> =
-                sqlx::query_as(direct).fetch_all(&db).await.unwrap();
+                on_conn!(&db, |c| sqlx::query_as(direct).fetch_all(c).await).unwrap();
             let got: Vec<(i64, i64, i64, i64, i64)> =
-                sqlx::query_as(rollup).fetch_all(&db).await.unwrap();
+                on_conn!(&db, |c| sqlx::query_as(rollup).fetch_all(c).await).unwrap();
             assert_eq!(got, want, "after {sql}");
         }
         let days = funnel(&db, "T1", 10 * day).await.unwrap();

@@ -1,6 +1,6 @@
 //! API keys: only the public prefix and a hash of the whole key are stored.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKey {
@@ -24,16 +24,16 @@ pub struct StoredKey {
 }
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     team_id: &str,
     name: &str,
     prefix: &str,
     secret_hash: &[u8],
     created_by: &str,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    on_conn!(db, |c| sqlx::query_scalar(
         "INSERT INTO api_keys (team_id, name, prefix, secret_hash, created_by, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(team_id)
     .bind(name)
@@ -41,52 +41,58 @@ pub async fn insert(
     .bind(secret_hash)
     .bind(created_by)
     .bind(super::now())
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+    .await)
 }
 
 pub async fn by_prefix(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     prefix: &str,
 ) -> Result<Option<StoredKey>, sqlx::Error> {
-    sqlx::query_as("SELECT id, team_id, secret_hash, revoked_at FROM api_keys WHERE prefix = ?")
-        .bind(prefix)
-        .fetch_optional(db)
-        .await
+    on_conn!(db, |c| sqlx::query_as(
+        "SELECT id, team_id, secret_hash, revoked_at FROM api_keys WHERE prefix = $1"
+    )
+    .bind(prefix)
+    .fetch_optional(c)
+    .await)
 }
 
-pub async fn touch(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-        .bind(super::now())
-        .bind(id)
-        .execute(db)
-        .await?;
+pub async fn touch(db: impl Into<Exec<'_>>, id: i64) -> Result<(), sqlx::Error> {
+    on_conn!(db, |c| sqlx::query(
+        "UPDATE api_keys SET last_used_at = $1 WHERE id = $2"
+    )
+    .bind(super::now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
-pub async fn list(db: impl SqliteExecutor<'_>, team_id: &str) -> Result<Vec<ApiKey>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn list(db: impl Into<Exec<'_>>, team_id: &str) -> Result<Vec<ApiKey>, sqlx::Error> {
+    on_conn!(db, |c| {
+        sqlx::query_as(
         "SELECT id, team_id, name, prefix, created_by, created_at, last_used_at, revoked_at FROM api_keys \
-         WHERE team_id = ? ORDER BY id DESC",
+         WHERE team_id = $1 ORDER BY id DESC",
     )
     .bind(team_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+        .await
+    })
 }
 
 /// Revokes the key of that team; false when there is none (or it belongs to another team).
-pub async fn revoke(
-    db: impl SqliteExecutor<'_>,
-    team_id: &str,
-    id: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND team_id = ? AND revoked_at IS NULL",
+pub async fn revoke(db: impl Into<Exec<'_>>, team_id: &str, id: i64) -> Result<bool, sqlx::Error> {
+    let done = on_conn!(db, |c| {
+        sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND team_id = $3 AND revoked_at IS NULL",
     )
     .bind(super::now())
     .bind(id)
     .bind(team_id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(done > 0)
 }

@@ -1,24 +1,25 @@
 //! The audit log: who did what, when.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 pub async fn record(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     team_id: Option<&str>,
     actor: &str,
     action: &str,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, team_id, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+    on_conn!(db, |c| sqlx::query(
+        "INSERT INTO audit_log (at, team_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(super::now())
     .bind(team_id)
     .bind(actor)
     .bind(action)
     .bind(detail)
-    .execute(db)
-    .await?;
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -32,15 +33,17 @@ pub struct Entry {
 }
 
 pub async fn recent(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     team_id: &str,
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT at, team_id, actor, action, detail FROM audit_log WHERE team_id = ? ORDER BY id DESC LIMIT ?",
+    on_conn!(db, |c| {
+        sqlx::query_as(
+        "SELECT at, team_id, actor, action, detail FROM audit_log WHERE team_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(team_id)
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+        .await
+    })
 }

@@ -1,7 +1,7 @@
 //! Communities: a join form each, tied to the installation whose workspace it fills.
 
+use super::{Exec, on_conn};
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::SqliteExecutor;
 
 use super::sealed::{
     COMMUNITY_CAPTCHA_SECRET, COMMUNITY_INVITE_LINK, COMMUNITY_LEGACY_TOKEN, SealedColumn,
@@ -134,17 +134,18 @@ const SELECT: &str = "SELECT id, slug, installation_id, team_id, title, descript
      invite_link_set_at, invite_link_expires_at, invite_link_uses, invite_link_warned, deny_mail FROM communities";
 
 pub async fn create(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     slug: &str,
     installation_id: &str,
     team_id: &str,
     settings: &CommunitySettings,
 ) -> Result<i64, sqlx::Error> {
     let now = super::now();
-    sqlx::query_scalar(
+    on_conn!(db, |c| {
+        sqlx::query_scalar(
         "INSERT INTO communities (slug, installation_id, team_id, title, description, invite_mode, default_channels, \
            coc_url, coc_required, allowed_domains, denied_domains, captcha_provider, captcha_site_key, admin_channel, \
-           created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+           created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
     )
     .bind(slug)
     .bind(installation_id)
@@ -162,19 +163,21 @@ pub async fn create(
     .bind(&settings.admin_channel)
     .bind(now)
     .bind(now)
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+        .await
+    })
 }
 
 pub async fn update(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     settings: &CommunitySettings,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE communities SET title = ?, description = ?, invite_mode = ?, default_channels = ?, coc_url = ?, \
-           coc_required = ?, allowed_domains = ?, denied_domains = ?, captcha_provider = ?, captcha_site_key = ?, \
-           admin_channel = ?, config_error = NULL, updated_at = ? WHERE id = ?",
+    let done = on_conn!(db, |c| {
+        sqlx::query(
+        "UPDATE communities SET title = $1, description = $2, invite_mode = $3, default_channels = $4, coc_url = $5, \
+           coc_required = $6, allowed_domains = $7, denied_domains = $8, captcha_provider = $9, captcha_site_key = $10, \
+           admin_channel = $11, config_error = NULL, updated_at = $12 WHERE id = $13",
     )
     .bind(&settings.title)
     .bind(&settings.description)
@@ -189,9 +192,11 @@ pub async fn update(
     .bind(&settings.admin_channel)
     .bind(super::now())
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(done > 0)
 }
 
 /// Which sealed setting of a community.
@@ -213,7 +218,7 @@ impl CommunitySecret {
 }
 
 pub async fn set_secret(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     keyring: &Keyring,
     id: i64,
     which: CommunitySecret,
@@ -231,22 +236,23 @@ pub async fn set_secret(
         // A new (or no) shared link starts its health over: a new count, new warnings, and no
         // expiry until the admin enters one.
         CommunitySecret::InviteLink => format!(
-            "UPDATE communities SET {} = ?1, updated_at = ?2, \
-               invite_link_set_at = CASE WHEN ?1 IS NULL THEN NULL ELSE ?2 END, invite_link_uses = 0, \
-               invite_link_warned = 0, invite_link_expires_at = NULL WHERE id = ?3",
+            "UPDATE communities SET {} = $1, updated_at = $2, \
+               invite_link_set_at = CASE WHEN $1 IS NULL THEN NULL ELSE $2 END, invite_link_uses = 0, \
+               invite_link_warned = 0, invite_link_expires_at = NULL WHERE id = $3",
             col.column
         ),
         _ => format!(
-            "UPDATE communities SET {} = ?1, updated_at = ?2 WHERE id = ?3",
+            "UPDATE communities SET {} = $1, updated_at = $2 WHERE id = $3",
             col.column
         ),
     };
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    on_conn!(db, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(value)
         .bind(super::now())
         .bind(id)
-        .execute(db)
-        .await?;
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -259,204 +265,230 @@ pub enum SecretError {
 }
 
 pub async fn secret(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     keyring: &Keyring,
     id: i64,
     which: CommunitySecret,
 ) -> Result<Option<SecretString>, SecretError> {
     let col = which.column();
-    let sql = format!("SELECT {} FROM communities WHERE id = ?", col.column);
-    let sealed: Option<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let sql = format!("SELECT {} FROM communities WHERE id = $1", col.column);
+    let sealed: Option<Option<String>> =
+        on_conn!(db, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(c)
+            .await)?;
     match sealed.flatten() {
         Some(sealed) => Ok(Some(keyring.open_str(&sealed, &col.aad(&id.to_string()))?)),
         None => Ok(None),
     }
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Community>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn get(db: impl Into<Exec<'_>>, id: i64) -> Result<Option<Community>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(c)
+    .await)
 }
 
 pub async fn by_slug(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     slug: &str,
 ) -> Result<Option<Community>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE slug = ?")))
-        .bind(slug)
-        .fetch_optional(db)
-        .await
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE slug = $1"
+    )))
+    .bind(slug)
+    .fetch_optional(c)
+    .await)
 }
 
-pub async fn slug_taken(db: impl SqliteExecutor<'_>, slug: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM communities WHERE slug = ?)")
-        .bind(slug)
-        .fetch_one(db)
-        .await
+pub async fn slug_taken(db: impl Into<Exec<'_>>, slug: &str) -> Result<bool, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM communities WHERE slug = $1)"
+    )
+    .bind(slug)
+    .fetch_one(c)
+    .await)
 }
 
-pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<Community>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY title, id")))
-        .fetch_all(db)
-        .await
+pub async fn list(db: impl Into<Exec<'_>>) -> Result<Vec<Community>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} ORDER BY title, id"
+    )))
+    .fetch_all(c)
+    .await)
 }
 
 /// The communities people can join: those whose installation is active.
-pub async fn list_public(db: impl SqliteExecutor<'_>) -> Result<Vec<Community>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+pub async fn list_public(db: impl Into<Exec<'_>>) -> Result<Vec<Community>, sqlx::Error> {
+    on_conn!(db, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE installation_id IN (SELECT id FROM installations WHERE status = 'active') ORDER BY title, id"
     )))
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+        .await
+    })
 }
 
 pub async fn for_installation(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     installation_id: &str,
 ) -> Result<Vec<Community>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE installation_id = ? ORDER BY title, id"
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE installation_id = $1 ORDER BY title, id"
     )))
     .bind(installation_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// The count of one workspace of an org-wide installation, for the communities in it.
 pub async fn set_member_count_of_team(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     installation_id: &str,
     team_id: &str,
     count: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE communities SET member_count = ?, member_count_at = ? \
-         WHERE installation_id = ? AND team_id = ?",
+    on_conn!(db, |c| sqlx::query(
+        "UPDATE communities SET member_count = $1, member_count_at = $2 \
+         WHERE installation_id = $3 AND team_id = $4",
     )
     .bind(count)
     .bind(super::now())
     .bind(installation_id)
     .bind(team_id)
-    .execute(db)
-    .await?;
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 pub async fn set_member_count(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     installation_id: &str,
     count: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE communities SET member_count = ?, member_count_at = ? WHERE installation_id = ?",
+    on_conn!(db, |c| sqlx::query(
+        "UPDATE communities SET member_count = $1, member_count_at = $2 WHERE installation_id = $3",
     )
     .bind(count)
     .bind(super::now())
     .bind(installation_id)
-    .execute(db)
-    .await?;
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// When Slack stops honouring the shared link, as the admin entered it (`None`: never).
 pub async fn set_invite_link_expiry(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     expires_at: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE communities SET invite_link_expires_at = ?, invite_link_warned = invite_link_warned & ? \
-         WHERE id = ?",
+    on_conn!(db, |c| {
+        sqlx::query(
+        "UPDATE communities SET invite_link_expires_at = $1, invite_link_warned = invite_link_warned & $2 \
+         WHERE id = $3",
     )
     .bind(expires_at)
     .bind(!LINK_WARNED_EXPIRY)
     .bind(id)
-    .execute(db)
-    .await?;
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 
 /// Counts one hand-out of the shared link; returns the new count and the warnings given so far.
 pub async fn count_invite_link_use(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "UPDATE communities SET invite_link_uses = invite_link_uses + 1 WHERE id = ? \
+    on_conn!(db, |c| sqlx::query_as(
+        "UPDATE communities SET invite_link_uses = invite_link_uses + 1 WHERE id = $1 \
          RETURNING invite_link_uses, invite_link_warned",
     )
     .bind(id)
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+    .await)
 }
 
 /// Records that a warning was given; `false` when it already was (another worker won).
 pub async fn mark_invite_link_warned(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     bit: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE communities SET invite_link_warned = invite_link_warned | ? \
-         WHERE id = ? AND invite_link_warned & ? = 0",
+    let done = on_conn!(db, |c| sqlx::query(
+        "UPDATE communities SET invite_link_warned = invite_link_warned | $1 \
+         WHERE id = $2 AND invite_link_warned & $3 = 0",
     )
     .bind(bit)
     .bind(id)
     .bind(bit)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// Sets the join form's limit per client per 30 minutes and whether addresses are confirmed.
 pub async fn set_signup_rules(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     confirm_addresses: bool,
     signups_per_30_minutes: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE communities SET confirm_addresses = ?, signups_per_30_minutes = ?, updated_at = ? WHERE id = ?",
+    on_conn!(db, |c| {
+        sqlx::query(
+        "UPDATE communities SET confirm_addresses = $1, signups_per_30_minutes = $2, updated_at = $3 WHERE id = $4",
     )
     .bind(confirm_addresses)
     .bind(signups_per_30_minutes)
     .bind(super::now())
     .bind(id)
-    .execute(db)
-    .await?;
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 
 /// Whether declined people get a polite mail.
 pub async fn set_deny_mail(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     deny_mail: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE communities SET deny_mail = ?, updated_at = ? WHERE id = ?")
-        .bind(deny_mail)
-        .bind(super::now())
-        .bind(id)
-        .execute(db)
-        .await?;
+    on_conn!(db, |c| sqlx::query(
+        "UPDATE communities SET deny_mail = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(deny_mail)
+    .bind(super::now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Flags (or, with `None`, clears) a configuration problem for the community's admins.
 pub async fn set_config_error(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE communities SET config_error = ? WHERE id = ?")
-        .bind(error)
-        .bind(id)
-        .execute(db)
-        .await?;
+    on_conn!(db, |c| sqlx::query(
+        "UPDATE communities SET config_error = $1 WHERE id = $2"
+    )
+    .bind(error)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }

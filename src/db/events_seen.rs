@@ -1,29 +1,33 @@
 //! Events already received, so Slack's retries have no second effect.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 /// Records the event; false when it was seen before.
 pub async fn first_sighting(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     event_id: &str,
     team_id: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT OR IGNORE INTO events_seen (event_id, team_id, seen_at) VALUES (?, ?, ?)",
+    let done = on_conn!(db, |c| sqlx::query(
+        "INSERT OR IGNORE INTO events_seen (event_id, team_id, seen_at) VALUES ($1, $2, $3)",
     )
     .bind(event_id)
     .bind(team_id)
     .bind(super::now())
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Forgets events older than `before`: Slack retries for minutes, not days.
-pub async fn forget_before(db: impl SqliteExecutor<'_>, before: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM events_seen WHERE seen_at < ?")
-        .bind(before)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+pub async fn forget_before(db: impl Into<Exec<'_>>, before: i64) -> Result<u64, sqlx::Error> {
+    let done = on_conn!(db, |c| sqlx::query(
+        "DELETE FROM events_seen WHERE seen_at < $1"
+    )
+    .bind(before)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done)
 }

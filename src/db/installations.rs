@@ -1,7 +1,7 @@
 //! Workspace installations: one row per team (or per Enterprise Grid org), tokens sealed.
 
+use super::{Exec, on_conn};
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::SqliteExecutor;
 
 use super::sealed::{
     INSTALLATION_BOT_REFRESH, INSTALLATION_BOT_TOKEN, INSTALLATION_USER_REFRESH,
@@ -183,7 +183,7 @@ fn seal(
 /// reinstalled without the admin's user scopes), the stored user token, its scopes and the person
 /// it belongs to stay.
 pub async fn upsert(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     keyring: &Keyring,
     new: &NewInstallation,
 ) -> Result<(), sqlx::Error> {
@@ -191,12 +191,13 @@ pub async fn upsert(
     let now = super::now();
     let bot = new.bot.as_ref();
     let user = new.user.as_ref();
-    sqlx::query(
+    on_conn!(db, |c| {
+        sqlx::query(
         "INSERT INTO installations (id, team_id, team_name, team_domain, team_icon, enterprise_id, enterprise_name, \
            is_enterprise_install, app_id, bot_user_id, bot_id, bot_scopes, bot_token, bot_refresh_token, \
            bot_token_expires_at, installer_user_id, user_scopes, user_token, user_refresh_token, \
            user_token_expires_at, status, status_reason, installed_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 'active', NULL, $21, $22) \
          ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, team_name = excluded.team_name, \
            team_domain = excluded.team_domain, team_icon = excluded.team_icon, \
            enterprise_id = excluded.enterprise_id, enterprise_name = excluded.enterprise_name, \
@@ -236,62 +237,67 @@ pub async fn upsert(
     .bind(user.and_then(|g| g.expires_at))
     .bind(now)
     .bind(now)
-    .execute(db)
-    .await?;
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 
-pub async fn get(
-    db: impl SqliteExecutor<'_>,
-    id: &str,
-) -> Result<Option<Installation>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn get(db: impl Into<Exec<'_>>, id: &str) -> Result<Option<Installation>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(c)
+    .await)
 }
 
 /// The installation that serves a workspace: its own, or its organisation's org-wide one.
 pub async fn for_team(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     team_id: &str,
     enterprise_id: Option<&str>,
 ) -> Result<Option<Installation>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE id = ? OR (is_enterprise_install = 1 AND id = ?) ORDER BY is_enterprise_install LIMIT 1"
+    on_conn!(db, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE id = $1 OR (is_enterprise_install = 1 AND id = $2) ORDER BY is_enterprise_install LIMIT 1"
     )))
     .bind(team_id)
     .bind(enterprise_id.unwrap_or(""))
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+        .await
+    })
 }
 
-pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<Installation>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+pub async fn list(db: impl Into<Exec<'_>>) -> Result<Vec<Installation>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} ORDER BY team_name, id"
     )))
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
-pub async fn count_active(db: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM installations WHERE status = 'active'")
-        .fetch_one(db)
-        .await
+pub async fn count_active(db: impl Into<Exec<'_>>) -> Result<i64, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM installations WHERE status = 'active'"
+    )
+    .fetch_one(c)
+    .await)
 }
 
 /// How many installations are in each status (the metrics gauges).
-pub async fn count_by_status(
-    db: impl SqliteExecutor<'_>,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, COUNT(*) FROM installations GROUP BY status ORDER BY status")
-        .fetch_all(db)
-        .await
+pub async fn count_by_status(db: impl Into<Exec<'_>>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(
+        "SELECT status, COUNT(*) FROM installations GROUP BY status ORDER BY status"
+    )
+    .fetch_all(c)
+    .await)
 }
 
 /// The installation's token of that kind, opened — only while the installation is active.
 pub async fn token(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     keyring: &Keyring,
     id: &str,
     kind: TokenKind,
@@ -302,15 +308,15 @@ pub async fn token(
         TokenKind::User => "user_token_expires_at",
     };
     let sql = format!(
-        "SELECT {t}, {r}, {expires} FROM installations WHERE id = ? AND status = 'active' AND {t} IS NOT NULL",
+        "SELECT {t}, {r}, {expires} FROM installations WHERE id = $1 AND status = 'active' AND {t} IS NOT NULL",
         t = token_col.column,
         r = refresh_col.column
     );
     let row: Option<(String, Option<String>, Option<i64>)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(db)
-            .await?;
+            .fetch_optional(c)
+            .await)?;
     let Some((token, refresh, expires_at)) = row else {
         return Ok(None);
     };
@@ -325,7 +331,7 @@ pub async fn token(
 
 /// Stores a refreshed token pair in one statement, so readers see the old pair or the new one.
 pub async fn store_refreshed(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     keyring: &Keyring,
     id: &str,
     kind: TokenKind,
@@ -337,43 +343,45 @@ pub async fn store_refreshed(
         TokenKind::User => "user_token_expires_at",
     };
     let sql = format!(
-        "UPDATE installations SET {t} = ?, {r} = ?, {expires} = ?, updated_at = ? WHERE id = ?",
+        "UPDATE installations SET {t} = $1, {r} = $2, {expires} = $3, updated_at = $4 WHERE id = $5",
         t = token_col.column,
         r = refresh_col.column
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    on_conn!(db, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(seal(keyring, token_col, id, Some(&token.token)))
         .bind(seal(keyring, refresh_col, id, token.refresh_token.as_ref()))
         .bind(token.expires_at)
         .bind(super::now())
         .bind(id)
-        .execute(db)
-        .await?;
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Stops using an installation Slack refused (`invalid_auth`, `account_inactive`, `token_revoked`).
 pub async fn mark_inactive(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: &str,
     reason: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE installations SET status = 'inactive', status_reason = ?, updated_at = ? \
-         WHERE id = ? AND status = 'active'",
+    let done = on_conn!(db, |c| sqlx::query(
+        "UPDATE installations SET status = 'inactive', status_reason = $1, updated_at = $2 \
+         WHERE id = $3 AND status = 'active'",
     )
     .bind(reason)
     .bind(super::now())
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// Forgets the tokens of that kind; idempotent. With no bot token left the installation is
 /// uninstalled.
 pub async fn delete_tokens(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: &str,
     kind: TokenKind,
     reason: &str,
@@ -381,29 +389,33 @@ pub async fn delete_tokens(
     let sql = match kind {
         TokenKind::Bot => {
             "UPDATE installations SET bot_token = NULL, bot_refresh_token = NULL, bot_token_expires_at = NULL, \
-               status = 'uninstalled', status_reason = ?, updated_at = ? WHERE id = ?"
+               status = 'uninstalled', status_reason = $1, updated_at = $2 WHERE id = $3"
         }
         TokenKind::User => {
             "UPDATE installations SET user_token = NULL, user_refresh_token = NULL, user_token_expires_at = NULL, \
                status = CASE WHEN bot_token IS NULL THEN 'uninstalled' ELSE status END, \
-               status_reason = CASE WHEN bot_token IS NULL THEN ? ELSE status_reason END, \
-               updated_at = ? WHERE id = ?"
+               status_reason = CASE WHEN bot_token IS NULL THEN $1 ELSE status_reason END, \
+               updated_at = $2 WHERE id = $3"
         }
     };
-    sqlx::query(sql)
+    on_conn!(db, |c| sqlx::query(sql)
         .bind(reason)
         .bind(super::now())
         .bind(id)
-        .execute(db)
-        .await?;
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Removes the installation (after its token was revoked at Slack).
-pub async fn delete(db: impl SqliteExecutor<'_>, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM installations WHERE id = ?")
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() > 0)
+pub async fn delete(db: impl Into<Exec<'_>>, id: &str) -> Result<bool, sqlx::Error> {
+    let done = on_conn!(db, |c| sqlx::query(
+        "DELETE FROM installations WHERE id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }

@@ -1,6 +1,6 @@
 //! Invite requests: one row per person asking to join a community, and where it stands.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 use crate::domain::InviteStatus;
 
@@ -45,7 +45,7 @@ const SELECT: &str = "SELECT id, community_id, email, name, source, requested_by
 
 /// Inserts the request; `None` when the email already has an open request in that community.
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     new: &NewRequest<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
     insert_with(db, new, Extras::default()).await
@@ -53,34 +53,40 @@ pub async fn insert(
 
 /// [`insert`] with a confirmation token or the too-fast mark.
 /// Records the language the person asked in (a code of `i18n::CATALOGS`).
-pub async fn set_lang(db: impl SqliteExecutor<'_>, id: i64, lang: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE invite_requests SET lang = ? WHERE id = ?")
-        .bind(lang)
-        .bind(id)
-        .execute(db)
-        .await
-        .map(|_| ())
+pub async fn set_lang(db: impl Into<Exec<'_>>, id: i64, lang: &str) -> Result<(), sqlx::Error> {
+    on_conn!(db, |c| sqlx::query(
+        "UPDATE invite_requests SET lang = $1 WHERE id = $2"
+    )
+    .bind(lang)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))
+    .map(|_| ())
 }
 
 /// The language the person asked in; English for requests older than the column.
-pub async fn lang_of(db: impl SqliteExecutor<'_>, id: i64) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT lang FROM invite_requests WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map(|lang| lang.unwrap_or_else(|| "en".to_owned()))
+pub async fn lang_of(db: impl Into<Exec<'_>>, id: i64) -> Result<String, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_scalar(
+        "SELECT lang FROM invite_requests WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+    .map(|lang| lang.unwrap_or_else(|| "en".to_owned()))
 }
 
 pub async fn insert_with(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     new: &NewRequest<'_>,
     extras: Extras<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
     let now = super::now();
-    let result = sqlx::query_scalar(
+    let result = on_conn!(db, |c| {
+        sqlx::query_scalar(
         "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
            created_at, updated_at, confirm_hash, confirm_expires_at, too_fast) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(new.community_id)
     .bind(new.email)
@@ -94,8 +100,9 @@ pub async fn insert_with(
     .bind(extras.confirm.map(|(hash, _)| hash))
     .bind(extras.confirm.map(|(_, expires)| expires))
     .bind(extras.too_fast)
-    .fetch_one(db)
-    .await;
+    .fetch_one(c)
+        .await
+    });
     match result {
         Ok(id) => Ok(Some(id)),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
@@ -103,19 +110,18 @@ pub async fn insert_with(
     }
 }
 
-pub async fn get(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-) -> Result<Option<InviteRequest>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn get(db: impl Into<Exec<'_>>, id: i64) -> Result<Option<InviteRequest>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(c)
+    .await)
 }
 
 /// Moves a request to `status`, but only from one of `from` (so a decision is taken once).
 pub async fn transition(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     from: &[InviteStatus],
     to: InviteStatus,
@@ -128,10 +134,10 @@ pub async fn transition(
     for (slot, status) in from_names.iter_mut().zip(from) {
         *slot = status.as_str();
     }
-    let done = sqlx::query(
-        "UPDATE invite_requests SET status = ?, status_message = ?, slack_error = ?, \
-           decided_by = COALESCE(?, decided_by), updated_at = ? \
-         WHERE id = ? AND status IN (?, ?, ?, ?)",
+    let done = on_conn!(db, |c| sqlx::query(
+        "UPDATE invite_requests SET status = $1, status_message = $2, slack_error = $3, \
+           decided_by = COALESCE($4, decided_by), updated_at = $5 \
+         WHERE id = $6 AND status IN ($7, $8, $9, $10)",
     )
     .bind(to.as_str())
     .bind(message)
@@ -143,142 +149,152 @@ pub async fn transition(
     .bind(from_names[1])
     .bind(from_names[2])
     .bind(from_names[3])
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// The unconfirmed request a confirmation token (its hash) belongs to, while the token is valid.
 pub async fn by_confirm_hash(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     hash: &[u8],
     now: i64,
 ) -> Result<Option<InviteRequest>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE confirm_hash = ? AND status = 'unconfirmed' AND confirm_expires_at > ?"
+    on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE confirm_hash = $1 AND status = 'unconfirmed' AND confirm_expires_at > $2"
     )))
     .bind(hash)
     .bind(now)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// Moves an unconfirmed request on once its address is confirmed; the token is spent with it.
 pub async fn confirm(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     to: InviteStatus,
     message: &str,
 ) -> Result<bool, sqlx::Error> {
     let now = super::now();
-    let done = sqlx::query(
-        "UPDATE invite_requests SET status = ?, status_message = ?, confirm_hash = NULL, confirmed_at = ?, \
-           updated_at = ? WHERE id = ? AND status = 'unconfirmed'",
+    let done = on_conn!(db, |c| {
+        sqlx::query(
+        "UPDATE invite_requests SET status = $1, status_message = $2, confirm_hash = NULL, confirmed_at = $3, \
+           updated_at = $4 WHERE id = $5 AND status = 'unconfirmed'",
     )
     .bind(to.as_str())
     .bind(message)
     .bind(now)
     .bind(now)
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(done > 0)
 }
 
 /// A new confirmation token for the unconfirmed request of this address (the person asked
 /// again: the first mail was lost or expired); the request's id, or `None` when there is none.
 pub async fn renew_confirmation(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     community_id: i64,
     email: &str,
     hash: &[u8],
     expires_at: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE invite_requests SET confirm_hash = ?, confirm_expires_at = ?, updated_at = ? \
-         WHERE community_id = ? AND lower(email) = lower(?) AND status = 'unconfirmed' RETURNING id",
+    on_conn!(db, |c| {
+        sqlx::query_scalar(
+        "UPDATE invite_requests SET confirm_hash = $1, confirm_expires_at = $2, updated_at = $3 \
+         WHERE community_id = $4 AND lower(email) = lower($5) AND status = 'unconfirmed' RETURNING id",
     )
     .bind(hash)
     .bind(expires_at)
     .bind(super::now())
     .bind(community_id)
     .bind(email)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+        .await
+    })
 }
 
 /// Forgets requests whose address was never confirmed, created before `before`.
-pub async fn purge_unconfirmed(
-    db: impl SqliteExecutor<'_>,
-    before: i64,
-) -> Result<u64, sqlx::Error> {
-    let done =
-        sqlx::query("DELETE FROM invite_requests WHERE status = 'unconfirmed' AND created_at < ?")
-            .bind(before)
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected())
+pub async fn purge_unconfirmed(db: impl Into<Exec<'_>>, before: i64) -> Result<u64, sqlx::Error> {
+    let done = on_conn!(db, |c| sqlx::query(
+        "DELETE FROM invite_requests WHERE status = 'unconfirmed' AND created_at < $1"
+    )
+    .bind(before)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done)
 }
 
 /// Requests of a community, newest first, optionally of one status; keyset pagination by id.
 pub async fn list(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     community_id: i64,
     status: Option<InviteStatus>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<InviteRequest>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE community_id = ? AND (? IS NULL OR status = ?) AND id < ? ORDER BY id DESC LIMIT ?"
+    on_conn!(db, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE community_id = $1 AND ($2 IS NULL OR status = $3) AND id < $4 ORDER BY id DESC LIMIT $5"
     )))
     .bind(community_id)
     .bind(status.map(|s| s.as_str()))
     .bind(status.map(|s| s.as_str()))
     .bind(before_id.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+        .await
+    })
 }
 
 /// The requests of one team's communities for this email still waiting for Slack to say they joined.
 pub async fn mark_joined(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     team_id: &str,
     email: &str,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE invite_requests SET status = 'joined', status_message = 'Joined the workspace.', updated_at = ? \
-         WHERE lower(email) = lower(?) AND status IN ('invited', 'already_invited', 'link_shown', 'link_sent', 'pending', 'queued') \
-           AND community_id IN (SELECT id FROM communities WHERE team_id = ?)",
+    let done = on_conn!(db, |c| {
+        sqlx::query(
+        "UPDATE invite_requests SET status = 'joined', status_message = 'Joined the workspace.', updated_at = $1 \
+         WHERE lower(email) = lower($2) AND status IN ('invited', 'already_invited', 'link_shown', 'link_sent', 'pending', 'queued') \
+           AND community_id IN (SELECT id FROM communities WHERE team_id = $3)",
     )
     .bind(super::now())
     .bind(email)
     .bind(team_id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(done)
 }
 
 /// How many requests of a community are in each status.
 pub async fn counts(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     community_id: i64,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT status, COUNT(*) FROM invite_requests WHERE community_id = ? GROUP BY status",
+    on_conn!(db, |c| sqlx::query_as(
+        "SELECT status, COUNT(*) FROM invite_requests WHERE community_id = $1 GROUP BY status",
     )
     .bind(community_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// How many requests are in each status, across every community (the metrics gauges).
-pub async fn count_by_status(
-    db: impl SqliteExecutor<'_>,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, COUNT(*) FROM invite_requests GROUP BY status ORDER BY status")
-        .fetch_all(db)
-        .await
+pub async fn count_by_status(db: impl Into<Exec<'_>>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(
+        "SELECT status, COUNT(*) FROM invite_requests GROUP BY status ORDER BY status"
+    )
+    .fetch_all(c)
+    .await)
 }
 
 /// A workspace's numbers for `/lobby stats`.
@@ -293,19 +309,21 @@ pub struct WeeklyCounts {
 }
 
 pub async fn weekly_counts(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     team_id: &str,
     since: i64,
 ) -> Result<WeeklyCounts, sqlx::Error> {
-    sqlx::query_as(
+    on_conn!(db, |c| {
+        sqlx::query_as(
         "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, \
-           COALESCE(SUM(status IN ('invited', 'already_invited', 'joined', 'link_shown', 'link_sent') AND created_at >= ?), 0) AS invited, \
-           COALESCE(SUM(status = 'joined' AND updated_at >= ?), 0) AS joined \
-         FROM invite_requests WHERE community_id IN (SELECT id FROM communities WHERE team_id = ?)",
+           COALESCE(SUM(status IN ('invited', 'already_invited', 'joined', 'link_shown', 'link_sent') AND created_at >= $1), 0) AS invited, \
+           COALESCE(SUM(status = 'joined' AND updated_at >= $2), 0) AS joined \
+         FROM invite_requests WHERE community_id IN (SELECT id FROM communities WHERE team_id = $3)",
     )
     .bind(since)
     .bind(since)
     .bind(team_id)
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+        .await
+    })
 }

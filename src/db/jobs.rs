@@ -5,7 +5,7 @@
 //! a worker that lost its claim changes nothing. Transitions that also touch `job_attempts` take the
 //! pool and run in one short `BEGIN IMMEDIATE` transaction, so no caller can split them.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 use super::{Db, begin_write};
 
@@ -63,16 +63,16 @@ pub struct Stats {
 }
 
 pub async fn enqueue(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     kind: &str,
     payload: &serde_json::Value,
     run_at: i64,
     max_attempts: i64,
 ) -> Result<i64, sqlx::Error> {
     let now = super::now();
-    sqlx::query_scalar(
+    on_conn!(db, |c| sqlx::query_scalar(
         "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(kind)
     .bind(payload.to_string())
@@ -80,32 +80,37 @@ pub async fn enqueue(
     .bind(max_attempts)
     .bind(now)
     .bind(now)
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+    .await)
 }
 
 /// Takes the next due job for `worker_id` and opens its attempt record; `None` when nothing is due.
 pub async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    let job: Option<ClaimedJob> = sqlx::query_as(
+    let job: Option<ClaimedJob> = on_conn!(&mut *tx, |c| {
+        sqlx::query_as(
         "UPDATE jobs
-         SET status = 'running', claimed_by = ?, claimed_at = ?, attempts = attempts + 1, updated_at = ?
-         WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= ? ORDER BY run_at, id LIMIT 1)
+         SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1, updated_at = $3
+         WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $4 ORDER BY run_at, id LIMIT 1)
          RETURNING id, kind, payload, attempts AS attempt, max_attempts",
     )
     .bind(worker_id)
     .bind(now)
     .bind(now)
     .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c)
+        .await
+    })?;
     if let Some(job) = &job {
-        sqlx::query("INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?, ?, ?)")
-            .bind(job.id)
-            .bind(job.attempt)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        on_conn!(&mut *tx, |c| sqlx::query(
+            "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES ($1, $2, $3)"
+        )
+        .bind(job.id)
+        .bind(job.attempt)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     tx.commit().await?;
     Ok(job)
@@ -118,20 +123,21 @@ pub async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJ
 pub async fn complete(db: &Db, claim: Claim<'_>) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
-    let applied = sqlx::query(
-        "UPDATE jobs SET status = 'done', claimed_by = NULL, claimed_at = NULL, updated_at = ?,
+    let applied = on_conn!(&mut *tx, |c| {
+        sqlx::query(
+        "UPDATE jobs SET status = 'done', claimed_by = NULL, claimed_at = NULL, updated_at = $1,
              payload = (SELECT json_group_object(key, value) FROM json_each(jobs.payload)
                         WHERE key = 'id' OR key LIKE '%\\_id' ESCAPE '\\')
-         WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?",
+         WHERE id = $2 AND status = 'running' AND claimed_by = $3 AND attempts = $4",
     )
     .bind(now)
     .bind(claim.job_id)
     .bind(claim.worker_id)
     .bind(claim.attempt)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })? == 1;
     finish_attempt(tx, applied, claim, "done", None, now).await
 }
 
@@ -144,10 +150,11 @@ pub async fn retry(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
-    let applied = sqlx::query(
-        "UPDATE jobs SET status = 'ready', run_at = ?, last_error = ?, claimed_by = NULL, claimed_at = NULL,
-             updated_at = ?
-         WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?",
+    let applied = on_conn!(&mut *tx, |c| {
+        sqlx::query(
+        "UPDATE jobs SET status = 'ready', run_at = $1, last_error = $2, claimed_by = NULL, claimed_at = NULL,
+             updated_at = $3
+         WHERE id = $4 AND status = 'running' AND claimed_by = $5 AND attempts = $6",
     )
     .bind(run_at)
     .bind(error)
@@ -155,10 +162,10 @@ pub async fn retry(
     .bind(claim.job_id)
     .bind(claim.worker_id)
     .bind(claim.attempt)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })? == 1;
     finish_attempt(tx, applied, claim, "retry", Some(error), now).await
 }
 
@@ -166,21 +173,22 @@ pub async fn retry(
 pub async fn fail(db: &Db, claim: Claim<'_>, error: &str) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
-    let applied = sqlx::query(
-        "UPDATE jobs SET status = 'failed', last_error = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ?,
+    let applied = on_conn!(&mut *tx, |c| {
+        sqlx::query(
+        "UPDATE jobs SET status = 'failed', last_error = $1, claimed_by = NULL, claimed_at = NULL, updated_at = $2,
              payload = (SELECT json_group_object(key, value) FROM json_each(jobs.payload)
                         WHERE key = 'id' OR key LIKE '%\\_id' ESCAPE '\\')
-         WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?",
+         WHERE id = $3 AND status = 'running' AND claimed_by = $4 AND attempts = $5",
     )
     .bind(error)
     .bind(now)
     .bind(claim.job_id)
     .bind(claim.worker_id)
     .bind(claim.attempt)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })? == 1;
     finish_attempt(tx, applied, claim, "failed", Some(error), now).await
 }
 
@@ -197,16 +205,19 @@ async fn finish_attempt(
         // Nothing was written: dropping the transaction rolls it back and frees the write lock.
         return Ok(false);
     }
-    sqlx::query(
-        "UPDATE job_attempts SET finished_at = ?, outcome = ?, error = ? WHERE job_id = ? AND attempt = ?",
+    on_conn!(&mut *tx, |c| {
+        sqlx::query(
+        "UPDATE job_attempts SET finished_at = $1, outcome = $2, error = $3 WHERE job_id = $4 AND attempt = $5",
     )
     .bind(now)
     .bind(outcome)
     .bind(error)
     .bind(claim.job_id)
     .bind(claim.attempt)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
     tx.commit().await?;
     Ok(true)
 }
@@ -232,76 +243,80 @@ pub async fn release_claimed_by(
 async fn release(db: &Db, worker_id: Option<&str>, reason: &str) -> Result<u64, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
-    sqlx::query(
-        "UPDATE job_attempts SET finished_at = ?1, outcome = 'released', error = ?2
+    on_conn!(&mut *tx, |c| {
+        sqlx::query(
+        "UPDATE job_attempts SET finished_at = $1, outcome = 'released', error = $2
          WHERE finished_at IS NULL AND (job_id, attempt) IN (
-             SELECT id, attempts FROM jobs WHERE status = 'running' AND (?3 IS NULL OR claimed_by = ?3))",
+             SELECT id, attempts FROM jobs WHERE status = 'running' AND ($3 IS NULL OR claimed_by = $3))",
     )
     .bind(now)
     .bind(reason)
     .bind(worker_id)
-    .execute(&mut *tx)
-    .await?;
-    let released = sqlx::query(
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    let released = on_conn!(&mut *tx, |c| sqlx::query(
         "UPDATE jobs
          SET status = CASE WHEN attempts < max_attempts THEN 'ready' ELSE 'failed' END,
-             last_error = ?1, claimed_by = NULL, claimed_at = NULL, updated_at = ?2
-         WHERE status = 'running' AND (?3 IS NULL OR claimed_by = ?3)",
+             last_error = $1, claimed_by = NULL, claimed_at = NULL, updated_at = $2
+         WHERE status = 'running' AND ($3 IS NULL OR claimed_by = $3)",
     )
     .bind(reason)
     .bind(now)
     .bind(worker_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     tx.commit().await?;
     Ok(released)
 }
 
 /// When the next ready job falls due (it may already be due), or `None` when none is waiting.
-pub async fn next_run_at(db: impl SqliteExecutor<'_>) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE status = 'ready'")
-        .fetch_one(db)
-        .await
+pub async fn next_run_at(db: impl Into<Exec<'_>>) -> Result<Option<i64>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_scalar(
+        "SELECT MIN(run_at) FROM jobs WHERE status = 'ready'"
+    )
+    .fetch_one(c)
+    .await)
 }
 
-pub async fn stats(db: impl SqliteExecutor<'_>, now: i64) -> Result<Stats, sqlx::Error> {
+pub async fn stats(db: impl Into<Exec<'_>>, now: i64) -> Result<Stats, sqlx::Error> {
     // Separate counts so each one is answered from the `jobs_ready` index, not a scan of done jobs.
-    sqlx::query_as(
+    on_conn!(db, |c| {
+        sqlx::query_as(
         "SELECT
              (SELECT COUNT(*) FROM jobs WHERE status = 'ready') AS ready,
              (SELECT COUNT(*) FROM jobs WHERE status = 'running') AS running,
              (SELECT COUNT(*) FROM jobs WHERE status = 'failed') AS failed,
-             COALESCE(?1 - (SELECT MIN(run_at) FROM jobs WHERE status = 'ready' AND run_at <= ?1), 0)
+             COALESCE($1 - (SELECT MIN(run_at) FROM jobs WHERE status = 'ready' AND run_at <= $1), 0)
                  AS oldest_ready_age_secs",
     )
     .bind(now)
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+        .await
+    })
 }
 
-pub async fn attempts(
-    db: impl SqliteExecutor<'_>,
-    job_id: i64,
-) -> Result<Vec<Attempt>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn attempts(db: impl Into<Exec<'_>>, job_id: i64) -> Result<Vec<Attempt>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(
         "SELECT attempt, started_at, finished_at, outcome, error FROM job_attempts
-         WHERE job_id = ? ORDER BY attempt, id",
+         WHERE job_id = $1 ORDER BY attempt, id",
     )
     .bind(job_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<JobRow>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn get(db: impl Into<Exec<'_>>, id: i64) -> Result<Option<JobRow>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(
         "SELECT id, kind, payload, status, run_at, attempts, max_attempts, claimed_by, claimed_at,
              last_error, created_at, updated_at
-         FROM jobs WHERE id = ?",
+         FROM jobs WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// A fresh database in a temporary directory, for the queue's tests.
@@ -315,15 +330,15 @@ pub(crate) async fn temp_db() -> (tempfile::TempDir, Db) {
 }
 
 /// Forgets jobs that finished (done) before `before`, with their attempts.
-pub async fn delete_done_before(
-    db: impl SqliteExecutor<'_>,
-    before: i64,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < ?")
-        .bind(before)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+pub async fn delete_done_before(db: impl Into<Exec<'_>>, before: i64) -> Result<u64, sqlx::Error> {
+    let done = on_conn!(db, |c| sqlx::query(
+        "DELETE FROM jobs WHERE status = 'done' AND updated_at < $1"
+    )
+    .bind(before)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done)
 }
 
 #[cfg(test)]

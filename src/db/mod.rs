@@ -1,4 +1,5 @@
-//! The database: one SQLite file in WAL mode. All SQL in Lobby lives under this module.
+//! The database: one SQLite file in WAL mode, or PostgreSQL. All SQL in Lobby lives under this
+//! module.
 //!
 //! Each submodule holds the queries for one table group as free functions taking an executor,
 //! so a caller composes them inside one transaction when it has to.
@@ -22,66 +23,262 @@ pub mod used_form_tokens;
 pub mod vault_canaries;
 
 use std::collections::HashMap;
-use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-pub type Db = SqlitePool;
+/// The database Lobby runs on: one SQLite file (the default), or PostgreSQL shared by any number
+/// of instances. Services hold a `Db` and never ask which; the functions in this module's
+/// submodules run the same statement on either, or each engine's own where the dialects differ.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
 
-/// One gate per database file in this process. SQLite lets one writer in at a time and makes
-/// the others retry in its busy handler, sleeping whole milliseconds between tries; queueing
-/// write transactions here instead hands the lock over at once, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// Which engine a `LOBBY_DATABASE_URL` names.
+    pub fn of_url(url: &str) -> Engine {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+}
+
+impl Db {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Db::Sqlite(_) => Engine::Sqlite,
+            Db::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Closes every connection (waiting for those in use to come back).
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// The SQLite pool, for what only SQLite has (file backups, tests of the file itself).
+    pub fn as_sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Db::Sqlite(pool) => Some(pool),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// The engine's own name for its version (`SELECT sqlite_version()` / `SHOW server_version`).
+    pub async fn server_version(&self) -> Result<String, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT sqlite_version()")
+                    .fetch_one(pool)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("SHOW server_version")
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+    }
+}
+
+/// What a query runs on: a pool (one connection borrowed for the statement) or a connection
+/// inside a transaction, of either engine. Every function under `db::` takes `impl Into<Exec>`,
+/// so callers pass `&db` or `&mut *tx` alike.
+pub enum Exec<'c> {
+    SqlitePool(&'c SqlitePool),
+    Sqlite(&'c mut SqliteConnection),
+    PgPool(&'c PgPool),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Exec<'_> {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Exec::SqlitePool(_) | Exec::Sqlite(_) => Engine::Sqlite,
+            Exec::PgPool(_) | Exec::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// The statement written for this engine: for the few places where the dialects differ.
+    pub fn pick<T>(&self, sqlite: T, postgres: T) -> T {
+        match self.engine() {
+            Engine::Sqlite => sqlite,
+            Engine::Postgres => postgres,
+        }
+    }
+}
+
+impl<'c> From<&'c Db> for Exec<'c> {
+    fn from(db: &'c Db) -> Self {
+        match db {
+            Db::Sqlite(pool) => Exec::SqlitePool(pool),
+            Db::Postgres(pool) => Exec::PgPool(pool),
+        }
+    }
+}
+
+impl<'c> From<&'c mut TxConn> for Exec<'c> {
+    fn from(tx: &'c mut TxConn) -> Self {
+        match tx {
+            TxConn::Sqlite(tx) => Exec::Sqlite(tx),
+            TxConn::Postgres(tx) => Exec::Postgres(tx),
+        }
+    }
+}
+
+impl<'c> From<&'c mut Exec<'_>> for Exec<'c> {
+    fn from(exec: &'c mut Exec<'_>) -> Self {
+        match exec {
+            Exec::SqlitePool(pool) => Exec::SqlitePool(pool),
+            Exec::Sqlite(conn) => Exec::Sqlite(conn),
+            Exec::PgPool(pool) => Exec::PgPool(pool),
+            Exec::Postgres(conn) => Exec::Postgres(conn),
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to a connection of whichever engine `$db` is: the same sqlx
+/// code compiles once per engine. A pool lends one connection for the statement, as sqlx's own
+/// pool executor does. Exported for the integration tests' ad-hoc SQL.
+#[macro_export]
+macro_rules! on_conn {
+    ($db:expr, |$c:ident| $body:expr) => {{
+        match Into::<$crate::db::Exec<'_>>::into($db) {
+            $crate::db::Exec::SqlitePool(pool) => match pool.acquire().await {
+                Ok(mut held) => {
+                    let $c: &mut sqlx::SqliteConnection = &mut held;
+                    $body
+                }
+                Err(e) => Err(e.into()),
+            },
+            $crate::db::Exec::Sqlite($c) => $body,
+            $crate::db::Exec::PgPool(pool) => match pool.acquire().await {
+                Ok(mut held) => {
+                    let $c: &mut sqlx::PgConnection = &mut held;
+                    $body
+                }
+                Err(e) => Err(e.into()),
+            },
+            $crate::db::Exec::Postgres($c) => $body,
+        }
+    }};
+}
+pub use on_conn;
+
+/// One gate per SQLite database file in this process. SQLite lets one writer in at a time and
+/// makes the others retry in its busy handler, sleeping whole milliseconds between tries;
+/// queueing write transactions here instead hands the lock over at once, in order. PostgreSQL
+/// locks rows, not the database, and needs no gate.
 static WRITE_GATES: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
     LazyLock::new(Default::default);
 
-fn write_gate(db: &Db) -> Arc<tokio::sync::Mutex<()>> {
-    let file = db.connect_options().get_filename().to_path_buf();
+fn write_gate(pool: &SqlitePool) -> Arc<tokio::sync::Mutex<()>> {
+    let file = pool.connect_options().get_filename().to_path_buf();
     let mut gates = WRITE_GATES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     gates.entry(file).or_default().clone()
 }
 
-/// A write transaction holding this process's write gate until it commits or rolls back.
-/// It dereferences to the connection, so `&mut *tx` runs queries as with a plain transaction.
+/// The connection of an open transaction, of either engine.
+pub enum TxConn {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// A write transaction (holding this process's SQLite write gate until it commits or rolls
+/// back). `&mut *tx` runs queries in it.
 pub struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
-    _gate: OwnedMutexGuard<()>,
+    tx: TxConn,
+    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
+    pub fn engine(&self) -> Engine {
+        match self.tx {
+            TxConn::Sqlite(_) => Engine::Sqlite,
+            TxConn::Postgres(_) => Engine::Postgres,
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        match self.tx {
+            TxConn::Sqlite(tx) => tx.commit().await,
+            TxConn::Postgres(tx) => tx.commit().await,
+        }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+        match self.tx {
+            TxConn::Sqlite(tx) => tx.rollback().await,
+            TxConn::Postgres(tx) => tx.rollback().await,
+        }
     }
 }
 
-impl Deref for WriteTx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
+impl std::ops::Deref for WriteTx {
+    type Target = TxConn;
+    fn deref(&self) -> &TxConn {
         &self.tx
     }
 }
 
-impl DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut TxConn {
         &mut self.tx
     }
 }
 
-/// Opens (creating if needed) the database and applies the embedded migrations.
+/// Opens (creating if needed) the database `url` names and applies that engine's migrations.
 pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+    match Engine::of_url(url) {
+        Engine::Sqlite => connect_sqlite(url).await,
+        Engine::Postgres => connect_postgres(url).await,
+    }
+}
+
+async fn connect_postgres(url: &str) -> Result<Db, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.application_name("lobby");
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    POSTGRES_MIGRATOR.run(&pool).await?;
+    Ok(Db::Postgres(pool))
+}
+
+async fn connect_sqlite(url: &str) -> Result<Db, sqlx::Error> {
     let options = SqliteConnectOptions::from_str(url)?;
     private_file(options.get_filename())?;
     let options = options
@@ -95,8 +292,8 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         .min_connections(1)
         .connect_with(options)
         .await?;
-    MIGRATOR.run(&pool).await?;
-    Ok(pool)
+    SQLITE_MIGRATOR.run(&pool).await?;
+    Ok(Db::Sqlite(pool))
 }
 
 /// The database holds sealed tokens, hashed sessions and people's addresses: only its owner may
@@ -138,9 +335,20 @@ fn private_file(path: &std::path::Path) -> Result<(), sqlx::Error> {
 /// writers wait their turn at the gate; another process (the CLI) still waits in SQLite's busy
 /// handler.
 pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
-    let gate = write_gate(db).lock_owned().await;
-    let tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    Ok(WriteTx { tx, _gate: gate })
+    match db {
+        Db::Sqlite(pool) => {
+            let gate = write_gate(pool).lock_owned().await;
+            let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            Ok(WriteTx {
+                tx: TxConn::Sqlite(tx),
+                _gate: Some(gate),
+            })
+        }
+        Db::Postgres(pool) => Ok(WriteTx {
+            tx: TxConn::Postgres(pool.begin().await?),
+            _gate: None,
+        }),
+    }
 }
 
 /// Now, in Unix seconds: the unit every time column uses.
@@ -158,8 +366,13 @@ pub async fn is_writable(db: &Db) -> bool {
 /// would not notice a full disk, a read-only file or a table that refuses rows.)
 pub async fn check_writable(db: &Db) -> Result<(), sqlx::Error> {
     let mut tx = begin_write(db).await?;
-    sqlx::query("INSERT INTO events_seen (event_id, team_id, seen_at) VALUES ('lobby-readiness-probe', NULL, 0)")
-        .execute(&mut *tx)
-        .await?;
+    on_conn!(&mut *tx, |c| {
+        sqlx::query(
+        "INSERT INTO events_seen (event_id, team_id, seen_at) VALUES ('lobby-readiness-probe', NULL, 0)"
+    )
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
     tx.rollback().await
 }

@@ -5,6 +5,8 @@
 
 use sqlx::AssertSqlSafe;
 
+use super::on_conn;
+
 use crate::vault::{Aad, Keyring, VaultError};
 
 /// A column that holds sealed strings, and the column naming its row.
@@ -85,11 +87,12 @@ pub async fn reseal_all(tx: &mut super::WriteTx, keyring: &Keyring) -> Result<u6
             col = col.column,
             table = col.table
         );
-        let rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(select))
-            .fetch_all(&mut **tx)
-            .await?;
+        let rows: Vec<(String, String)> =
+            on_conn!(&mut **tx, |c| sqlx::query_as(AssertSqlSafe(select))
+                .fetch_all(c)
+                .await)?;
         let update = format!(
-            "UPDATE {table} SET {col} = ? WHERE {key} = ?",
+            "UPDATE {table} SET {col} = $1 WHERE CAST({key} AS TEXT) = $2",
             table = col.table,
             col = col.column,
             key = col.row_key
@@ -104,11 +107,12 @@ pub async fn reseal_all(tx: &mut super::WriteTx, keyring: &Keyring) -> Result<u6
                         row: row.clone(),
                         source,
                     })?;
-            sqlx::query(AssertSqlSafe(update.as_str()))
+            on_conn!(&mut **tx, |c| sqlx::query(AssertSqlSafe(update.as_str()))
                 .bind(resealed)
                 .bind(&row)
-                .execute(&mut **tx)
-                .await?;
+                .execute(c)
+                .await
+                .map(|done| done.rows_affected()))?;
             moved += 1;
         }
     }

@@ -1,6 +1,6 @@
 //! Dashboard sessions: a hash of the cookie, who signed in, and which installations they manage.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 /// A live session as the dashboard needs it on every request.
 #[derive(Debug, sqlx::FromRow)]
@@ -44,10 +44,10 @@ pub struct NewSession<'a> {
 /// Inserts the session and its installations; run it in a transaction so both land or neither.
 pub async fn create(tx: &mut super::WriteTx, new: &NewSession<'_>) -> Result<i64, sqlx::Error> {
     let now = super::now();
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = on_conn!(&mut **tx, |c| sqlx::query_scalar(
         "INSERT INTO sessions (token_hash, user_id, user_name, csrf_secret, person_team_id, \
            person_enterprise_id, created_at, last_seen_at, checked_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(new.token_hash)
     .bind(new.user_id)
@@ -58,16 +58,17 @@ pub async fn create(tx: &mut super::WriteTx, new: &NewSession<'_>) -> Result<i64
     .bind(now)
     .bind(now)
     .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     for installation in new.installations {
-        sqlx::query(
-            "INSERT INTO session_installations (session_id, installation_id) VALUES (?, ?)",
+        on_conn!(&mut **tx, |c| sqlx::query(
+            "INSERT INTO session_installations (session_id, installation_id) VALUES ($1, $2)",
         )
         .bind(id)
         .bind(installation)
-        .execute(&mut **tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     Ok(id)
 }
@@ -75,31 +76,36 @@ pub async fn create(tx: &mut super::WriteTx, new: &NewSession<'_>) -> Result<i64
 /// The session with that cookie hash, if it was seen after `idle_since` and created after
 /// `created_since`; an expired session is as good as none.
 pub async fn find_live(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     token_hash: &[u8],
     idle_since: i64,
     created_since: i64,
 ) -> Result<Option<LiveSession>, sqlx::Error> {
-    sqlx::query_as(
+    on_conn!(db, |c| {
+        sqlx::query_as(
         "SELECT s.id, s.user_id, s.user_name, s.csrf_secret, s.last_seen_at, s.person_team_id, \
            s.person_enterprise_id, s.checked_at, \
            (SELECT group_concat(installation_id, ',') FROM session_installations WHERE session_id = s.id) \
              AS installations \
-         FROM sessions s WHERE s.token_hash = ? AND s.last_seen_at > ? AND s.created_at > ?",
+         FROM sessions s WHERE s.token_hash = $1 AND s.last_seen_at > $2 AND s.created_at > $3",
     )
     .bind(token_hash)
     .bind(idle_since)
     .bind(created_since)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+        .await
+    })
 }
 
-pub async fn touch(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(db)
-        .await?;
+pub async fn touch(db: impl Into<Exec<'_>>, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    on_conn!(db, |c| sqlx::query(
+        "UPDATE sessions SET last_seen_at = $1 WHERE id = $2"
+    )
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -111,52 +117,63 @@ pub async fn confirm_admin(
     dropped: &[String],
 ) -> Result<(), sqlx::Error> {
     for installation in dropped {
-        sqlx::query(
-            "DELETE FROM session_installations WHERE session_id = ? AND installation_id = ?",
+        on_conn!(&mut **tx, |c| sqlx::query(
+            "DELETE FROM session_installations WHERE session_id = $1 AND installation_id = $2",
         )
         .bind(id)
         .bind(installation)
-        .execute(&mut **tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
-    sqlx::query("UPDATE sessions SET checked_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    on_conn!(&mut **tx, |c| sqlx::query(
+        "UPDATE sessions SET checked_at = $1 WHERE id = $2"
+    )
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Ends the session by its row id (its person is no longer an admin anywhere).
-pub async fn delete_by_id(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE id = ?")
+pub async fn delete_by_id(db: impl Into<Exec<'_>>, id: i64) -> Result<(), sqlx::Error> {
+    on_conn!(db, |c| sqlx::query("DELETE FROM sessions WHERE id = $1")
         .bind(id)
-        .execute(db)
-        .await?;
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Ends the session with that cookie hash; false when there was none.
-pub async fn delete(db: impl SqliteExecutor<'_>, token_hash: &[u8]) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-        .bind(token_hash)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() > 0)
+pub async fn delete(db: impl Into<Exec<'_>>, token_hash: &[u8]) -> Result<bool, sqlx::Error> {
+    let done = on_conn!(db, |c| sqlx::query(
+        "DELETE FROM sessions WHERE token_hash = $1"
+    )
+    .bind(token_hash)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// Forgets sessions past either lifetime.
 pub async fn delete_expired(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     idle_since: i64,
     created_since: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?")
-        .bind(idle_since)
-        .bind(created_since)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+    let done = on_conn!(db, |c| sqlx::query(
+        "DELETE FROM sessions WHERE last_seen_at <= $1 OR created_at <= $2"
+    )
+    .bind(idle_since)
+    .bind(created_since)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -1,28 +1,34 @@
 //! Join-form tokens spent on an accepted submission, so each form page sends one request.
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 /// Spends the token; false when it was spent before.
 pub async fn spend(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     token_hash: &[u8],
     expires_at: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO used_form_tokens (token_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    let done = on_conn!(db, |c| {
+        sqlx::query(
+        "INSERT INTO used_form_tokens (token_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(token_hash)
     .bind(expires_at)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(done == 1)
 }
 
 /// Forgets tokens that can no longer be presented.
-pub async fn forget_expired(db: impl SqliteExecutor<'_>, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM used_form_tokens WHERE expires_at < ?")
-        .bind(now)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+pub async fn forget_expired(db: impl Into<Exec<'_>>, now: i64) -> Result<u64, sqlx::Error> {
+    let done = on_conn!(db, |c| sqlx::query(
+        "DELETE FROM used_form_tokens WHERE expires_at < $1"
+    )
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done)
 }

@@ -1,6 +1,6 @@
 //! One sealed known value per master key id (see `vault::seal_canary`).
 
-use sqlx::SqliteExecutor;
+use super::{Exec, on_conn};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Canary {
@@ -8,33 +8,39 @@ pub struct Canary {
     pub sealed: String,
 }
 
-pub async fn list(db: impl SqliteExecutor<'_>) -> Result<Vec<Canary>, sqlx::Error> {
-    sqlx::query_as("SELECT key_id, sealed FROM vault_canaries ORDER BY created_at, key_id")
-        .fetch_all(db)
-        .await
+pub async fn list(db: impl Into<Exec<'_>>) -> Result<Vec<Canary>, sqlx::Error> {
+    on_conn!(db, |c| sqlx::query_as(
+        "SELECT key_id, sealed FROM vault_canaries ORDER BY created_at, key_id"
+    )
+    .fetch_all(c)
+    .await)
 }
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     key_id: &str,
     sealed: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT OR REPLACE INTO vault_canaries (key_id, sealed, created_at) VALUES (?, ?, ?)",
+    on_conn!(db, |c| sqlx::query(
+        "INSERT OR REPLACE INTO vault_canaries (key_id, sealed, created_at) VALUES ($1, $2, $3)",
     )
     .bind(key_id)
     .bind(sealed)
     .bind(super::now())
-    .execute(db)
-    .await?;
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// After a re-seal only the sealing key is still in use.
-pub async fn delete_all_but(db: impl SqliteExecutor<'_>, key_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM vault_canaries WHERE key_id <> ?")
-        .bind(key_id)
-        .execute(db)
-        .await?;
+pub async fn delete_all_but(db: impl Into<Exec<'_>>, key_id: &str) -> Result<(), sqlx::Error> {
+    on_conn!(db, |c| sqlx::query(
+        "DELETE FROM vault_canaries WHERE key_id <> $1"
+    )
+    .bind(key_id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }

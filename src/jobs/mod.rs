@@ -11,7 +11,6 @@ mod workers;
 
 use std::time::Duration;
 
-use sqlx::SqliteExecutor;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::db::{self, Db};
@@ -177,7 +176,7 @@ impl Queue {
     /// Enqueues inside the caller's transaction, so a request and its job commit together.
     /// Call [`Queue::wake`] after the commit: a worker woken earlier would not see the job yet.
     pub async fn enqueue_in(
-        db: impl SqliteExecutor<'_>,
+        db: impl Into<db::Exec<'_>>,
         job: NewJob<'_>,
     ) -> Result<i64, sqlx::Error> {
         db::jobs::enqueue(db, job.kind, &job.payload, job.run_at, job.max_attempts).await

@@ -704,12 +704,13 @@ async fn sessions_end_after_twelve_idle_hours_or_seven_days() {
     ] {
         let admin = admin_browser(&app, DEMO_TEAM, DEMO_ADMIN).await;
         assert_eq!(page(&admin, &app, "/admin").await.0, 200);
-        let sql = format!("UPDATE sessions SET {column} = ?");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let sql = format!("UPDATE sessions SET {column} = $1");
+        lobby::on_conn!(app.db(), |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now - age)
-            .execute(app.db())
+            .execute(conn)
             .await
-            .unwrap();
+            .map(|done| done.rows_affected()))
+        .unwrap();
         assert_eq!(page(&admin, &app, "/admin").await.0, 303, "{column}");
     }
 }
@@ -722,10 +723,12 @@ async fn signing_in_again_replaces_the_session() {
     let first = session_cookie(&sign_in(&app, &browser, DEMO_TEAM, DEMO_ADMIN).await).unwrap();
     let second = session_cookie(&sign_in(&app, &browser, DEMO_TEAM, DEMO_ADMIN).await).unwrap();
     assert_ne!(first, second);
-    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let sessions: i64 = lobby::on_conn!(app.db(), |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions"
+    )
+    .fetch_one(conn)
+    .await)
+    .unwrap();
     assert_eq!(sessions, 1, "the old session was dropped at sign-in");
 }
 
@@ -934,10 +937,13 @@ async fn a_demoted_admin_is_refused_at_the_next_check() {
     let (status, _) = page(&admin, &app, "/admin").await;
     assert_eq!(status, 200);
     let checks_before = app.emulator.calls_to("users.info").len();
-    sqlx::query("UPDATE sessions SET checked_at = checked_at - 901")
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE sessions SET checked_at = checked_at - 901"
+    )
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
 
     let res = post(
         &admin,
@@ -973,17 +979,22 @@ async fn an_admin_still_an_admin_passes_the_check_and_keeps_working() {
     let app = spawn_app().await;
     app.install_demo_workspace().await;
     let admin = admin_browser(&app, DEMO_TEAM, DEMO_OWNER).await;
-    sqlx::query("UPDATE sessions SET checked_at = checked_at - 901")
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE sessions SET checked_at = checked_at - 901"
+    )
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     let (status, html) = page(&admin, &app, "/admin").await;
     assert_eq!(status, 200);
     assert!(html.contains("Demo Community"));
-    let checked_at: i64 = sqlx::query_scalar("SELECT checked_at FROM sessions")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let checked_at: i64 = lobby::on_conn!(app.db(), |conn| sqlx::query_scalar(
+        "SELECT checked_at FROM sessions"
+    )
+    .fetch_one(conn)
+    .await)
+    .unwrap();
     assert!(checked_at > db::now() - 60, "the check was recorded");
 }
 

@@ -584,7 +584,7 @@ pub async fn open_db(dir: &Path) -> lobby::db::Db {
 }
 
 pub async fn count(db: &lobby::db::Db, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+    lobby::on_conn!(db, |conn| sqlx::query_scalar(sql).fetch_one(conn).await).unwrap()
 }
 
 /// Polls `sql` until it counts something.

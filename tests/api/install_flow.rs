@@ -133,10 +133,13 @@ async fn an_expired_state_is_refused() {
             },
         )
         .await;
-    sqlx::query("UPDATE oauth_states SET expires_at = expires_at - 601")
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE oauth_states SET expires_at = expires_at - 601"
+    )
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     let res = app.client.get(callback).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("expired"));
@@ -433,11 +436,14 @@ async fn concurrent_uses_of_an_expiring_token_refresh_it_once() {
         "Slack's 12-hour tokens"
     );
     // Ten hours on, the token is inside the two-hour margin.
-    sqlx::query("UPDATE installations SET bot_token_expires_at = ?")
-        .bind(lobby::db::now() + 3600)
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE installations SET bot_token_expires_at = $1"
+    )
+    .bind(lobby::db::now() + 3600)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     // Changed behind the app's back: drop what it holds in memory.
     app.state.installations.forget(DEMO_TEAM);
 
@@ -559,10 +565,12 @@ async fn oauth_starts_are_limited_per_client() {
     let res = app.get("/slack/install").await;
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
-    let states: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_states")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let states: i64 = lobby::on_conn!(app.db(), |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM oauth_states"
+    )
+    .fetch_one(conn)
+    .await)
+    .unwrap();
     assert_eq!(states, 29, "the refused start wrote no state");
     let res = app.get("/admin/login").await;
     assert_eq!(res.status(), 429, "Sign in with Slack shares the budget");

@@ -684,11 +684,14 @@ async fn a_delivery_whose_token_refresh_gets_a_503_is_retried_and_delivered() {
     .await;
     crate::helpers::install_grid_at(&app.address, &app.data_dir).await;
     // The user token is inside its refresh margin, and Slack's token endpoint has a bad moment.
-    sqlx::query("UPDATE installations SET user_token_expires_at = ?")
-        .bind(db::now() + 60)
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE installations SET user_token_expires_at = $1"
+    )
+    .bind(db::now() + 60)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     // Changed behind the app's back: drop what it holds in memory.
     app.state
         .installations

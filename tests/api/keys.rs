@@ -34,11 +34,13 @@ fn installation(id: &str, token: &str) -> NewInstallation {
 }
 
 async fn sealed_bot_token(db: &lobby::db::Db, id: &str) -> String {
-    sqlx::query_scalar("SELECT bot_token FROM installations WHERE id = ?")
-        .bind(id)
-        .fetch_one(db)
-        .await
-        .unwrap()
+    lobby::on_conn!(db, |conn| sqlx::query_scalar(
+        "SELECT bot_token FROM installations WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await)
+    .unwrap()
 }
 
 #[tokio::test]
@@ -127,11 +129,14 @@ async fn a_sealed_token_moved_to_another_row_does_not_open() {
     .await
     .unwrap();
     let sealed_a = sealed_bot_token(app.db(), "T0ROWAAAA1").await;
-    sqlx::query("UPDATE installations SET bot_token = ? WHERE id = 'T0ROWBBBB1'")
-        .bind(&sealed_a)
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE installations SET bot_token = $1 WHERE id = 'T0ROWBBBB1'"
+    )
+    .bind(&sealed_a)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     let moved =
         installations::token(app.db(), &app.state.keyring, "T0ROWBBBB1", TokenKind::Bot).await;
     assert!(

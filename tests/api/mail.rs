@@ -418,11 +418,12 @@ async fn a_4xx_answer_is_retried_and_the_mail_arrives_once() {
         .await
         .unwrap();
     assert_eq!(sent, 1);
-    let attempts: i64 =
-        sqlx::query_scalar("SELECT MAX(attempts) FROM jobs WHERE kind = 'invite.mail_link'")
-            .fetch_one(app.db())
-            .await
-            .unwrap();
+    let attempts: i64 = lobby::on_conn!(app.db(), |conn| sqlx::query_scalar(
+        "SELECT MAX(attempts) FROM jobs WHERE kind = 'invite.mail_link'"
+    )
+    .fetch_one(conn)
+    .await)
+    .unwrap();
     assert_eq!(attempts, 2, "the 451 cost one attempt");
 }
 
@@ -520,11 +521,14 @@ async fn the_350th_hand_out_of_the_link_warns_the_admins_once() {
     db::communities::update(app.db(), c.id, &settings)
         .await
         .unwrap();
-    sqlx::query("UPDATE communities SET invite_link_uses = 348 WHERE id = ?")
-        .bind(c.id)
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE communities SET invite_link_uses = 348 WHERE id = $1"
+    )
+    .bind(c.id)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
 
     sign_up(&app, "use349@example.org", 10).await;
     status_reaches(&app, "use349@example.org", InviteStatus::LinkSent).await;
@@ -573,11 +577,14 @@ async fn a_used_up_link_makes_requests_wait_instead_of_sending_it() {
     let smtp = SmtpServer::start(0);
     let app = mail_app(&smtp).await;
     let c = use_mode(&app, InviteMode::Link, false).await;
-    sqlx::query("UPDATE communities SET invite_link_uses = 400 WHERE id = ?")
-        .bind(c.id)
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE communities SET invite_link_uses = 400 WHERE id = $1"
+    )
+    .bind(c.id)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     sign_up(&app, "late@example.org", 10).await;
     let request = status_reaches(&app, "late@example.org", InviteStatus::Pending).await;
     assert!(
@@ -833,11 +840,14 @@ async fn lobby_check_reaches_the_smtp_server_and_warns_of_a_worn_link() {
     let smtp = SmtpServer::start(0);
     let app = mail_app(&smtp).await;
     let c = use_mode(&app, InviteMode::Link, false).await;
-    sqlx::query("UPDATE communities SET invite_link_uses = 360 WHERE id = ?")
-        .bind(c.id)
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE communities SET invite_link_uses = 360 WHERE id = $1"
+    )
+    .bind(c.id)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     let check = |url: String| {
         let mut command = crate::helpers::with_emulator(
             crate::helpers::lobby_command(&app.data_dir),
@@ -981,11 +991,14 @@ async fn housekeeping_forgets_week_old_unconfirmed_requests_and_warns_of_an_expi
     sign_up(&app, "new.unconfirmed@example.org", 10).await;
     smtp.wait_for(2).await;
     // Bound, not spelled out: statements are logged, addresses must not be.
-    sqlx::query("UPDATE invite_requests SET created_at = created_at - 8 * 86400 WHERE email = ?")
-        .bind("old.unconfirmed@example.org")
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE invite_requests SET created_at = created_at - 8 * 86400 WHERE email = $1"
+    )
+    .bind("old.unconfirmed@example.org")
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     db::communities::set_invite_link_expiry(app.db(), c.id, Some(db::now() + 2 * 86_400))
         .await
         .unwrap();

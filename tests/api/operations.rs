@@ -166,11 +166,13 @@ fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
 
 async fn wait_for_status(app: &TestApp, status: &'static str) {
     crate::helpers::eventually(&format!("a request to reach {status}"), || async {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invite_requests WHERE status = ?")
-            .bind(status)
-            .fetch_one(app.db())
-            .await
-            .unwrap();
+        let n: i64 = lobby::on_conn!(app.db(), |conn| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invite_requests WHERE status = $1"
+        )
+        .bind(status)
+        .fetch_one(conn)
+        .await)
+        .unwrap();
         (n > 0).then_some(())
     })
     .await;

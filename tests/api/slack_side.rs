@@ -161,13 +161,16 @@ async fn seed_request(app: &TestApp, slug: &str, email: &str, status: InviteStat
     .unwrap()
     .unwrap();
     let at = db::now() - age_days * 24 * 3600;
-    sqlx::query("UPDATE invite_requests SET created_at = ?, updated_at = ? WHERE id = ?")
-        .bind(at)
-        .bind(at)
-        .bind(id)
-        .execute(app.db())
-        .await
-        .unwrap();
+    lobby::on_conn!(app.db(), |conn| sqlx::query(
+        "UPDATE invite_requests SET created_at = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(at)
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
 }
 
 #[tokio::test]
@@ -295,10 +298,12 @@ async fn the_mention_bot_answers_in_the_thread_after_the_ack() {
     // Slack's retry of the same event has no second effect.
     let res = app.emulator.redeliver_event(&event_id, 1).await.unwrap();
     assert_eq!(res.status(), 200);
-    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'slack.event'")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let jobs: i64 = lobby::on_conn!(app.db(), |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'slack.event'"
+    )
+    .fetch_one(conn)
+    .await)
+    .unwrap();
     assert_eq!(jobs, 1, "one job for one event id");
 }
 
@@ -355,10 +360,12 @@ async fn the_emulator_delivers_only_the_events_the_manifest_subscribes_to() {
 
     let error = sent.expect_err("an unsubscribed event is not delivered");
     assert!(error.to_string().contains("message.channels"), "{error}");
-    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events_seen")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let events: i64 = lobby::on_conn!(app.db(), |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events_seen"
+    )
+    .fetch_one(conn)
+    .await)
+    .unwrap();
     assert_eq!(events, 0, "the app received no event");
     // Every event the manifest asks for is delivered.
     for event_type in subscribed {

@@ -68,10 +68,12 @@ async fn health_and_readiness_answer() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["database"], true);
     assert_eq!(body["key_id"].as_str().unwrap().len(), 8);
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events_seen")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let rows: i64 = lobby::on_conn!(app.db(), |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events_seen"
+    )
+    .fetch_one(conn)
+    .await)
+    .unwrap();
     assert_eq!(rows, 0, "the readiness probe's row was rolled back");
 }
 
@@ -84,7 +86,7 @@ async fn readiness_answers_503_while_the_database_refuses_writes() {
         "CREATE TRIGGER refuse_writes BEFORE INSERT ON events_seen \
          BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
     )
-    .execute(&other)
+    .execute(other.as_sqlite().unwrap())
     .await
     .unwrap();
 
@@ -96,7 +98,7 @@ async fn readiness_answers_503_while_the_database_refuses_writes() {
     assert_eq!(app.get("/healthz").await.status(), 200, "still alive");
 
     sqlx::query("DROP TRIGGER refuse_writes")
-        .execute(&other)
+        .execute(other.as_sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(app.get("/readyz").await.status(), 200, "ready again");
