@@ -21,15 +21,19 @@ pub async fn page(
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    on_conn!(db, |c| sqlx::query_as(
+    let db: Exec = db.into();
+    let sql = db.pick(
         "SELECT id, at, team_id, actor, action, detail FROM audit_log \
          WHERE team_id IN (SELECT value FROM json_each($1)) AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
-    .bind(json_list(installations))
-    .bind(before_id.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(c)
-    .await)
+        "SELECT id, at, team_id, actor, action, detail FROM audit_log \
+         WHERE team_id IN (SELECT json_array_elements_text($1::json)) AND id < $2 ORDER BY id DESC LIMIT $3",
+    );
+    on_conn!(db, |c| sqlx::query_as(sql)
+        .bind(json_list(installations))
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(c)
+        .await)
 }
 
 /// The latest entries of one installation.

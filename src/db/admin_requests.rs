@@ -93,10 +93,19 @@ pub async fn queue_page(
     limit: i64,
 ) -> Result<Vec<InviteRequest>, sqlx::Error> {
     let prefix = filter.email_prefix;
+    let db: Exec = db.into();
+    // PostgreSQL compares text by its collation; the prefix range needs byte order, as SQLite's.
+    let sql = db.pick(
+        "WHERE community_id IN (SELECT value FROM json_each($1)) \
+         AND ($2 IS NULL OR status = $2) AND ($3 = FALSE OR status <> 'pending') \
+         AND ($4 IS NULL OR (email >= $4 AND email < $5)) AND id < $6 ORDER BY id DESC LIMIT $7",
+        "WHERE community_id IN (SELECT json_array_elements_text($1::json)::bigint) \
+         AND ($2::text IS NULL OR status = $2) AND ($3 = FALSE OR status <> 'pending') \
+         AND ($4::text IS NULL OR (email COLLATE \"C\" >= $4 AND email COLLATE \"C\" < $5)) \
+         AND id < $6 ORDER BY id DESC LIMIT $7",
+    );
     on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE community_id IN (SELECT value FROM json_each($1)) \
-         AND ($2 IS NULL OR status = $2) AND ($3 = 0 OR status <> 'pending') \
-         AND ($4 IS NULL OR (email >= $4 AND email < $5)) AND id < $6 ORDER BY id DESC LIMIT $7"
+        "{SELECT} {sql}"
     )))
     .bind(serde_json::Value::from(community_ids.to_vec()).to_string())
     .bind(filter.status.map(InviteStatus::as_str))
@@ -114,13 +123,17 @@ pub async fn status_counts(
     db: impl Into<Exec<'_>>,
     community_ids: &[i64],
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    on_conn!(db, |c| sqlx::query_as(
+    let db: Exec = db.into();
+    let sql = db.pick(
         "SELECT status, COUNT(*) FROM invite_requests \
          WHERE community_id IN (SELECT value FROM json_each($1)) GROUP BY status",
-    )
-    .bind(serde_json::Value::from(community_ids.to_vec()).to_string())
-    .fetch_all(c)
-    .await)
+        "SELECT status, COUNT(*) FROM invite_requests \
+         WHERE community_id IN (SELECT json_array_elements_text($1::json)::bigint) GROUP BY status",
+    );
+    on_conn!(db, |c| sqlx::query_as(sql)
+        .bind(serde_json::Value::from(community_ids.to_vec()).to_string())
+        .fetch_all(c)
+        .await)
 }
 
 /// The smallest string greater than every string starting with `prefix` (in SQLite's byte order).
@@ -134,15 +147,19 @@ pub async fn installation_of(
     request_id: i64,
     installations: &[String],
 ) -> Result<Option<String>, sqlx::Error> {
-    on_conn!(db, |c| {
-        sqlx::query_scalar(
+    let db: Exec = db.into();
+    let sql = db.pick(
         "SELECT c.installation_id FROM invite_requests r JOIN communities c ON c.id = r.community_id \
          WHERE r.id = $1 AND c.installation_id IN (SELECT value FROM json_each($2))",
-    )
-    .bind(request_id)
-    .bind(super::admin_scope::json_list(installations))
-    .fetch_optional(c)
-        .await
+        "SELECT c.installation_id FROM invite_requests r JOIN communities c ON c.id = r.community_id \
+         WHERE r.id = $1 AND c.installation_id IN (SELECT json_array_elements_text($2::json))",
+    );
+    on_conn!(db, |c| {
+        sqlx::query_scalar(sql)
+            .bind(request_id)
+            .bind(super::admin_scope::json_list(installations))
+            .fetch_optional(c)
+            .await
     })
 }
 
@@ -174,8 +191,8 @@ pub async fn funnel(
 ) -> Result<Vec<FunnelDay>, sqlx::Error> {
     on_conn!(db, |c| {
         sqlx::query_as(
-        "SELECT day - $1 / 86400 AS day, SUM(requested) AS requested, SUM(invited) AS invited, \
-           SUM(joined) AS joined \
+        "SELECT day - $1 / 86400 AS day, CAST(SUM(requested) AS BIGINT) AS requested, \
+           CAST(SUM(invited) AS BIGINT) AS invited, CAST(SUM(joined) AS BIGINT) AS joined \
          FROM invite_funnel_days \
          WHERE community_id IN (SELECT id FROM communities WHERE installation_id = $2) AND day >= $1 / 86400 \
          GROUP BY day ORDER BY day",

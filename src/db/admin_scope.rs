@@ -1,7 +1,9 @@
 //! How the dashboard binds "the installations this admin manages" to a query: one JSON array
-//! parameter, read back with `json_each`, so every scoped statement stays static SQL.
+//! parameter, read back with SQLite's `json_each` or PostgreSQL's `json_array_elements_text`, so
+//! every scoped statement stays static SQL.
 
-/// `["T1","E2"]`: the ids as one bindable value, for `IN (SELECT value FROM json_each(?))`.
+/// `["T1","E2"]`: the ids as one bindable value, for `IN (SELECT value FROM json_each($1))`
+/// (SQLite) or `IN (SELECT json_array_elements_text($1::json))` (PostgreSQL).
 pub fn json_list(ids: &[String]) -> String {
     serde_json::Value::from(ids.to_vec()).to_string()
 }

@@ -8,15 +8,17 @@ pub async fn first_sighting(
     event_id: &str,
     team_id: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let done = on_conn!(db, |c| sqlx::query(
-        "INSERT OR IGNORE INTO events_seen (event_id, team_id, seen_at) VALUES ($1, $2, $3)",
+    let done = on_conn!(db, |c| {
+        sqlx::query(
+        "INSERT INTO events_seen (event_id, team_id, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(event_id)
     .bind(team_id)
     .bind(super::now())
     .execute(c)
     .await
-    .map(|done| done.rows_affected()))?;
+    .map(|done| done.rows_affected())
+    })?;
     Ok(done == 1)
 }
 

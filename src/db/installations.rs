@@ -261,7 +261,7 @@ pub async fn for_team(
 ) -> Result<Option<Installation>, sqlx::Error> {
     on_conn!(db, |c| {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE id = $1 OR (is_enterprise_install = 1 AND id = $2) ORDER BY is_enterprise_install LIMIT 1"
+        "{SELECT} WHERE id = $1 OR (is_enterprise_install = TRUE AND id = $2) ORDER BY is_enterprise_install LIMIT 1"
     )))
     .bind(team_id)
     .bind(enterprise_id.unwrap_or(""))

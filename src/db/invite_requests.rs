@@ -315,9 +315,10 @@ pub async fn weekly_counts(
 ) -> Result<WeeklyCounts, sqlx::Error> {
     on_conn!(db, |c| {
         sqlx::query_as(
-        "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, \
-           COALESCE(SUM(status IN ('invited', 'already_invited', 'joined', 'link_shown', 'link_sent') AND created_at >= $1), 0) AS invited, \
-           COALESCE(SUM(status = 'joined' AND updated_at >= $2), 0) AS joined \
+        "SELECT COUNT(*) FILTER (WHERE status = 'pending') AS pending, \
+           COUNT(*) FILTER (WHERE status IN ('invited', 'already_invited', 'joined', 'link_shown', 'link_sent') \
+             AND created_at >= $1) AS invited, \
+           COUNT(*) FILTER (WHERE status = 'joined' AND updated_at >= $2) AS joined \
          FROM invite_requests WHERE community_id IN (SELECT id FROM communities WHERE team_id = $3)",
     )
     .bind(since)

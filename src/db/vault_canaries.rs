@@ -21,15 +21,18 @@ pub async fn insert(
     key_id: &str,
     sealed: &str,
 ) -> Result<(), sqlx::Error> {
-    on_conn!(db, |c| sqlx::query(
-        "INSERT OR REPLACE INTO vault_canaries (key_id, sealed, created_at) VALUES ($1, $2, $3)",
+    on_conn!(db, |c| {
+        sqlx::query(
+        "INSERT INTO vault_canaries (key_id, sealed, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_id) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at",
     )
     .bind(key_id)
     .bind(sealed)
     .bind(super::now())
     .execute(c)
     .await
-    .map(|done| done.rows_affected()))?;
+    .map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 

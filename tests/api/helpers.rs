@@ -86,6 +86,8 @@ pub struct TestApp {
     pub emulator: Emulator,
     pub state: web::Data<AppState>,
     pub data_dir: PathBuf,
+    /// The database this app runs on (see [`fresh_database_url`]).
+    pub database_url: String,
     _emulator_server: RunningEmulator,
     _tmp: TempDir,
 }
@@ -115,6 +117,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .expect("the emulator starts");
     let emulator = running.emulator.clone();
     let tmp = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(tmp.path()).await;
 
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -124,6 +127,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         ("LOBBY_BIND", "127.0.0.1:0".to_string()),
         ("LOBBY_PUBLIC_URL", address.clone()),
         ("LOBBY_DATA_DIR", tmp.path().display().to_string()),
+        ("LOBBY_DATABASE_URL", database_url.clone()),
         ("SLACK_CLIENT_ID", config.client_id.clone()),
         (
             "SLACK_CLIENT_SECRET",
@@ -164,6 +168,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         emulator,
         state,
         data_dir: tmp.path().to_path_buf(),
+        database_url,
         _emulator_server: running,
         _tmp: tmp,
     }
@@ -575,6 +580,46 @@ pub async fn sign_up_at(
         .send()
         .await
         .unwrap()
+}
+
+/// True when this test run puts its apps on PostgreSQL: `LOBBY_TEST_ENGINE=postgres`, with the
+/// cluster `.ci/run` starts at `LOBBY_TEST_POSTGRES_URL`.
+pub fn on_postgres() -> bool {
+    std::env::var("LOBBY_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+/// The PostgreSQL cluster's URL (its `postgres` database), for tests that always need it.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("LOBBY_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A new, empty database for one app: a SQLite file in `dir`, or on PostgreSQL (see
+/// [`on_postgres`]) a database of its own on the shared cluster.
+pub async fn fresh_database_url(dir: &Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.join("lobby.db").display());
+    }
+    let admin =
+        postgres_admin_url().expect("LOBBY_TEST_ENGINE=postgres needs LOBBY_TEST_POSTGRES_URL");
+    fresh_postgres_database(&admin).await
+}
+
+/// Creates an empty database on the cluster at `admin_url`; returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("lobby_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("the test PostgreSQL cluster answers");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = Url::parse(admin_url).unwrap();
+    url.set_path(&name);
+    url.to_string()
 }
 
 pub async fn open_db(dir: &Path) -> lobby::db::Db {
