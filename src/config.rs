@@ -61,6 +61,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "RUST_LOG",
     "LOBBY_LOG_FORMAT",
     "LOBBY_SHUTDOWN_GRACE",
+    "LOBBY_JOB_LEASE_SECS",
     "LOBBY_METRICS_TOKEN",
     "LOBBY_DEMO",
     "LOBBY_SMTP_URL",
@@ -68,6 +69,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "LOBBY_TURNSTILE_VERIFY_URL",
     "LOBBY_HCAPTCHA_VERIFY_URL",
 ];
+
+/// How long a killed instance's running jobs wait before another instance takes them over.
+const DEFAULT_JOB_LEASE: Duration = Duration::from_secs(60);
 
 /// How long running jobs and requests may take to finish at shutdown, unless configured.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -95,6 +99,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// How long in-flight requests and running jobs may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// How long a running job's claim holds without renewal (see `jobs::WorkerConfig::lease`).
+    pub job_lease: Duration,
     /// Lets a scraper that is not on loopback read `/metrics` (`Authorization: Bearer`).
     pub metrics_token: Option<SecretString>,
     /// `LOBBY_DEMO=1`: demo mode (without Slack credentials) on any address, on purpose.
@@ -353,11 +359,20 @@ impl Settings {
 
         let data_dir = PathBuf::from(source.get("LOBBY_DATA_DIR").unwrap_or("./data"));
         let database_url = match source.get("LOBBY_DATABASE_URL") {
-            Some(v) if v.starts_with("sqlite:") => v.to_owned(),
-            Some(v) => {
-                fail(format!(
-                    "LOBBY_DATABASE_URL={v:?} must be a sqlite: URL, e.g. sqlite:///var/lib/lobby/lobby.db"
-                ));
+            Some(v)
+                if v.starts_with("sqlite:")
+                    || v.starts_with("postgres://")
+                    || v.starts_with("postgresql://") =>
+            {
+                v.to_owned()
+            }
+            // Not echoed: a database URL may carry a password.
+            Some(_) => {
+                fail(
+                    "LOBBY_DATABASE_URL must be a sqlite: URL (sqlite:///var/lib/lobby/lobby.db) \
+                     or a postgres:// URL (postgres://lobby@db.internal/lobby)"
+                        .into(),
+                );
                 String::new()
             }
             None => format!("sqlite://{}", data_dir.join("lobby.db").display()),
@@ -542,6 +557,18 @@ impl Settings {
                 }
             },
         };
+        let job_lease = match source.get("LOBBY_JOB_LEASE_SECS") {
+            None => DEFAULT_JOB_LEASE,
+            Some(v) => match v.strip_suffix('s').unwrap_or(v).parse::<u64>() {
+                Ok(secs) if (3..=3600).contains(&secs) => Duration::from_secs(secs),
+                _ => {
+                    fail(format!(
+                        "LOBBY_JOB_LEASE_SECS={v:?} must be whole seconds from 3 to 3600, like 60"
+                    ));
+                    DEFAULT_JOB_LEASE
+                }
+            },
+        };
         // The value is never echoed back: it is a secret.
         let metrics_token = match source.get("LOBBY_METRICS_TOKEN") {
             None => None,
@@ -592,6 +619,7 @@ impl Settings {
             demo_requested,
             log,
             shutdown_grace,
+            job_lease,
             metrics_token,
             mail,
             captcha,

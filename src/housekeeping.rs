@@ -38,7 +38,12 @@ pub async fn sweep(state: &AppState) -> Result<(), sqlx::Error> {
         db::invite_requests::purge_unconfirmed(&state.db, now - invites::UNCONFIRMED_KEPT_SECS)
             .await?;
     let form_tokens = db::used_form_tokens::forget_expired(&state.db, now).await?;
+    // The longest window any shared limit has: the join form's 30 minutes, the OAuth starts' hour.
+    let limit_hits =
+        crate::abuse::shared_limits::forget_old(&state.db, std::time::Duration::from_secs(3600))
+            .await?;
     tracing::debug!(
+        limit_hits,
         states,
         events,
         jobs,

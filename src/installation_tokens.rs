@@ -82,7 +82,11 @@ pub async fn token(
     }
     let lock = state.refresh_locks.lock_for(id, kind);
     let _guard = lock.lock().await;
-    // Someone may have refreshed while we waited for the lock.
+    // Slack honours a refresh token once: instances sharing PostgreSQL take turns too.
+    let _shared = db::lock_across_instances(&state.db, &format!("refresh:{id}:{kind:?}")).await?;
+    // Someone (here or on another instance) may have refreshed while we waited: read the stored
+    // token, not this instance's copy.
+    state.installations.forget_here(id);
     let current = load().await?;
     let Some(refresh_token) = current
         .refresh_token

@@ -6,11 +6,14 @@
 //! database again. A read that raced with a change is not kept: every change bumps a generation,
 //! and a loaded value is cached only if no change happened while it was read. One server per SQLite
 //! file makes every change but the CLI's its own; a token the CLI found dead is dropped at the
-//! server's first refused call with it. Several instances need the PostgreSQL issue's invalidation.
+//! server's first refused call with it. Instances sharing PostgreSQL tell each other of every
+//! change (`cross_instance`), so a removed workspace is refused everywhere within milliseconds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use tokio::sync::mpsc::UnboundedSender;
 
 use crate::db::{
     self, Db,
@@ -34,6 +37,8 @@ struct Entries {
 pub struct Installations {
     entries: RwLock<Entries>,
     generation: AtomicU64,
+    /// Where changed ids go to reach the other instances (PostgreSQL only).
+    broadcast: OnceLock<UnboundedSender<String>>,
 }
 
 impl Installations {
@@ -92,8 +97,30 @@ impl Installations {
         Ok(token)
     }
 
-    /// Call after a change to the installation has committed: the next use reads it again.
+    /// Call after a change to the installation has committed: the next use reads it again,
+    /// here and on every other instance.
     pub fn forget(&self, id: &str) {
+        self.forget_here(id);
+        if let Some(outbox) = self.broadcast.get() {
+            // Fails only when the sender task is gone, i.e. the server is stopping.
+            let _ = outbox.send(id.to_owned());
+        }
+    }
+
+    /// Sends every later [`Installations::forget`] to the other instances through `outbox`.
+    pub fn broadcast_to(&self, outbox: UnboundedSender<String>) {
+        let _ = self.broadcast.set(outbox);
+    }
+
+    /// Forgets every entry: after other instances' signals may have been missed.
+    pub fn forget_all_here(&self) {
+        let mut entries = self.write();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *entries = Entries::default();
+    }
+
+    /// Forgets the installation in this process only (another instance changed it).
+    pub fn forget_here(&self, id: &str) {
         let mut entries = self.write();
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.rows.remove(id);

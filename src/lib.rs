@@ -7,6 +7,7 @@ pub mod commands;
 pub mod communities;
 pub mod config;
 pub mod cookies;
+pub mod cross_instance;
 pub mod db;
 pub mod domain;
 pub mod emulator;

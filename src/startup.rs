@@ -101,13 +101,14 @@ impl Application {
             handlers(state.clone()),
             jobs::WorkerConfig {
                 metrics: state.metrics.clone(),
+                lease: state.settings.job_lease,
                 ..jobs::WorkerConfig::default()
             },
         )
         .await
         .map_err(|e| {
             StartupError::Storage(StorageError::Database {
-                url: state.settings.database_url.clone(),
+                url: crate::db::redacted_url(&state.settings.database_url),
                 source: e,
             })
         })?;
@@ -115,6 +116,10 @@ impl Application {
             members::spawn_refresher(state.clone()),
             housekeeping::spawn(state.clone()),
         ];
+        let background: Vec<_> = background
+            .into_iter()
+            .chain(crate::cross_instance::spawn(state.clone()))
+            .collect();
 
         let server_state = state.clone();
         let grace = state.settings.shutdown_grace;

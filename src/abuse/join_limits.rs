@@ -27,19 +27,33 @@ impl JoinLimits {
         ip: IpAddr,
         now: Instant,
     ) -> Result<(), RetryAfter> {
+        self.limiter(community_id, per_30_minutes).check(ip, now)
+    }
+
+    /// The same, counted where every instance sees it (see `shared_limits`).
+    pub async fn check_shared(
+        &self,
+        db: &crate::db::Db,
+        community_id: i64,
+        per_30_minutes: i64,
+        ip: IpAddr,
+    ) -> Result<(), RetryAfter> {
+        let limiter = self.limiter(community_id, per_30_minutes);
+        let scope = format!("join:{community_id}");
+        super::shared_limits::check(db, &scope, &limiter, ip).await
+    }
+
+    fn limiter(&self, community_id: i64, per_30_minutes: i64) -> Arc<RateLimiter> {
         let per_30_minutes = u32::try_from(per_30_minutes.max(1)).unwrap_or(u32::MAX);
-        let limiter = {
-            let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
-            match limiters.get(&community_id) {
-                Some((limit, limiter)) if *limit == per_30_minutes => limiter.clone(),
-                _ => {
-                    let limiter = Arc::new(limiter_for(per_30_minutes));
-                    limiters.insert(community_id, (per_30_minutes, limiter.clone()));
-                    limiter
-                }
+        let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
+        match limiters.get(&community_id) {
+            Some((limit, limiter)) if *limit == per_30_minutes => limiter.clone(),
+            _ => {
+                let limiter = Arc::new(limiter_for(per_30_minutes));
+                limiters.insert(community_id, (per_30_minutes, limiter.clone()));
+                limiter
             }
-        };
-        limiter.check(ip, now)
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod domains;
 pub mod form_token;
 pub mod join_limits;
 pub mod rate_limit;
+pub mod shared_limits;
 
 pub use client_ip::client_ip_of;
 pub use form_token::{FormToken, FormTokenError};

@@ -77,6 +77,15 @@ impl From<IpAddr> for Subject {
     }
 }
 
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::V4(ip) => write!(f, "{ip}"),
+            Subject::V6Prefix(prefix) => write!(f, "{prefix:016x}::/64"),
+        }
+    }
+}
+
 /// Refused: the subject may try again after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("too many attempts; try again in {} seconds", self.whole_seconds())]
@@ -160,6 +169,11 @@ impl RateLimiter {
             log.push_back(now);
         }
         Ok(())
+    }
+
+    /// The windows every attempt must pass.
+    pub fn windows(&self) -> &[Window] {
+        &self.windows
     }
 
     /// How many subjects are tracked now.

@@ -82,11 +82,14 @@ pub async fn insert_with(
     extras: Extras<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
     let now = super::now();
-    let result = on_conn!(db, |c| {
+    // `DO NOTHING` rather than catching the unique violation: on PostgreSQL a failed statement
+    // spoils the transaction the caller goes on with.
+    on_conn!(db, |c| {
         sqlx::query_scalar(
         "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
            created_at, updated_at, confirm_hash, confirm_expires_at, too_fast) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(new.community_id)
     .bind(new.email)
@@ -100,14 +103,9 @@ pub async fn insert_with(
     .bind(extras.confirm.map(|(hash, _)| hash))
     .bind(extras.confirm.map(|(_, expires)| expires))
     .bind(extras.too_fast)
-    .fetch_one(c)
+    .fetch_optional(c)
         .await
-    });
-    match result {
-        Ok(id) => Ok(Some(id)),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
-        Err(e) => Err(e),
-    }
+    })
 }
 
 pub async fn get(db: impl Into<Exec<'_>>, id: i64) -> Result<Option<InviteRequest>, sqlx::Error> {

@@ -70,36 +70,57 @@ pub async fn enqueue(
     max_attempts: i64,
 ) -> Result<i64, sqlx::Error> {
     let now = super::now();
-    on_conn!(db, |c| sqlx::query_scalar(
+    let db: Exec = db.into();
+    // On PostgreSQL the insert also notifies every instance's workers; inside a transaction
+    // PostgreSQL delivers the notification at commit, when the job can be seen.
+    let sql = db.pick(
         "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(kind)
-    .bind(payload.to_string())
-    .bind(run_at)
-    .bind(max_attempts)
-    .bind(now)
-    .bind(now)
-    .fetch_one(c)
-    .await)
+        "WITH job AS (
+             INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id),
+         woken AS (SELECT pg_notify('lobby_jobs', ''))
+         SELECT job.id FROM job, woken",
+    );
+    on_conn!(db, |c| sqlx::query_scalar(sql)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(run_at)
+        .bind(max_attempts)
+        .bind(now)
+        .bind(now)
+        .fetch_one(c)
+        .await)
 }
 
 /// Takes the next due job for `worker_id` and opens its attempt record; `None` when nothing is due.
 pub async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
     let mut tx = begin_write(db).await?;
+    // SQLite lets one writer in at a time; PostgreSQL's workers on every instance pass each
+    // other by skipping the rows another transaction has locked.
+    let sql = match tx.engine() {
+        super::Engine::Sqlite => {
+            "UPDATE jobs
+             SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1, updated_at = $3
+             WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $4 ORDER BY run_at, id LIMIT 1)
+             RETURNING id, kind, payload, attempts AS attempt, max_attempts"
+        }
+        super::Engine::Postgres => {
+            "UPDATE jobs
+             SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1, updated_at = $3
+             WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $4 ORDER BY run_at, id LIMIT 1
+                         FOR UPDATE SKIP LOCKED)
+             RETURNING id, kind, payload, attempts AS attempt, max_attempts"
+        }
+    };
     let job: Option<ClaimedJob> = on_conn!(&mut *tx, |c| {
-        sqlx::query_as(
-        "UPDATE jobs
-         SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1, updated_at = $3
-         WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $4 ORDER BY run_at, id LIMIT 1)
-         RETURNING id, kind, payload, attempts AS attempt, max_attempts",
-    )
-    .bind(worker_id)
-    .bind(now)
-    .bind(now)
-    .bind(now)
-    .fetch_optional(c)
-        .await
+        sqlx::query_as(sql)
+            .bind(worker_id)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .fetch_optional(c)
+            .await
     })?;
     if let Some(job) = &job {
         on_conn!(&mut *tx, |c| sqlx::query(
@@ -119,24 +140,40 @@ pub async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJ
 // A finished job keeps only the ids in its payload: response URLs, addresses and message text
 // were needed to do the work, not to look back at it.
 
+/// The job's payload cut down to its `id` and `…_id` keys, in each engine's JSON functions.
+fn ids_only(engine: super::Engine) -> &'static str {
+    match engine {
+        super::Engine::Sqlite => {
+            "(SELECT json_group_object(key, value) FROM json_each(jobs.payload)
+              WHERE key = 'id' OR key LIKE '%\\_id' ESCAPE '\\')"
+        }
+        super::Engine::Postgres => {
+            "(SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb)::text
+              FROM jsonb_each(jobs.payload::jsonb)
+              WHERE key = 'id' OR key LIKE '%\\_id' ESCAPE '\\')"
+        }
+    }
+}
+
 /// Marks the job done; false when the claim no longer holds (nothing changed).
 pub async fn complete(db: &Db, claim: Claim<'_>) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
-    let applied = on_conn!(&mut *tx, |c| {
-        sqlx::query(
+    let sql = format!(
         "UPDATE jobs SET status = 'done', claimed_by = NULL, claimed_at = NULL, updated_at = $1,
-             payload = (SELECT json_group_object(key, value) FROM json_each(jobs.payload)
-                        WHERE key = 'id' OR key LIKE '%\\_id' ESCAPE '\\')
+             payload = {}
          WHERE id = $2 AND status = 'running' AND claimed_by = $3 AND attempts = $4",
-    )
-    .bind(now)
-    .bind(claim.job_id)
-    .bind(claim.worker_id)
-    .bind(claim.attempt)
-    .execute(c)
-        .await
-        .map(|done| done.rows_affected())
+        ids_only(tx.engine())
+    );
+    let applied = on_conn!(&mut *tx, |c| {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(now)
+            .bind(claim.job_id)
+            .bind(claim.worker_id)
+            .bind(claim.attempt)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
     })? == 1;
     finish_attempt(tx, applied, claim, "done", None, now).await
 }
@@ -173,21 +210,22 @@ pub async fn retry(
 pub async fn fail(db: &Db, claim: Claim<'_>, error: &str) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
-    let applied = on_conn!(&mut *tx, |c| {
-        sqlx::query(
+    let sql = format!(
         "UPDATE jobs SET status = 'failed', last_error = $1, claimed_by = NULL, claimed_at = NULL, updated_at = $2,
-             payload = (SELECT json_group_object(key, value) FROM json_each(jobs.payload)
-                        WHERE key = 'id' OR key LIKE '%\\_id' ESCAPE '\\')
+             payload = {}
          WHERE id = $3 AND status = 'running' AND claimed_by = $4 AND attempts = $5",
-    )
-    .bind(error)
-    .bind(now)
-    .bind(claim.job_id)
-    .bind(claim.worker_id)
-    .bind(claim.attempt)
-    .execute(c)
-        .await
-        .map(|done| done.rows_affected())
+        ids_only(tx.engine())
+    );
+    let applied = on_conn!(&mut *tx, |c| {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(error)
+            .bind(now)
+            .bind(claim.job_id)
+            .bind(claim.worker_id)
+            .bind(claim.attempt)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
     })? == 1;
     finish_attempt(tx, applied, claim, "failed", Some(error), now).await
 }
@@ -222,10 +260,10 @@ async fn finish_attempt(
     Ok(true)
 }
 
-/// Hands back every running job: at start, those a dead process held. See `release`.
-/// Returns how many jobs it touched.
+/// Hands back every running job: at start, those a dead process held (SQLite: one server per
+/// file, so every claim is a dead one). See `release`. Returns how many jobs it touched.
 pub async fn release_claimed(db: &Db, reason: &str) -> Result<u64, sqlx::Error> {
-    release(db, None, reason).await
+    release(db, None, None, reason).await
 }
 
 /// Hands back the running jobs `worker_id` holds: at shutdown, those that did not finish in time.
@@ -234,25 +272,59 @@ pub async fn release_claimed_by(
     worker_id: &str,
     reason: &str,
 ) -> Result<u64, sqlx::Error> {
-    release(db, Some(worker_id), reason).await
+    release(db, Some(worker_id), None, reason).await
 }
 
-/// Running jobs go back to `ready`, and their open attempt is closed as `released` with `reason`.
-/// The interrupted attempt counts, so a job that keeps killing its process stops at
-/// `max_attempts` (it is marked `failed`) instead of crashing every restart.
-async fn release(db: &Db, worker_id: Option<&str>, reason: &str) -> Result<u64, sqlx::Error> {
+/// Hands back the running jobs whose lease ran out before `before`: their worker stopped
+/// renewing it, so its process died (another instance, or this one before a restart).
+pub async fn release_expired(db: &Db, before: i64, reason: &str) -> Result<u64, sqlx::Error> {
+    release(db, None, Some(before), reason).await
+}
+
+/// Renews the lease of a running job; false when the claim no longer holds.
+pub async fn renew(
+    db: impl Into<Exec<'_>>,
+    claim: Claim<'_>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = on_conn!(db, |c| sqlx::query(
+        "UPDATE jobs SET claimed_at = $1
+         WHERE id = $2 AND status = 'running' AND claimed_by = $3 AND attempts = $4"
+    )
+    .bind(now)
+    .bind(claim.job_id)
+    .bind(claim.worker_id)
+    .bind(claim.attempt)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Running jobs (of `worker_id`, or claimed before `claimed_before`, or all) go back to `ready`,
+/// and their open attempt is closed as `released` with `reason`. The interrupted attempt
+/// counts, so a job that keeps killing its process stops at `max_attempts` (it is marked
+/// `failed`) instead of crashing every restart.
+async fn release(
+    db: &Db,
+    worker_id: Option<&str>,
+    claimed_before: Option<i64>,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
     on_conn!(&mut *tx, |c| {
         sqlx::query(
-        "UPDATE job_attempts SET finished_at = $1, outcome = 'released', error = $2
-         WHERE finished_at IS NULL AND (job_id, attempt) IN (
-             SELECT id, attempts FROM jobs WHERE status = 'running' AND ($3 IS NULL OR claimed_by = $3))",
-    )
-    .bind(now)
-    .bind(reason)
-    .bind(worker_id)
-    .execute(c)
+            "UPDATE job_attempts SET finished_at = $1, outcome = 'released', error = $2
+             WHERE finished_at IS NULL AND (job_id, attempt) IN (
+                 SELECT id, attempts FROM jobs WHERE status = 'running'
+                   AND ($3 IS NULL OR claimed_by = $3) AND ($4 IS NULL OR claimed_at < $4))",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(worker_id)
+        .bind(claimed_before)
+        .execute(c)
         .await
         .map(|done| done.rows_affected())
     })?;
@@ -260,14 +332,24 @@ async fn release(db: &Db, worker_id: Option<&str>, reason: &str) -> Result<u64, 
         "UPDATE jobs
          SET status = CASE WHEN attempts < max_attempts THEN 'ready' ELSE 'failed' END,
              last_error = $1, claimed_by = NULL, claimed_at = NULL, updated_at = $2
-         WHERE status = 'running' AND ($3 IS NULL OR claimed_by = $3)",
+         WHERE status = 'running' AND ($3 IS NULL OR claimed_by = $3)
+           AND ($4 IS NULL OR claimed_at < $4)",
     )
     .bind(reason)
     .bind(now)
     .bind(worker_id)
+    .bind(claimed_before)
     .execute(c)
     .await
     .map(|done| done.rows_affected()))?;
+    if released > 0 && tx.engine() == super::Engine::Postgres {
+        on_conn!(&mut *tx, |c| sqlx::query(
+            "SELECT pg_notify('lobby_jobs', '')"
+        )
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+    }
     tx.commit().await?;
     Ok(released)
 }

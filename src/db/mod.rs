@@ -15,10 +15,12 @@ pub mod events_seen;
 pub mod installations;
 pub mod invite_requests;
 pub mod jobs;
+pub mod limit_hits;
 pub mod mails;
 pub mod oauth_states;
 pub mod sealed;
 pub mod sessions;
+pub mod signals;
 pub mod used_form_tokens;
 pub mod vault_canaries;
 
@@ -258,6 +260,17 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// `url` without its password, for messages and logs.
+pub fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Opens (creating if needed) the database `url` names and applies that engine's migrations.
 pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
     match Engine::of_url(url) {
@@ -349,6 +362,26 @@ pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
             _gate: None,
         }),
     }
+}
+
+/// A lock every instance sharing the database respects, held until dropped: on PostgreSQL the
+/// advisory lock of a transaction that ends (and lets go) when this is dropped; on SQLite none,
+/// as one process serves the file and serializes in memory.
+pub struct SharedLock {
+    _tx: Option<Transaction<'static, Postgres>>,
+}
+
+/// Waits for and takes the lock named `key` (see [`SharedLock`]).
+pub async fn lock_across_instances(db: &Db, key: &str) -> Result<SharedLock, sqlx::Error> {
+    let Db::Postgres(pool) = db else {
+        return Ok(SharedLock { _tx: None });
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    Ok(SharedLock { _tx: Some(tx) })
 }
 
 /// Now, in Unix seconds: the unit every time column uses.

@@ -81,19 +81,27 @@ pub async fn find_live(
     idle_since: i64,
     created_since: i64,
 ) -> Result<Option<LiveSession>, sqlx::Error> {
-    on_conn!(db, |c| {
-        sqlx::query_as(
+    let db: Exec = db.into();
+    // The session's installations as one comma-separated value, in each engine's aggregate.
+    let sql = db.pick(
         "SELECT s.id, s.user_id, s.user_name, s.csrf_secret, s.last_seen_at, s.person_team_id, \
            s.person_enterprise_id, s.checked_at, \
            (SELECT group_concat(installation_id, ',') FROM session_installations WHERE session_id = s.id) \
              AS installations \
          FROM sessions s WHERE s.token_hash = $1 AND s.last_seen_at > $2 AND s.created_at > $3",
-    )
-    .bind(token_hash)
-    .bind(idle_since)
-    .bind(created_since)
-    .fetch_optional(c)
-        .await
+        "SELECT s.id, s.user_id, s.user_name, s.csrf_secret, s.last_seen_at, s.person_team_id, \
+           s.person_enterprise_id, s.checked_at, \
+           (SELECT string_agg(installation_id, ',') FROM session_installations WHERE session_id = s.id) \
+             AS installations \
+         FROM sessions s WHERE s.token_hash = $1 AND s.last_seen_at > $2 AND s.created_at > $3",
+    );
+    on_conn!(db, |c| {
+        sqlx::query_as(sql)
+            .bind(token_hash)
+            .bind(idle_since)
+            .bind(created_since)
+            .fetch_optional(c)
+            .await
     })
 }
 

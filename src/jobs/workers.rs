@@ -25,6 +25,9 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// Where every run's outcome and duration is counted.
     pub metrics: Metrics,
+    /// How long a claim holds without renewal. A running job's worker renews it every third of
+    /// this; when a process dies, another instance takes its jobs over once the lease runs out.
+    pub lease: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -34,6 +37,7 @@ impl Default for WorkerConfig {
             backoff: Backoff::DEFAULT,
             poll_interval: Duration::from_secs(1),
             metrics: Metrics::default(),
+            lease: Duration::from_secs(60),
         }
     }
 }
@@ -48,14 +52,23 @@ pub struct Workers {
 
 impl Workers {
     /// Releases the jobs a stopped process left claimed, then starts `config.concurrency` workers.
-    /// Only one process may run workers on a database: its start takes back every claim.
+    /// On SQLite one process runs the workers of a database file, so its start takes back every
+    /// claim; on PostgreSQL other instances' claims are live until their lease runs out.
     pub async fn start(
         queue: &Queue,
         registry: Registry,
         config: WorkerConfig,
     ) -> Result<Workers, sqlx::Error> {
-        let released =
-            db::jobs::release_claimed(queue.db(), "the process running it stopped").await?;
+        let db = queue.db();
+        let released = match db.engine() {
+            db::Engine::Sqlite => {
+                db::jobs::release_claimed(db, "the process running it stopped").await?
+            }
+            db::Engine::Postgres => {
+                let expired = db::now() - lease_secs(config.lease);
+                db::jobs::release_expired(db, expired, LEASE_EXPIRED).await?
+            }
+        };
         if released > 0 {
             tracing::warn!(released, "took back jobs a stopped process had claimed");
         }
@@ -67,6 +80,7 @@ impl Workers {
             backoff: config.backoff,
             poll_interval: config.poll_interval,
             metrics: config.metrics,
+            lease: config.lease,
             waiting: AtomicUsize::new(0),
         });
         let concurrency = config.concurrency.max(1);
@@ -128,6 +142,13 @@ struct Worker {
     backoff: Backoff,
     poll_interval: Duration,
     metrics: Metrics,
+    lease: Duration,
+}
+
+const LEASE_EXPIRED: &str = "its worker stopped renewing the claim (the process died)";
+
+fn lease_secs(lease: Duration) -> i64 {
+    i64::try_from(lease.as_secs()).unwrap_or(i64::MAX).max(1)
 }
 
 impl Worker {
@@ -158,6 +179,16 @@ impl Worker {
 
     /// Sleeps until the next job is due, a wake-up, a stop, or the poll interval.
     async fn idle(&self, stop: &mut watch::Receiver<bool>) {
+        if self.db.engine() == db::Engine::Postgres {
+            // Another instance may have died holding jobs: take them over once their lease ran
+            // out. (On SQLite the start already took back every claim.)
+            let expired = db::now() - lease_secs(self.lease);
+            match db::jobs::release_expired(&self.db, expired, LEASE_EXPIRED).await {
+                Ok(0) => {}
+                Ok(released) => tracing::warn!(released, "took over jobs whose lease ran out"),
+                Err(error) => tracing::error!(%error, "cannot look for expired claims"),
+            }
+        }
         let wait = match db::jobs::next_run_at(&self.db).await {
             Ok(Some(run_at)) => time_until(run_at).min(self.poll_interval),
             Ok(None) => self.poll_interval,
@@ -199,7 +230,7 @@ impl Worker {
                 kind: &job.kind,
                 finished: false,
             };
-            let outcome = self.execute(&job).await;
+            let outcome = self.execute_renewing(&job, claim).await;
             running.finished = true;
             let counted = self.record(claim, job.max_attempts, outcome).await;
             self.metrics
@@ -207,6 +238,24 @@ impl Worker {
         }
         .instrument(span)
         .await;
+    }
+
+    /// Runs the job, renewing its lease while it runs so no other instance takes it over.
+    async fn execute_renewing(&self, claimed: &ClaimedJob, claim: Claim<'_>) -> Outcome {
+        let run = self.execute(claimed);
+        tokio::pin!(run);
+        let mut renew = tokio::time::interval(self.lease / 3);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                outcome = &mut run => return outcome,
+                _ = renew.tick() => {
+                    if let Err(error) = db::jobs::renew(&self.db, claim, db::now()).await {
+                        tracing::warn!(%error, "cannot renew the job's lease");
+                    }
+                }
+            }
+        }
     }
 
     async fn execute(&self, claimed: &ClaimedJob) -> Outcome {
@@ -343,6 +392,7 @@ mod tests {
             },
             poll_interval: Duration::from_millis(200),
             metrics: Metrics::default(),
+            lease: Duration::from_secs(60),
         }
     }
 

@@ -53,14 +53,15 @@ struct CallbackQuery {
 
 /// `GET /slack/install`: says what the app will be allowed to do and links to Slack's consent page.
 /// Each OAuth start writes a state row, so a client may start only so many.
-pub fn limit_oauth_start(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+pub async fn limit_oauth_start(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
     match crate::abuse::client_ip_of(req, &state.settings.trusted_proxies) {
-        Some(ip) => state
-            .oauth_start_limiter
-            .check(ip, std::time::Instant::now())
-            .map_err(|wait| AppError::TooManyRequests {
-                retry_after: wait.0,
-            }),
+        Some(ip) => {
+            crate::abuse::shared_limits::check(&state.db, "oauth", &state.oauth_start_limiter, ip)
+                .await
+                .map_err(|wait| AppError::TooManyRequests {
+                    retry_after: wait.0,
+                })
+        }
         None => Ok(()),
     }
 }
@@ -77,7 +78,7 @@ pub async fn install_page(
         .map(TeamId::parse)
         .transpose()
         .map_err(AppError::BadRequest)?;
-    limit_oauth_start(&req, &state)?;
+    limit_oauth_start(&req, &state).await?;
     let https = state.settings.is_https();
     let issued = oauth::issue(&state.db, Flow::Install, https)
         .await

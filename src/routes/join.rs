@@ -1,8 +1,6 @@
 //! The public join form: `GET/POST /join/{slug}`, the frameable `/join/{slug}/embed` and the
 //! `/join/{slug}/badge.svg` member-count badge.
 
-use std::time::Instant;
-
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -355,12 +353,15 @@ pub async fn submit(
         }
     };
     if let Some(ip) = client_ip
-        && let Err(wait) = state.join_limiter.check(
-            community.id,
-            community.signups_per_30_minutes,
-            ip,
-            Instant::now(),
-        )
+        && let Err(wait) = state
+            .join_limiter
+            .check_shared(
+                &state.db,
+                community.id,
+                community.signups_per_30_minutes,
+                ip,
+            )
+            .await
     {
         return refused_for_now(&req, &state, show, form, embed, wait.whole_seconds());
     }

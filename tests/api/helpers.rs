@@ -6,7 +6,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
 
 use actix_web::web;
@@ -86,8 +86,6 @@ pub struct TestApp {
     pub emulator: Emulator,
     pub state: web::Data<AppState>,
     pub data_dir: PathBuf,
-    /// The database this app runs on (see [`fresh_database_url`]).
-    pub database_url: String,
     _emulator_server: RunningEmulator,
     _tmp: TempDir,
 }
@@ -168,7 +166,6 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         emulator,
         state,
         data_dir: tmp.path().to_path_buf(),
-        database_url,
         _emulator_server: running,
         _tmp: tmp,
     }
@@ -324,6 +321,7 @@ pub fn lobby_command(data_dir: &Path) -> std::process::Command {
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("LOBBY_DATA_DIR", data_dir)
+        .env("LOBBY_DATABASE_URL", database_url_of(data_dir))
         .env("LOBBY_BIND", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .current_dir(data_dir);
@@ -599,11 +597,34 @@ pub fn postgres_admin_url() -> Option<String> {
 /// [`on_postgres`]) a database of its own on the shared cluster.
 pub async fn fresh_database_url(dir: &Path) -> String {
     if !on_postgres() {
-        return format!("sqlite://{}", dir.join("lobby.db").display());
+        return sqlite_url(dir);
     }
     let admin =
         postgres_admin_url().expect("LOBBY_TEST_ENGINE=postgres needs LOBBY_TEST_POSTGRES_URL");
-    fresh_postgres_database(&admin).await
+    let url = fresh_postgres_database(&admin).await;
+    DATABASES
+        .lock()
+        .unwrap()
+        .insert(dir.to_path_buf(), url.clone());
+    url
+}
+
+/// The PostgreSQL database of each data directory [`fresh_database_url`] gave one, so the CLI
+/// and second processes started on a data directory find the same database.
+static DATABASES: LazyLock<Mutex<HashMap<PathBuf, String>>> = LazyLock::new(Default::default);
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("lobby.db").display())
+}
+
+/// The database the app with data directory `dir` runs on.
+pub fn database_url_of(dir: &Path) -> String {
+    DATABASES
+        .lock()
+        .unwrap()
+        .get(dir)
+        .cloned()
+        .unwrap_or_else(|| sqlite_url(dir))
 }
 
 /// Creates an empty database on the cluster at `admin_url`; returns its URL.
@@ -623,9 +644,7 @@ pub async fn fresh_postgres_database(admin_url: &str) -> String {
 }
 
 pub async fn open_db(dir: &Path) -> lobby::db::Db {
-    lobby::db::connect(&format!("sqlite://{}", dir.join("lobby.db").display()))
-        .await
-        .unwrap()
+    lobby::db::connect(&database_url_of(dir)).await.unwrap()
 }
 
 pub async fn count(db: &lobby::db::Db, sql: &'static str) -> i64 {

@@ -81,7 +81,7 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         no_store(&mut res);
         return Ok(res);
     }
-    crate::routes::install::limit_oauth_start(&req, &state)?;
+    crate::routes::install::limit_oauth_start(&req, &state).await?;
     let issued = oauth::issue(&state.db, Flow::Login, state.settings.is_https())
         .await
         .map_err(AppError::internal)?;
