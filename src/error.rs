@@ -7,6 +7,8 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::i18n::Lang;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -23,6 +25,13 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("too many requests")]
     TooManyRequests { retry_after: Duration },
+    /// A refusal a visitor of the public pages may read: its words are the catalogs' message
+    /// `key` (locales/*.ftl), so the page speaks the visitor's language.
+    #[error("refused ({status}): {key}")]
+    Refused {
+        status: StatusCode,
+        key: &'static str,
+    },
     /// Slack (or another upstream) could not be reached or answered nonsense.
     #[error("bad gateway: {0}")]
     BadGateway(String),
@@ -39,27 +48,37 @@ impl AppError {
         AppError::Internal(error.into())
     }
 
-    pub fn title(&self) -> &'static str {
-        title_for(self.status_code())
+    /// A refusal whose words are the catalogs' message `key`.
+    pub fn refused(status: StatusCode, key: &'static str) -> Self {
+        AppError::Refused { status, key }
     }
 
-    /// What the person (or program) on the other end may be told.
+    pub fn title(&self) -> String {
+        title_in(self.status_code(), Lang::default())
+    }
+
+    /// What the person (or program) on the other end may be told, in English.
     pub fn public_message(&self) -> String {
+        self.message_in(Lang::default())
+    }
+
+    /// What a person may be told, in `lang` where the words are in the catalogs (the dashboard's
+    /// own refusals are written in English, which it speaks).
+    pub fn message_in(&self, lang: Lang) -> String {
         match self {
-            AppError::NotFound => "There is nothing at this address.".into(),
+            AppError::NotFound => lang.t("error-not-found"),
             AppError::BadRequest(m)
             | AppError::Unauthorized(m)
             | AppError::Forbidden(m)
             | AppError::Conflict(m)
             | AppError::PayloadTooLarge(m) => m.clone(),
-            AppError::TooManyRequests { retry_after } => format!(
-                "Too many requests. Please try again in {} seconds.",
-                retry_after.as_secs().max(1)
+            AppError::TooManyRequests { retry_after } => lang.count(
+                "error-too-many",
+                &i64::try_from(retry_after.as_secs().max(1)).unwrap_or(i64::MAX),
             ),
-            AppError::BadGateway(_) => {
-                "Slack could not be reached. Please try again in a moment.".into()
-            }
-            AppError::Internal(_) => "Something went wrong on our side. It has been logged.".into(),
+            AppError::Refused { key, .. } => lang.t(key),
+            AppError::BadGateway(_) => lang.t("error-bad-gateway"),
+            AppError::Internal(_) => lang.t("error-internal"),
         }
     }
 
@@ -69,21 +88,23 @@ impl AppError {
     }
 }
 
-pub fn title_for(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "That request did not make sense",
-        401 => "Not signed in",
-        403 => "Not allowed",
-        404 => "Page not found",
-        405 => "Method not allowed",
-        409 => "Conflict",
-        413 => "Too large",
-        415 => "Unsupported content type",
-        429 => "Slow down",
-        502 => "Slack did not answer",
-        s if s >= 500 => "Something went wrong",
-        _ => "That did not work",
-    }
+/// The title of the error page for `status`, in `lang`.
+pub fn title_in(status: StatusCode, lang: Lang) -> String {
+    let key = match status.as_u16() {
+        400 => "error-title-400",
+        401 => "error-title-401",
+        403 => "error-title-403",
+        404 => "error-title-404",
+        405 => "error-title-405",
+        409 => "error-title-409",
+        413 => "error-title-413",
+        415 => "error-title-415",
+        429 => "error-title-429",
+        502 => "error-title-502",
+        s if s >= 500 => "error-title-500",
+        _ => "error-title-other",
+    };
+    lang.t(key)
 }
 
 pub fn code_for(status: StatusCode) -> &'static str {
@@ -113,6 +134,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Refused { status, .. } => *status,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -160,5 +182,18 @@ mod tests {
         let res = err.error_response();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(res.headers().get("retry-after").unwrap(), "30");
+    }
+
+    #[test]
+    fn refusals_speak_the_visitors_language() {
+        let err = AppError::refused(StatusCode::FORBIDDEN, "error-form-not-verified");
+        assert_eq!(err.status_code(), StatusCode::FORBIDDEN);
+        let german = Lang::choose(Some("de"), None);
+        assert_ne!(err.message_in(german), err.public_message());
+        assert_eq!(
+            title_in(StatusCode::NOT_FOUND, german),
+            "Seite nicht gefunden"
+        );
+        assert_eq!(AppError::NotFound.title(), "Page not found");
     }
 }

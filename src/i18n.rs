@@ -1,6 +1,7 @@
-//! The public pages in their visitors' language: Fluent catalogs under `locales/` (compiled in),
-//! the language a request asks for (a remembered choice, else `Accept-Language`), and lookups
-//! templates call. The dashboard stays in English.
+//! The public pages (join, embed, thanks, start, install and error pages) in their visitors'
+//! language: Fluent catalogs under `locales/` (compiled in), the language a request asks for (a
+//! remembered choice, else `Accept-Language`), and lookups templates call. The dashboard stays
+//! in English.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -196,6 +197,13 @@ mod tests {
     fn every_key_the_templates_use_is_in_the_catalog() {
         let english = keys(CATALOGS[0].1).unwrap();
         let templates = [
+            include_str!("../templates/base.html"),
+            include_str!("../templates/error.html"),
+            include_str!("../templates/error_embed.html"),
+            include_str!("../templates/home.html"),
+            include_str!("../templates/install.html"),
+            include_str!("../templates/installed.html"),
+            include_str!("../templates/install_refused.html"),
             include_str!("../templates/join.html"),
             include_str!("../templates/join_form.html"),
             include_str!("../templates/join_done.html"),

@@ -14,10 +14,11 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::admin::Admin;
-use crate::error::{AppError, code_for, title_for};
+use crate::error::{AppError, code_for, title_in};
+use crate::i18n::Lang;
 use crate::metrics;
 use crate::routes::admin::{Nav, Section};
-use crate::routes::pages::{AdminErrorPage, Chrome, EmbedErrorPage, ErrorPage, NextStep};
+use crate::routes::pages::{AdminErrorPage, Chrome, EmbedErrorPage, ErrorPage, NextStep, lang_of};
 use crate::state::AppState;
 
 /// A random id per request: in every log line of the request, on error pages and in `X-Request-Id`.
@@ -227,18 +228,19 @@ pub async fn error_pages(
         return Ok(res.map_into_boxed_body());
     };
     let status = res.status();
+    let lang = error_lang(res.request());
     let (title, message, code) = match error.as_error::<AppError>() {
-        Some(app) => (app.title(), app.public_message(), app.code()),
+        Some(app) => (title_in(status, lang), app.message_in(lang), app.code()),
         // actix's own rejections (bad form, bad JSON, wrong content type) explain the problem
         // in terms of the request, which is safe to show; a server error is not.
         None if status.is_client_error() => (
-            title_for(status),
-            client_message(status, &error.to_string()),
+            title_in(status, lang),
+            client_message(status, &error.to_string(), lang),
             code_for(status),
         ),
         None => (
-            title_for(status),
-            AppError::internal(anyhow::anyhow!("")).public_message(),
+            title_in(status, lang),
+            AppError::internal(anyhow::anyhow!("")).message_in(lang),
             code_for(status),
         ),
     };
@@ -250,7 +252,7 @@ pub async fn error_pages(
         tracing::debug!(status = status.as_u16(), refused = code, "request refused");
     }
     let (http_req, old) = res.into_parts();
-    let mut new = render_error(&http_req, status, title, &message, code);
+    let mut new = render_error(&http_req, status, &title, &message, code);
     for (name, value) in old.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             new.headers_mut().insert(name.clone(), value.clone());
@@ -259,12 +261,10 @@ pub async fn error_pages(
     Ok(ServiceResponse::new(http_req, new))
 }
 
-fn client_message(status: StatusCode, detail: &str) -> String {
+fn client_message(status: StatusCode, detail: &str, lang: Lang) -> String {
     match status {
-        StatusCode::NOT_FOUND => "There is nothing at this address.".into(),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            "This address does not accept that kind of request.".into()
-        }
+        StatusCode::NOT_FOUND => lang.t("error-not-found"),
+        StatusCode::METHOD_NOT_ALLOWED => lang.t("error-method"),
         _ => {
             // Extractor messages can be long (serde paths); one line is enough.
             let line: String = detail
@@ -274,8 +274,23 @@ fn client_message(status: StatusCode, detail: &str) -> String {
                 .chars()
                 .take(200)
                 .collect();
-            format!("The request could not be read: {line}")
+            lang.t1("error-unreadable", "detail", &line)
         }
+    }
+}
+
+/// The dashboard and machines are answered in English; the public side in its visitor's language.
+fn is_public(req: &HttpRequest) -> bool {
+    let path = req.path();
+    !wants_json(req) && path != "/admin" && !path.starts_with("/admin/")
+}
+
+/// The language of the error answer to `req`.
+fn error_lang(req: &HttpRequest) -> Lang {
+    if is_public(req) {
+        lang_of(req)
+    } else {
+        Lang::default()
     }
 }
 
@@ -301,11 +316,13 @@ pub fn render_error(
             "request_id": request_id,
         }));
     }
-    let next = NextStep::for_path(req.path(), status);
+    let lang = error_lang(req);
+    let next = NextStep::for_path(req.path(), status, lang);
     let embedded = is_embed_path(req.path());
     let admin = req.extensions().get::<Admin>().cloned();
     let rendered = if embedded {
         askama::Template::render(&EmbedErrorPage {
+            lang,
             title,
             message,
             request_id: &request_id,
@@ -322,7 +339,11 @@ pub fn render_error(
         })
     } else {
         askama::Template::render(&ErrorPage {
-            chrome: Chrome::for_request(req),
+            chrome: if is_public(req) {
+                Chrome::public(req)
+            } else {
+                Chrome::for_request(req)
+            },
             title,
             message,
             request_id: &request_id,

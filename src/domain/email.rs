@@ -8,8 +8,8 @@
 use std::fmt;
 
 /// The longest address SMTP can carry (RFC 5321 path limit minus the angle brackets).
-const MAX_LEN: usize = 254;
-const MAX_LOCAL_LEN: usize = 64;
+pub const MAX_LEN: usize = 254;
+pub const MAX_LOCAL_LEN: usize = 64;
 const MAX_LABEL_LEN: usize = 63;
 
 /// Characters an unquoted local part may hold besides ASCII letters and digits (RFC 5322 `atext`).

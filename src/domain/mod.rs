@@ -7,7 +7,9 @@ mod slug;
 pub mod text;
 
 pub(crate) use email::is_domain_label;
-pub use email::{Email, EmailError};
+pub use email::{
+    Email, EmailError, MAX_LEN as EMAIL_MAX_LEN, MAX_LOCAL_LEN as EMAIL_MAX_LOCAL_LEN,
+};
 pub use invite_link::{InviteLink, InviteLinkError};
 pub use invites::{InviteMode, InviteStatus};
 pub use slack_ids::{TeamId, UserId};

@@ -24,7 +24,7 @@ pub async fn landing(
     let installed = db::installations::count_active(&state.db).await? > 0;
     let communities = db::communities::list_public(&state.db).await?;
     render(&Landing {
-        chrome: Chrome::for_request(&req),
+        chrome: Chrome::public(&req),
         installed,
         communities,
     })

@@ -10,8 +10,9 @@ use url::Url;
 use super::pages::{Chrome, render_with_status};
 use crate::domain::TeamId;
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::install::{self, InstallRefusal, Installed};
-use crate::oauth_state::{self as oauth, Flow};
+use crate::oauth_state::{self as oauth, Flow, StateRefusal};
 use crate::slack::oauth_client;
 use crate::state::AppState;
 
@@ -35,7 +36,7 @@ struct InstalledPage {
 #[template(path = "install_refused.html")]
 struct RefusedPage {
     chrome: Chrome,
-    title: &'static str,
+    title: String,
     message: String,
 }
 
@@ -71,20 +72,20 @@ pub async fn install_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let query: InstallQuery = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::bad_request("The address has a malformed query string."))?;
+        .map_err(|_| AppError::refused(StatusCode::BAD_REQUEST, "error-bad-query"))?;
     let team = query
         .team
         .as_deref()
         .map(TeamId::parse)
         .transpose()
-        .map_err(AppError::BadRequest)?;
+        .map_err(|_| AppError::refused(StatusCode::BAD_REQUEST, "error-bad-team"))?;
     limit_oauth_start(&req, &state).await?;
     let https = state.settings.is_https();
     let issued = oauth::issue(&state.db, Flow::Install, https)
         .await
         .map_err(AppError::internal)?;
     let page = InstallPage {
-        chrome: Chrome::for_request(&req),
+        chrome: Chrome::public(&req),
         authorize_url: authorize_url(&state, &issued.state, team.as_ref()).to_string(),
         permissions: state
             .settings
@@ -136,7 +137,12 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
         cookie.as_ref().map(|c| c.value()),
     )
     .await;
-    let chrome = Chrome::for_request(&req);
+    // In the visitor's language, without the switch: its way back would replay the code.
+    let chrome = Chrome {
+        switch_back: None,
+        ..Chrome::public(&req)
+    };
+    let lang = chrome.lang;
     let mut remember = None;
     let outcome = match outcome {
         Ok(installed) => {
@@ -159,7 +165,7 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
     let rendered = match outcome {
         Ok(installed) => render_with_status(StatusCode::OK, &InstalledPage { chrome, installed }),
         Err(refusal) => {
-            let (status, title, message) = explain(&refusal);
+            let (status, title, message) = explain(&refusal, lang);
             render_with_status(
                 status,
                 &RefusedPage {
@@ -262,76 +268,117 @@ async fn already_installed(
     })
 }
 
-fn explain(refusal: &InstallRefusal) -> (StatusCode, &'static str, String) {
+/// The status, title and message of an install refusal, in `lang`.
+fn explain(refusal: &InstallRefusal, lang: Lang) -> (StatusCode, String, String) {
     use InstallRefusal::*;
+    let page = |status, key: &str| {
+        (
+            status,
+            lang.t(&format!("{key}-title")),
+            lang.t(&format!("{key}-body")),
+        )
+    };
     match refusal {
-        Cancelled => (
-            StatusCode::FORBIDDEN,
-            "Installation cancelled",
-            "You cancelled on Slack's page, so nothing was installed. You can start again whenever you like.".into(),
-        ),
+        Cancelled => page(StatusCode::FORBIDDEN, "install-cancelled"),
         SlackSaid(code) => (
             StatusCode::BAD_REQUEST,
-            "Slack did not approve the installation",
-            format!("Slack answered “{code}”. Nothing was installed."),
+            lang.t("install-slack-said-title"),
+            lang.t1("install-slack-said-body", "code", code),
         ),
-        State(refusal) => refusal.explain(Flow::Install),
-        MissingCode => (
-            StatusCode::BAD_REQUEST,
-            "Slack sent no code",
-            "The address came back from Slack without its code. Please start again.".into(),
-        ),
+        State(refusal) => {
+            let (status, key) = match refusal {
+                StateRefusal::Missing => (StatusCode::BAD_REQUEST, "install-state-missing"),
+                StateRefusal::Unknown => (StatusCode::BAD_REQUEST, "install-state-used"),
+                StateRefusal::Expired => (StatusCode::BAD_REQUEST, "install-state-expired"),
+                StateRefusal::OtherBrowser => (StatusCode::FORBIDDEN, "install-state-elsewhere"),
+                StateRefusal::WrongFlow => (StatusCode::BAD_REQUEST, "install-state-sign-in"),
+            };
+            page(status, key)
+        }
+        MissingCode => page(StatusCode::BAD_REQUEST, "install-missing-code"),
         CodeRefused(code) => (
             StatusCode::BAD_REQUEST,
-            "Slack refused the installation",
-            format!("Slack did not accept the code (“{code}”). Nothing was installed. Please start again."),
+            lang.t("install-code-refused-title"),
+            lang.t1("install-code-refused-body", "code", code),
         ),
-        SlackUnreachable => (
-            StatusCode::BAD_GATEWAY,
-            "Slack did not answer",
-            "Slack could not be reached to finish the installation. Nothing was installed. Please try again in a moment."
-                .into(),
-        ),
+        SlackUnreachable => page(StatusCode::BAD_GATEWAY, "install-unreachable"),
         TeamNotAllowed { name } => (
             StatusCode::FORBIDDEN,
-            "This workspace is not allowed here",
-            format!("This Lobby server serves only some workspaces, and {name} is not one of them. Nothing was stored."),
+            lang.t("install-team-not-allowed-title"),
+            lang.t1("install-team-not-allowed-body", "name", name),
         ),
-        NoBotToken => (
-            StatusCode::BAD_REQUEST,
-            "Slack granted no bot token",
-            "Lobby needs its bot scopes to work, and Slack granted none. Nothing was installed.".into(),
-        ),
-        Internal(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "Something went wrong on our side while finishing the installation. It has been logged; please try again."
-                .into(),
-        ),
+        NoBotToken => page(StatusCode::BAD_REQUEST, "install-no-bot-token"),
+        Internal(_) => page(StatusCode::INTERNAL_SERVER_ERROR, "install-internal"),
     }
 }
 
-/// What a bot scope lets Lobby do, in words an admin reads before approving.
+/// The catalog message saying what a bot scope lets Lobby do, in words an admin reads before
+/// approving (`None` for a scope Lobby has no words for).
 fn describe_scope(scope: &str) -> Option<&'static str> {
     Some(match scope {
-        "app_mentions:read" => "See messages that mention @Lobby, to answer them",
-        "channels:join" => "Join public channels it posts to",
-        "channels:read" => "See the names of public channels, to post to them by name",
-        "chat:write" => "Send messages as @Lobby",
-        "chat:write.public" => {
-            "Post to public channels it has not joined (announcements, your scripts)"
-        }
-        "commands" => "Add the /invite, /summarize and /lobby slash commands",
-        "files:write" => "Upload files that your scripts post through Lobby",
-        "groups:read" => "See the names of private channels it has been added to",
-        "team:read" => "See the workspace's name, address and icon, for the join page",
-        "users:read" => {
-            "See who is a member and who is an admin, for the member count and the dashboard"
-        }
-        "users:read.email" => {
-            "See members' email addresses, to know when an invited person has joined"
-        }
-        "admin.users:write" => "Invite people to the workspace by email (Enterprise Grid admins)",
+        "app_mentions:read" => "scope-app-mentions-read",
+        "channels:join" => "scope-channels-join",
+        "channels:read" => "scope-channels-read",
+        "chat:write" => "scope-chat-write",
+        "chat:write.public" => "scope-chat-write-public",
+        "commands" => "scope-commands",
+        "files:write" => "scope-files-write",
+        "groups:read" => "scope-groups-read",
+        "team:read" => "scope-team-read",
+        "users:read" => "scope-users-read",
+        "users:read.email" => "scope-users-read-email",
+        "admin.users:write" => "scope-admin-users-write",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_install_message_is_in_the_catalog() {
+        let english = crate::i18n::keys(crate::i18n::CATALOGS[0].1).unwrap();
+        let lang = Lang::default();
+        let refusals = [
+            InstallRefusal::Cancelled,
+            InstallRefusal::SlackSaid("x".into()),
+            InstallRefusal::State(StateRefusal::Missing),
+            InstallRefusal::State(StateRefusal::Unknown),
+            InstallRefusal::State(StateRefusal::Expired),
+            InstallRefusal::State(StateRefusal::OtherBrowser),
+            InstallRefusal::State(StateRefusal::WrongFlow),
+            InstallRefusal::MissingCode,
+            InstallRefusal::CodeRefused("x".into()),
+            InstallRefusal::SlackUnreachable,
+            InstallRefusal::TeamNotAllowed { name: "x".into() },
+            InstallRefusal::NoBotToken,
+            InstallRefusal::Internal(AppError::NotFound),
+        ];
+        for refusal in &refusals {
+            let (_, title, message) = explain(refusal, lang);
+            // A missing message falls back to its key, which has no spaces.
+            assert!(
+                title.contains(' ') && message.contains(' '),
+                "{title}: {message}"
+            );
+        }
+        for scope in [
+            "app_mentions:read",
+            "channels:join",
+            "channels:read",
+            "chat:write",
+            "chat:write.public",
+            "commands",
+            "files:write",
+            "groups:read",
+            "team:read",
+            "users:read",
+            "users:read.email",
+            "admin.users:write",
+        ] {
+            let key = describe_scope(scope).unwrap();
+            assert!(english.contains(&key.to_owned()), "en.ftl misses {key}");
+        }
+    }
 }

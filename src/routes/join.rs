@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::pages::lang_of;
 use super::pages::{Chrome, render_with_status};
+use super::pages::{email_refusal, lang_of};
 use crate::abuse::captcha::CaptchaProvider;
 use crate::abuse::form_token::MAX_AGE_SECS;
 use crate::abuse::{self, FormToken, FormTokenError};
@@ -320,17 +320,14 @@ pub async fn submit(
             let entered = Entered {
                 email: form.email,
                 name: form.name,
-                error: Some(
-                    "The form was open for too long. Please check your details and send it again."
-                        .into(),
-                ),
+                error: Some(lang_of(&req).t("join-error-expired")),
             };
             return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
         }
         Err(_) => {
-            return Err(AppError::Forbidden(
-                "The form could not be verified (it may have been sent from another site). Please reload the page and try again."
-                    .into(),
+            return Err(AppError::refused(
+                StatusCode::FORBIDDEN,
+                "error-form-not-verified",
             ));
         }
     };
@@ -341,7 +338,7 @@ pub async fn submit(
 
     // A mistyped address is corrected and sent again: only well-formed entries count against
     // the limit, which comes before the captcha (a call to its provider).
-    let email = match check_entry(&community, &form) {
+    let email = match check_entry(&community, &form, lang_of(&req)) {
         Ok(email) => email,
         Err(message) => {
             let entered = Entered {
@@ -365,11 +362,11 @@ pub async fn submit(
     {
         return refused_for_now(&req, &state, show, form, embed, wait.whole_seconds());
     }
-    if let Err(message) = check_captcha(&state, &community, &form, client_ip).await {
+    if !captcha_passed(&state, &community, &form, client_ip).await {
         let entered = Entered {
             email: form.email,
             name: form.name,
-            error: Some(message),
+            error: Some(lang_of(&req).t("join-error-captcha")),
         };
         return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
     }
@@ -379,9 +376,7 @@ pub async fn submit(
         let entered = Entered {
             email: form.email,
             name: form.name,
-            error: Some(
-                "This form was already sent. To send another request, reload the page.".into(),
-            ),
+            error: Some(lang_of(&req).t("join-error-sent")),
         };
         return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
     }
@@ -441,8 +436,9 @@ fn refused_for_now(
     let entered = Entered {
         email: form.email,
         name: form.name,
-        error: Some(format!(
-            "Too many requests from your network right now. Please send the form again in {minutes} minute(s)."
+        error: Some(lang_of(req).count(
+            "join-error-too-many",
+            &i64::try_from(minutes).unwrap_or(i64::MAX),
         )),
     };
     let mut res = render_form(
@@ -552,22 +548,22 @@ pub async fn confirm(
 }
 
 /// The form's own checks (address, domains, code of conduct), with the message a person reads.
-fn check_entry(community: &Community, form: &JoinForm) -> Result<Email, String> {
-    let email = Email::parse(&form.email).map_err(|e| e.to_string())?;
+fn check_entry(community: &Community, form: &JoinForm, lang: Lang) -> Result<Email, String> {
+    let email = Email::parse(&form.email).map_err(|e| email_refusal(&e, lang))?;
     invites::check_address(community, &email)?;
     if community.coc_required && form.coc.is_none() {
-        return Err("Please read and accept the code of conduct.".into());
+        return Err(lang.t("join-error-coc"));
     }
     Ok(email)
 }
 
-/// The community's captcha, verified with its provider (fails closed).
-async fn check_captcha(
+/// Whether the community's captcha (if any) was solved, as its provider says (fails closed).
+async fn captcha_passed(
     state: &AppState,
     community: &Community,
     form: &JoinForm,
     client_ip: Option<std::net::IpAddr>,
-) -> Result<(), String> {
+) -> bool {
     if let Some(setting) = community.captcha_provider.as_deref() {
         let provider = CaptchaProvider::parse(setting);
         let response = match provider {
@@ -603,11 +599,9 @@ async fn check_captcha(
             // Captcha switched on without its secret: fail closed.
             _ => false,
         };
-        if !verified {
-            return Err("The captcha could not be verified. Please try again.".into());
-        }
+        return verified;
     }
-    Ok(())
+    true
 }
 
 fn done(

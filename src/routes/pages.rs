@@ -5,6 +5,7 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::domain::EmailError;
 use crate::error::AppError;
 use crate::i18n::{self, Lang};
 use crate::state::AppState;
@@ -53,6 +54,28 @@ pub fn lang_of(req: &HttpRequest) -> Lang {
         .get(actix_web::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     Lang::choose(cookie.as_ref().map(|c| c.value()), accept)
+}
+
+/// Why a typed address is not one, in the visitor's language.
+pub fn email_refusal(error: &EmailError, lang: Lang) -> String {
+    let max = |key, max: usize| lang.t1(key, "max", &max.to_string());
+    match error {
+        EmailError::Empty => lang.t("email-error-empty"),
+        EmailError::TooLong => max("email-error-too-long", crate::domain::EMAIL_MAX_LEN),
+        EmailError::MissingAt => lang.t("email-error-missing-at"),
+        EmailError::SeveralAts => lang.t("email-error-several-ats"),
+        EmailError::EmptyLocalPart => lang.t("email-error-empty-local"),
+        EmailError::LocalPartTooLong => max(
+            "email-error-local-too-long",
+            crate::domain::EMAIL_MAX_LOCAL_LEN,
+        ),
+        EmailError::LocalPartCharacters => lang.t("email-error-local-characters"),
+        EmailError::LocalPartDots => lang.t("email-error-local-dots"),
+        EmailError::EmptyDomain => lang.t("email-error-empty-domain"),
+        EmailError::DomainWithoutDot => lang.t("email-error-domain-dot"),
+        EmailError::DomainCharacters => lang.t("email-error-domain-characters"),
+        EmailError::NumericTopLevelDomain => lang.t("email-error-numeric-tld"),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -109,6 +132,7 @@ pub struct AdminErrorPage<'a> {
 #[derive(Template)]
 #[template(path = "error_embed.html")]
 pub struct EmbedErrorPage<'a> {
+    pub lang: Lang,
     pub title: &'a str,
     pub message: &'a str,
     pub request_id: &'a str,
@@ -117,15 +141,20 @@ pub struct EmbedErrorPage<'a> {
 
 /// Where a person goes after a refusal: the words of the link and its address.
 pub struct NextStep {
-    pub label: &'static str,
+    pub label: String,
     pub href: String,
 }
 
 impl NextStep {
-    /// The most useful next page for a refusal of `path` with `status`.
-    pub fn for_path(path: &str, status: StatusCode) -> Self {
-        let step = |label, href: &str| NextStep {
-            label,
+    /// The most useful next page for a refusal of `path` with `status`; the public side's words
+    /// in `lang` (the dashboard's stay English).
+    pub fn for_path(path: &str, status: StatusCode, lang: Lang) -> Self {
+        let step = |label: &str, href: &str| NextStep {
+            label: label.to_owned(),
+            href: href.to_owned(),
+        };
+        let public = |key: &str, href: &str| NextStep {
+            label: lang.t(key),
             href: href.to_owned(),
         };
         if status == StatusCode::UNAUTHORIZED {
@@ -146,15 +175,15 @@ impl NextStep {
             ["admin", "login" | "oauth_redirect", ..] => step("Sign in again", "/admin/login"),
             ["admin", ..] => step("Back to the overview", "/admin"),
             ["join", slug, "embed", ..] if status != StatusCode::NOT_FOUND => {
-                step("Back to the form", &format!("/join/{slug}/embed"))
+                public("next-back-to-form", &format!("/join/{slug}/embed"))
             }
             ["join", slug, ..] if status != StatusCode::NOT_FOUND => {
-                step("Back to the form", &format!("/join/{slug}"))
+                public("next-back-to-form", &format!("/join/{slug}"))
             }
             ["slack", "install" | "oauth_redirect", ..] => {
-                step("Start Add to Slack again", "/slack/install")
+                public("next-install-again", "/slack/install")
             }
-            _ => step("Back to the start page", "/"),
+            _ => public("next-start-page", "/"),
         }
     }
 }
@@ -179,8 +208,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn address_refusals_say_in_english_what_the_domain_says() {
+        for input in [
+            "",
+            "a",
+            "a@b@c",
+            "@x.org",
+            "a b@x.org",
+            ".a@x.org",
+            "a@",
+            "a@x",
+            "a@x..org",
+            "a@x.123",
+        ] {
+            let error = crate::domain::Email::parse(input).unwrap_err();
+            assert_eq!(
+                email_refusal(&error, Lang::default()),
+                error.to_string(),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_refusal_points_at_the_page_that_helps() {
-        let href = |path, status| NextStep::for_path(path, status).href;
+        let href = |path, status| NextStep::for_path(path, status, Lang::default()).href;
         assert_eq!(
             href("/admin/requests/5/approve", StatusCode::CONFLICT),
             "/admin/requests"
@@ -195,5 +247,10 @@ mod tests {
             "/join/rust/embed"
         );
         assert_eq!(href("/join/nope", StatusCode::NOT_FOUND), "/");
+        let german = Lang::choose(Some("de"), None);
+        assert_eq!(
+            NextStep::for_path("/join/rust", StatusCode::FORBIDDEN, german).label,
+            "Zurück zum Formular"
+        );
     }
 }

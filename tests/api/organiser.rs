@@ -505,3 +505,211 @@ async fn visitors_get_the_join_and_thanks_pages_in_their_language() {
         .unwrap();
     assert_eq!(res.headers()["location"], "/");
 }
+
+/// A browser whose visitor reads `lang` first.
+fn browser_in(lang: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        reqwest::header::HeaderValue::from_str(lang).unwrap(),
+    );
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn public_refusals_speak_the_visitors_language() {
+    let app = spawn_app().await;
+    app.install_demo_workspace().await;
+    let german = browser_in("de-DE,de;q=0.9,en;q=0.5");
+
+    // An unknown community.
+    let res = german
+        .get(app.url("/join/no-such-community"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<html lang=\"de\">"), "{page}");
+    assert!(page.contains("<h1>Seite nicht gefunden</h1>"), "{page}");
+    assert!(page.contains("Unter dieser Adresse gibt es nichts."));
+    assert!(page.contains(">Zurück zur Startseite<"));
+    assert!(page.contains("Anfrage-ID:"));
+    assert!(
+        page.contains("aria-label=\"Sprache\""),
+        "the language switch"
+    );
+
+    // A form that cannot be verified, on the page and in the embed's frame.
+    for (path, back) in [
+        (format!("/join/{DEMO_SLUG}"), "Zurück zum Formular"),
+        (format!("/join/{DEMO_SLUG}/embed"), "Zurück zum Formular"),
+    ] {
+        let res = german
+            .post(app.url(&path))
+            .form(&[("email", "ana@example.org"), ("form_token", "forged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains("<html lang=\"de\">"), "{path}: {page}");
+        assert!(page.contains("Das Formular konnte nicht geprüft werden"));
+        assert!(page.contains(back), "{path}: {page}");
+    }
+
+    // A malformed install link.
+    let res = german
+        .get(app.url("/slack/install?team=nonsense"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<html lang=\"de\">"));
+    assert!(page.contains("ungültigen Workspace"), "{page}");
+    assert!(page.contains("„Zu Slack hinzufügen“ neu beginnen"));
+
+    // A remembered choice wins over the browser's, as on the join page.
+    let res = german
+        .get(app.url("/join/no-such-community"))
+        .header("cookie", "lobby_lang=ja")
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<html lang=\"ja\">"));
+    assert!(page.contains("ページが見つかりません"));
+
+    // Machines are answered in English.
+    let res = german.get(app.url("/api/v1/nothing")).send().await.unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["message"], "There is nothing at this address.");
+}
+
+#[tokio::test]
+async fn the_start_and_install_pages_speak_the_visitors_language() {
+    let app = spawn_app().await;
+    let french = browser_in("fr");
+    let home = french
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("<html lang=\"fr\">"));
+    assert!(home.contains("Une porte d’entrée pour votre communauté Slack"));
+    assert!(home.contains(">Ajouter à Slack<"));
+
+    let install = french
+        .get(app.url("/slack/install"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(install.contains("<html lang=\"fr\">"));
+    assert!(install.contains("Ajouter Lobby à votre espace de travail Slack"));
+    assert!(install.contains("Envoyer des messages en tant que @Lobby"));
+
+    // Cancelled on Slack's page, then installed: both outcomes in French.
+    let authorize = Url::parse(
+        &attr_after(&install, "class=\"button slack\"", "href")
+            .unwrap()
+            .replace("&amp;", "&"),
+    )
+    .unwrap();
+    let cancelled = consent_in(&french, &authorize, Consent::Cancel).await;
+    let res = french.get(cancelled).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<html lang=\"fr\">"));
+    assert!(page.contains("Installation annulée"), "{page}");
+    assert!(!page.contains("/lang/"), "no switch that replays the code");
+
+    let authorize = start_install_at(&app.address, &french).await;
+    let callback = consent_in(
+        &french,
+        &authorize,
+        Consent::Allow {
+            workspace: DEMO_TEAM,
+            user: DEMO_ADMIN,
+        },
+    )
+    .await;
+    let page = french
+        .get(callback)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Lobby est installé dans"), "{page}");
+}
+
+#[tokio::test]
+async fn no_public_page_shows_a_raw_slack_id_or_status_code() {
+    let app = spawn_app().await;
+    let visitor = browser();
+    let authorize = start_install_at(&app.address, &visitor).await;
+    let callback = consent_in(
+        &visitor,
+        &authorize,
+        Consent::Allow {
+            workspace: DEMO_TEAM,
+            user: DEMO_ADMIN,
+        },
+    )
+    .await;
+    let installed = visitor.get(callback).send().await.unwrap();
+    assert_eq!(installed.status(), 200);
+    let mut pages = vec![("installed".to_owned(), installed.text().await.unwrap())];
+    let key = app.state.keyring.derive_key("join-form");
+    let (token, cookie) = lobby::abuse::FormToken::issue(&key, DEMO_SLUG, lobby::db::now() - 10);
+    let thanks = browser()
+        .post(app.url(&format!("/join/{DEMO_SLUG}")))
+        .header("cookie", format!("lobby_join={cookie}"))
+        .form(&[("email", "ana@example.org"), ("form_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thanks.status(), 200);
+    pages.push(("thanks".to_owned(), thanks.text().await.unwrap()));
+    for (lang, path) in [
+        ("en", "/".to_owned()),
+        ("en", format!("/join/{DEMO_SLUG}")),
+        ("en", format!("/join/{DEMO_SLUG}/embed")),
+        ("en", format!("/slack/install?team={DEMO_TEAM}")),
+        ("en", "/join/no-such-community".to_owned()),
+        ("en", format!("/join/{DEMO_SLUG}/confirm?t=unknown")),
+        ("de", "/".to_owned()),
+        ("de", "/join/no-such-community".to_owned()),
+    ] {
+        let res = browser_in(lang).get(app.url(&path)).send().await.unwrap();
+        pages.push((format!("{path} ({lang})"), res.text().await.unwrap()));
+    }
+    for (name, page) in pages {
+        assert_eq!(raw_ids(&page), Vec::<String>::new(), "{name}");
+        for code in [
+            ">already_in_team<",
+            ">admin_api<",
+            ">approval<",
+            ">pending<",
+            ">link_sent<",
+            ">not_found<",
+            ">rate_limited<",
+            ">forbidden<",
+        ] {
+            assert!(!page.contains(code), "{name} shows {code}");
+        }
+    }
+}

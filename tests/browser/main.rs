@@ -6,7 +6,9 @@
 //! `target/screenshots/overview.png`; the form embedded in a page of another origin (localhost on
 //! another port: the same site, as embeds over http need) submits and shows its answer in the
 //! frame. axe-core (from the npm registry, installed under the target folder on first use)
-//! checks every page of Lobby's at 1280 and 390 px: no violation of any impact.
+//! checks every page of Lobby's (a public error page, the question before removing an
+//! installation and the emulator's consent page among them) at 1280 and 390 px: no violation of
+//! any impact, and no page wider than the window.
 //!
 //! It needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). A missing browser
 //! fails the test with the reason; only `LOBBY_SKIP_BROWSER_TEST=1` skips it, on purpose.
@@ -203,6 +205,7 @@ async fn axe_check(browser: &Session, axe: &str, page: &str, found: &mut Vec<Str
                  axe.run(document, { resultTypes: ['violations'] })
                    .then(r => done({
                      width: document.documentElement.clientWidth,
+                     scrollWidth: document.documentElement.scrollWidth,
                      passes: r.passes.length,
                      violations: r.violations.map(v => ({
                        id: v.id, impact: v.impact, help: v.help,
@@ -226,6 +229,13 @@ async fn axe_check(browser: &Session, axe: &str, page: &str, found: &mut Vec<Str
             seen <= u64::from(width) && seen + 20 >= u64::from(width),
             "{page} laid out {seen}px wide, not {width}px"
         );
+        // Nothing wider than the window: a phone never scrolls sideways.
+        let scroll = result["scrollWidth"].as_u64().unwrap_or_default();
+        if scroll > seen {
+            found.push(format!(
+                "{page} @ {width}px: scrolls sideways ({scroll}px of content in {seen}px)"
+            ));
+        }
         for v in violations {
             found.push(format!(
                 "{page} @ {width}px: {} ({}) at {} — {}",
@@ -342,6 +352,8 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
     );
     axe_check(&browser, &axe, "install", &mut violations).await;
     browser.find("a.button.slack").await.click_and_wait().await;
+    browser.find("button[value='allow']").await;
+    axe_check(&browser, &axe, "emulator consent", &mut violations).await;
     consent(&browser, "T0DEMO0001", "U0ADMIN001").await;
     let heading = browser.find("h1").await.text().await;
     assert!(heading.contains("installed"), "{heading}");
@@ -501,11 +513,24 @@ async fn an_admin_signs_in_approves_a_request_and_the_overview_shows_it() {
         ("installations", "/admin/installations".to_owned()),
         ("API keys", "/admin/keys".to_owned()),
         ("audit log", "/admin/audit".to_owned()),
+        ("public error", "/join/no-such-community".to_owned()),
+        ("emulator", "/_emulator/slack/".to_owned()),
+        ("demo mailbox", "/_emulator/mail/".to_owned()),
     ] {
         browser.goto(&format!("{base}{path}")).await;
         browser.find("h1").await;
         axe_check(&browser, &axe, page, &mut violations).await;
     }
+    // Removing an installation asks first; the question is checked, not answered.
+    browser.goto(&format!("{base}/admin/installations")).await;
+    browser
+        .find("a[href$='/remove']")
+        .await
+        .click_and_wait()
+        .await;
+    let question = browser.find("h1").await.text().await;
+    assert!(question.starts_with("Remove Lobby from"), "{question}");
+    axe_check(&browser, &axe, "remove installation", &mut violations).await;
 
     // The form embedded in a page of another origin submits, and its answer shows in the frame.
     let host = serve_host_page(&format!("{base}/join/demo-community/embed")).await;
