@@ -1,17 +1,18 @@
 //! Add to Slack: the install page that issues an OAuth state, and the callback that finishes it.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, REFERRER_POLICY};
+use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use url::Url;
 
+use super::oauth_callback::{self, CallbackQuery};
 use super::pages::{Chrome, render_with_status};
 use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::install::{self, InstallRefusal, Installed};
-use crate::oauth_state::{self as oauth, Flow};
+use crate::oauth_state::{self as oauth, CallbackRefusal, Flow};
 use crate::slack::oauth_client;
 use crate::state::AppState;
 
@@ -42,13 +43,6 @@ struct RefusedPage {
 #[derive(Debug, Deserialize)]
 struct InstallQuery {
     team: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
 }
 
 /// `GET /slack/install`: says what the app will be allowed to do and links to Slack's consent page.
@@ -125,32 +119,23 @@ fn authorize_url(state: &AppState, oauth_state: &str, team: Option<&TeamId>) -> 
 /// code and state out of referrers and caches.
 pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let https = state.settings.is_https();
-    let query: CallbackQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let cookie = req.cookie(Flow::Install.cookie_name(https));
-    let outcome = install::finish(
-        &state,
-        query.error.as_deref(),
-        query.state.as_deref(),
-        query.code.as_deref(),
-        cookie.as_ref().map(|c| c.value()),
-    )
-    .await;
+    let query = CallbackQuery::of(&req, Flow::Install, https);
+    let outcome = install::finish(&state, &query.callback()).await;
     let chrome = Chrome::for_request(&req);
     let mut remember = None;
     let outcome = match outcome {
         Ok(installed) => {
             remember = query
-                .state
-                .as_deref()
+                .state()
                 .map(|s| installed_cookie(&state, &installed.id, s));
             Ok(installed)
         }
         // A refresh of the page after a good install replays a used state: show what was
         // installed, when this browser finished that very install.
-        Err(InstallRefusal::State(refusal)) => {
-            match already_installed(&state, &req, query.state.as_deref()).await {
+        Err(refusal @ InstallRefusal::Callback(CallbackRefusal::State(_))) => {
+            match already_installed(&state, &req, query.state()).await {
                 Some(installed) => Ok(installed),
-                None => Err(InstallRefusal::State(refusal)),
+                None => Err(refusal),
             }
         }
         Err(other) => Err(other),
@@ -158,6 +143,9 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
     let rendered = match outcome {
         Ok(installed) => render_with_status(StatusCode::OK, &InstalledPage { chrome, installed }),
         Err(refusal) => {
+            if let InstallRefusal::Db(e) = &refusal {
+                tracing::error!(error = %e, "an install failed on our side");
+            }
             let (status, title, message) = explain(&refusal);
             render_with_status(
                 status,
@@ -173,23 +161,12 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
         tracing::error!(error = %e, "the install outcome page did not render");
         HttpResponse::InternalServerError().body("Something went wrong on our side.")
     });
-    if let Err(e) = res.add_cookie(&oauth::clear_cookie(Flow::Install, https)) {
-        tracing::error!(error = %e, "could not clear the install cookie");
-    }
     if let Some(cookie) = remember
         && let Err(e) = res.add_cookie(&cookie)
     {
         tracing::error!(error = %e, "could not set the installed cookie");
     }
-    let headers = res.headers_mut();
-    headers.insert(
-        REFERRER_POLICY,
-        actix_web::http::header::HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
+    oauth_callback::seal(&mut res, Flow::Install, https);
     res
 }
 
@@ -262,46 +239,19 @@ async fn already_installed(
 }
 
 fn explain(refusal: &InstallRefusal) -> (StatusCode, &'static str, String) {
-    use InstallRefusal::*;
     match refusal {
-        Cancelled => (
-            StatusCode::FORBIDDEN,
-            "Installation cancelled",
-            "You cancelled on Slack's page, so nothing was installed. You can start again whenever you like.".into(),
-        ),
-        SlackSaid(code) => (
-            StatusCode::BAD_REQUEST,
-            "Slack did not approve the installation",
-            format!("Slack answered “{code}”. Nothing was installed."),
-        ),
-        State(refusal) => refusal.explain(Flow::Install),
-        MissingCode => (
-            StatusCode::BAD_REQUEST,
-            "Slack sent no code",
-            "The address came back from Slack without its code. Please start again.".into(),
-        ),
-        CodeRefused(code) => (
-            StatusCode::BAD_REQUEST,
-            "Slack refused the installation",
-            format!("Slack did not accept the code (“{code}”). Nothing was installed. Please start again."),
-        ),
-        SlackUnreachable => (
-            StatusCode::BAD_GATEWAY,
-            "Slack did not answer",
-            "Slack could not be reached to finish the installation. Nothing was installed. Please try again in a moment."
-                .into(),
-        ),
-        TeamNotAllowed { name } => (
+        InstallRefusal::Callback(refusal) => oauth_callback::explain(refusal, Flow::Install),
+        InstallRefusal::TeamNotAllowed { name } => (
             StatusCode::FORBIDDEN,
             "This workspace is not allowed here",
             format!("This Lobby server serves only some workspaces, and {name} is not one of them. Nothing was stored."),
         ),
-        NoBotToken => (
+        InstallRefusal::NoBotToken => (
             StatusCode::BAD_REQUEST,
             "Slack granted no bot token",
             "Lobby needs its bot scopes to work, and Slack granted none. Nothing was installed.".into(),
         ),
-        Internal(_) => (
+        InstallRefusal::Db(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
             "Something went wrong on our side while finishing the installation. It has been logged; please try again."
