@@ -12,7 +12,8 @@ use crate::config::SlashCommands;
 use crate::db::{self, installations::Installation};
 use crate::domain::Email;
 use crate::error::AppError;
-use crate::invites::{self, Source, Submission, Submitted};
+use crate::invites::Submitted;
+use crate::invites::intake::{self, IntakeRefusal, Signup, Via};
 pub use crate::replies::{Reply, ReplyTo};
 use crate::slack::mrkdwn;
 use crate::slack::payloads::SlashCommand;
@@ -199,24 +200,23 @@ async fn propose(
     else {
         return Ok("This workspace has no community to invite people to yet. An admin can create one in the dashboard.".into());
     };
-    if let Err(message) = invites::check_address(community, &email) {
-        return Ok(message);
-    }
-    let submitted = invites::submit(
+    let taken = intake::intake(
         state,
-        Submission {
+        Signup {
             community,
-            email: &email,
+            email: email.as_str(),
             name,
-            source: Source::Slack,
-            requested_by: Some(user_id),
-            // A member of the workspace vouches for the address they typed.
-            verified: true,
-            too_fast: false,
             lang: crate::i18n::Lang::default(),
+            // A member of the workspace vouches for the address they typed.
+            via: Via::Slack { user_id },
         },
     )
-    .await?;
+    .await;
+    let submitted = match taken {
+        Ok(submitted) => submitted,
+        Err(IntakeRefusal::Submit(e)) => return Err(e.into()),
+        Err(refusal) => return Ok(mrkdwn::escape(&refusal.to_string())),
+    };
     Ok(match submitted {
         Submitted::Queued { .. } => {
             format!("Thanks! Slack will email an invitation to {shown} shortly.")
