@@ -11,13 +11,22 @@ pub mod summarize;
 use crate::config::SlashCommands;
 use crate::db::{self, installations::Installation};
 use crate::domain::Email;
-use crate::error::AppError;
-use crate::invites::Submitted;
 use crate::invites::intake::{self, IntakeRefusal, Signup, Via};
+use crate::invites::{SubmitError, Submitted};
 pub use crate::replies::{Reply, ReplyTo};
 use crate::slack::mrkdwn;
 use crate::slack::payloads::SlashCommand;
 use crate::state::AppState;
+
+/// Why a command could not be answered. These are Lobby's failures; a person's mistake (a
+/// mistyped address, a refused domain) gets an answer instead.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("the proposed invite could not be recorded: {0}")]
+    Submit(#[from] SubmitError),
+}
 
 /// What someone asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +115,7 @@ pub fn help_text(commands: &SlashCommands) -> String {
 }
 
 /// Answers a slash command. The answer goes back in the HTTP response, so it must be quick.
-pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>, AppError> {
+pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>, CommandError> {
     let Some(intent) = intent_of(&state.settings.commands, &cmd.command, &cmd.text) else {
         return Ok(None);
     };
@@ -143,7 +152,7 @@ pub async fn answer(
     user_id: &str,
     intent: Intent,
     reply_to: ReplyTo,
-) -> Result<Reply, AppError> {
+) -> Result<Reply, CommandError> {
     let commands = &state.settings.commands;
     Ok(match intent {
         Intent::Help => Reply::ephemeral(help_text(commands)),
@@ -180,7 +189,7 @@ async fn propose(
     user_id: &str,
     email: &str,
     name: &str,
-) -> Result<String, AppError> {
+) -> Result<String, CommandError> {
     let email = match Email::parse(email) {
         Ok(email) => email,
         Err(e) => {
@@ -214,7 +223,10 @@ async fn propose(
     .await;
     let submitted = match taken {
         Ok(submitted) => submitted,
-        Err(IntakeRefusal::Submit(e)) => return Err(e.into()),
+        Err(IntakeRefusal::Submit(e @ (SubmitError::Random(_) | SubmitError::Secret(_)))) => {
+            return Err(e.into());
+        }
+        // The same sentence the join form shows (a link-mode community without its link, too).
         Err(refusal) => return Ok(mrkdwn::escape(&refusal.to_string())),
     };
     Ok(match submitted {
