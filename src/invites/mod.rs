@@ -527,25 +527,16 @@ async fn approve_with(
             let link = shared_link(state, &community)
                 .await?
                 .ok_or_else(|| no_route(state, &community))?;
-            let moved = db::invite_requests::transition(
-                &state.db,
-                request_id,
-                &[InviteStatus::Pending],
-                InviteStatus::LinkShown,
-                "Approved; the admin shares the invite link.",
-                None,
-                Some(admin),
-            )
-            .await?;
-            if !moved {
-                return Err(DecisionError::NotPending(request.status));
-            }
-            audit(
+            decide(
                 state,
                 &community,
+                &request,
                 admin,
+                (
+                    InviteStatus::LinkShown,
+                    "Approved; the admin shares the invite link.",
+                ),
                 "invite.approved",
-                &request_id.to_string(),
             )
             .await?;
             Ok(Approved::ShareLink(link))
@@ -664,25 +655,13 @@ async fn queue_request(
 
 pub async fn deny(state: &AppState, request_id: i64, admin: &str) -> Result<(), DecisionError> {
     let (request, community) = load(state, request_id).await?;
-    let moved = db::invite_requests::transition(
-        &state.db,
-        request_id,
-        &[InviteStatus::Pending],
-        InviteStatus::Denied,
-        "Declined by an admin.",
-        None,
-        Some(admin),
-    )
-    .await?;
-    if !moved {
-        return Err(DecisionError::NotPending(request.status));
-    }
-    audit(
+    decide(
         state,
         &community,
+        &request,
         admin,
+        (InviteStatus::Denied, "Declined by an admin."),
         "invite.denied",
-        &request_id.to_string(),
     )
     .await?;
     if community.deny_mail && state.mailer.is_some() {
@@ -691,19 +670,36 @@ pub async fn deny(state: &AppState, request_id: i64, admin: &str) -> Result<(), 
     Ok(())
 }
 
-async fn audit(
+/// A decision that needs no job: a pending request moves to `to` (with its status message), and
+/// the audit log records who decided.
+async fn decide(
     state: &AppState,
     community: &Community,
-    actor: &str,
+    request: &db::invite_requests::InviteRequest,
+    admin: &str,
+    (to, message): (InviteStatus, &str),
     action: &str,
-    detail: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), DecisionError> {
+    let moved = db::invite_requests::transition(
+        &state.db,
+        request.id,
+        &[InviteStatus::Pending],
+        to,
+        message,
+        None,
+        Some(admin),
+    )
+    .await?;
+    if !moved {
+        return Err(DecisionError::NotPending(request.status));
+    }
     db::audit::record(
         &state.db,
         Some(&community.installation_id),
-        actor,
+        admin,
         action,
-        detail,
+        &request.id.to_string(),
     )
-    .await
+    .await?;
+    Ok(())
 }

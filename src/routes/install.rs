@@ -4,10 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 use url::Url;
 
-use super::oauth_callback::{self, CallbackQuery};
+use super::oauth::{self as oauth_flow, CallbackQuery};
 use super::pages::{Chrome, render_with_status};
 use crate::domain::TeamId;
 use crate::error::AppError;
@@ -40,38 +39,13 @@ struct RefusedPage {
     message: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct InstallQuery {
-    team: Option<String>,
-}
-
 /// `GET /slack/install`: says what the app will be allowed to do and links to Slack's consent page.
-/// Each OAuth start writes a state row, so a client may start only so many.
-pub fn limit_oauth_start(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
-    match crate::abuse::client_ip_of(req, &state.settings.trusted_proxies) {
-        Some(ip) => state
-            .oauth_start_limiter
-            .check(ip, std::time::Instant::now())
-            .map_err(|wait| AppError::TooManyRequests {
-                retry_after: wait.0,
-            }),
-        None => Ok(()),
-    }
-}
-
 pub async fn install_page(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let query: InstallQuery = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::bad_request("The address has a malformed query string."))?;
-    let team = query
-        .team
-        .as_deref()
-        .map(TeamId::parse)
-        .transpose()
-        .map_err(AppError::BadRequest)?;
-    limit_oauth_start(&req, &state)?;
+    let team = oauth_flow::team_hint(&req)?;
+    oauth_flow::limit_start(&req, &state)?;
     let https = state.settings.is_https();
     let issued = oauth::issue(&state.db, Flow::Install, https)
         .await
@@ -166,7 +140,7 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
     {
         tracing::error!(error = %e, "could not set the installed cookie");
     }
-    oauth_callback::seal(&mut res, Flow::Install, https);
+    oauth_flow::seal(&mut res, Flow::Install, https);
     res
 }
 
@@ -240,7 +214,7 @@ async fn already_installed(
 
 fn explain(refusal: &InstallRefusal) -> (StatusCode, &'static str, String) {
     match refusal {
-        InstallRefusal::Callback(refusal) => oauth_callback::explain(refusal, Flow::Install),
+        InstallRefusal::Callback(refusal) => oauth_flow::explain(refusal, Flow::Install),
         InstallRefusal::TeamNotAllowed { name } => (
             StatusCode::FORBIDDEN,
             "This workspace is not allowed here",

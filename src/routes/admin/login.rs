@@ -16,7 +16,7 @@ use crate::db;
 use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::oauth_state::{self as oauth, Flow};
-use crate::routes::oauth_callback::{self, CallbackQuery};
+use crate::routes::oauth::{self as oauth_flow, CallbackQuery};
 use crate::routes::pages::{Chrome, render_with_status};
 use crate::slack::manifest;
 use crate::slack::oauth_client;
@@ -45,11 +45,6 @@ struct SignedOutPage {
     chrome: Chrome,
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginQuery {
-    team: Option<String>,
-}
-
 /// The form of a button with nothing but its CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct NoFields {}
@@ -62,20 +57,13 @@ fn no_store(res: &mut HttpResponse) {
 /// `GET /admin/login`: starts Sign in with Slack, or explains how to set Lobby up when no
 /// workspace has it installed (nobody could be an admin yet).
 pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let query: LoginQuery = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::bad_request("The address has a malformed query string."))?;
-    let team = query
-        .team
-        .as_deref()
-        .map(TeamId::parse)
-        .transpose()
-        .map_err(AppError::BadRequest)?;
+    let team = oauth_flow::team_hint(&req)?;
     if db::installations::count_active(&state.db).await? == 0 {
         let mut res = setup_page(&req, &state, false)?;
         no_store(&mut res);
         return Ok(res);
     }
-    crate::routes::install::limit_oauth_start(&req, &state)?;
+    oauth_flow::limit_start(&req, &state)?;
     let issued = oauth::issue(&state.db, Flow::Login, state.settings.is_https())
         .await
         .map_err(AppError::internal)?;
@@ -147,14 +135,14 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             })
         }
     };
-    oauth_callback::seal(&mut res, Flow::Login, https);
+    oauth_flow::seal(&mut res, Flow::Login, https);
     res
 }
 
 fn explain(refusal: &LoginRefusal) -> (StatusCode, &'static str, String) {
     use LoginRefusal::*;
     match refusal {
-        Callback(refusal) => oauth_callback::explain(refusal, Flow::Login),
+        Callback(refusal) => oauth_flow::explain(refusal, Flow::Login),
         IdToken(IdTokenRefusal::WrongNonce | IdTokenRefusal::WrongAudience) => (
             StatusCode::FORBIDDEN,
             "This sign-in does not match",

@@ -1,13 +1,47 @@
-//! What the two OAuth callbacks (`/slack/oauth_redirect` and `/admin/oauth_redirect`) share at the
-//! HTTP edge: reading Slack's answer from the query, the pages for the callback step's refusals in
-//! each flow's words, and the headers every outcome carries.
+//! What the two OAuth flows (Add to Slack and Sign in with Slack) share at the HTTP edge: at the
+//! start, the workspace hint and the per-client limit; at the callback, reading Slack's answer from
+//! the query, the pages for the callback step's refusals in each flow's words, and the headers
+//! every outcome carries.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::domain::TeamId;
+use crate::error::AppError;
 use crate::oauth_state::{self as oauth, Callback, CallbackRefusal, Flow, StateRefusal};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+struct StartQuery {
+    team: Option<String>,
+}
+
+/// The workspace a flow's start may name (`?team=T…`), for Slack's consent page to preselect.
+pub fn team_hint(req: &HttpRequest) -> Result<Option<TeamId>, AppError> {
+    let query: StartQuery = serde_urlencoded::from_str(req.query_string())
+        .map_err(|_| AppError::bad_request("The address has a malformed query string."))?;
+    query
+        .team
+        .as_deref()
+        .map(TeamId::parse)
+        .transpose()
+        .map_err(AppError::BadRequest)
+}
+
+/// Each OAuth start writes a state row, so a client may start only so many.
+pub fn limit_start(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    match crate::abuse::client_ip_of(req, &state.settings.trusted_proxies) {
+        Some(ip) => state
+            .oauth_start_limiter
+            .check(ip, std::time::Instant::now())
+            .map_err(|wait| AppError::TooManyRequests {
+                retry_after: wait.0,
+            }),
+        None => Ok(()),
+    }
+}
 
 /// The query Slack sends back to a callback. A malformed query reads as an empty one, which the
 /// callback step refuses as a link without its state.
