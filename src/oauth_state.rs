@@ -5,10 +5,8 @@
 //! value kept in an HttpOnly cookie (also stored hashed). The callback consumes the state with a
 //! single `DELETE … RETURNING`, so it works once, then checks the flow and the browser.
 
-use actix_web::cookie::Cookie;
 use subtle::ConstantTimeEq;
 
-use crate::cookies;
 use crate::db::{self, Db};
 use crate::opaque::{random_token, token_hash};
 use crate::slack::client::SlackError;
@@ -41,11 +39,12 @@ impl Flow {
     }
 }
 
-/// A freshly issued state: `state` goes to Slack in the authorize URL, `cookie` to the browser.
+/// A freshly issued state: `state` goes to Slack in the authorize URL, `binding` to the browser in
+/// the flow's cookie ([`Flow::cookie_name`], for [`STATE_TTL_SECS`]).
 pub struct IssuedState {
     pub state: String,
     pub nonce: Option<String>,
-    pub cookie: Cookie<'static>,
+    pub binding: String,
 }
 
 /// Why a callback's state was refused.
@@ -75,7 +74,7 @@ pub enum OAuthStateError {
     Db(#[from] sqlx::Error),
 }
 
-pub async fn issue(db: &Db, flow: Flow, https: bool) -> Result<IssuedState, OAuthStateError> {
+pub async fn issue(db: &Db, flow: Flow) -> Result<IssuedState, OAuthStateError> {
     let state = random_token(32).map_err(OAuthStateError::Random)?;
     let binding = random_token(32).map_err(OAuthStateError::Random)?;
     let nonce = match flow {
@@ -91,11 +90,10 @@ pub async fn issue(db: &Db, flow: Flow, https: bool) -> Result<IssuedState, OAut
         db::now() + STATE_TTL_SECS,
     )
     .await?;
-    let cookie = cookies::build(flow.cookie_name(https), binding, https, STATE_TTL_SECS);
     Ok(IssuedState {
         state,
         nonce,
-        cookie,
+        binding,
     })
 }
 
@@ -206,11 +204,6 @@ pub async fn returned<'a>(
     })
 }
 
-/// The cookie that removes a flow's binding from the browser.
-pub fn clear_cookie(flow: Flow, https: bool) -> Cookie<'static> {
-    cookies::removal(flow.cookie_name(https), https)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,8 +212,5 @@ mod tests {
     fn https_cookies_use_the_host_prefix() {
         assert_eq!(Flow::Install.cookie_name(true), "__Host-lobby_install");
         assert_eq!(Flow::Login.cookie_name(false), "lobby_login");
-        let removal = clear_cookie(Flow::Install, true);
-        assert_eq!(removal.secure(), Some(true));
-        assert_eq!(removal.path(), Some("/"));
     }
 }

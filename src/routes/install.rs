@@ -47,7 +47,7 @@ pub async fn install_page(
     let team = oauth_flow::team_hint(&req)?;
     oauth_flow::limit_start(&req, &state)?;
     let https = state.settings.is_https();
-    let issued = oauth::issue(&state.db, Flow::Install, https)
+    let issued = oauth::issue(&state.db, Flow::Install)
         .await
         .map_err(AppError::internal)?;
     let page = InstallPage {
@@ -69,7 +69,12 @@ pub async fn install_page(
             .collect(),
     };
     let mut res = render_with_status(StatusCode::OK, &page)?;
-    res.add_cookie(&issued.cookie).map_err(AppError::internal)?;
+    res.add_cookie(&oauth_flow::binding_cookie(
+        Flow::Install,
+        issued.binding,
+        https,
+    ))
+    .map_err(AppError::internal)?;
     res.headers_mut().insert(
         CACHE_CONTROL,
         "no-store".parse().map_err(AppError::internal)?,

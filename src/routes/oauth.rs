@@ -3,11 +3,13 @@
 //! the query, the pages for the callback step's refusals in each flow's words, and the headers
 //! every outcome carries.
 
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::cookies;
 use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::oauth_state::{self as oauth, Callback, CallbackRefusal, Flow, StateRefusal};
@@ -79,10 +81,25 @@ impl CallbackQuery {
     }
 }
 
+/// The cookie that binds a started flow to this browser.
+pub fn binding_cookie(flow: Flow, binding: String, https: bool) -> Cookie<'static> {
+    cookies::build(
+        flow.cookie_name(https),
+        binding,
+        https,
+        oauth::STATE_TTL_SECS,
+    )
+}
+
+/// The cookie that removes a flow's binding from the browser.
+pub fn clear_cookie(flow: Flow, https: bool) -> Cookie<'static> {
+    cookies::removal(flow.cookie_name(https), https)
+}
+
 /// Every outcome of a callback clears the flow's cookie and keeps the code and state out of
 /// referrers and caches.
 pub fn seal(res: &mut HttpResponse, flow: Flow, https: bool) {
-    if let Err(e) = res.add_cookie(&oauth::clear_cookie(flow, https)) {
+    if let Err(e) = res.add_cookie(&clear_cookie(flow, https)) {
         tracing::error!(error = %e, flow = flow.as_str(), "could not clear the OAuth flow's cookie");
     }
     let headers = res.headers_mut();
@@ -220,6 +237,16 @@ fn capitalized(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_binding_cookies_use_the_host_prefix() {
+        let cookie = binding_cookie(Flow::Install, "b".into(), true);
+        assert_eq!(cookie.name(), "__Host-lobby_install");
+        assert_eq!(cookie.secure(), Some(true));
+        let removal = clear_cookie(Flow::Install, true);
+        assert_eq!(removal.secure(), Some(true));
+        assert_eq!(removal.path(), Some("/"));
+    }
 
     #[test]
     fn each_flow_words_the_refusals_in_its_own_terms() {

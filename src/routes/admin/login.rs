@@ -64,7 +64,7 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         return Ok(res);
     }
     oauth_flow::limit_start(&req, &state)?;
-    let issued = oauth::issue(&state.db, Flow::Login, state.settings.is_https())
+    let issued = oauth::issue(&state.db, Flow::Login)
         .await
         .map_err(AppError::internal)?;
     let location = authorize_url(
@@ -76,7 +76,12 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let mut res = HttpResponse::Found()
         .insert_header((header::LOCATION, location.as_str()))
         .finish();
-    res.add_cookie(&issued.cookie).map_err(AppError::internal)?;
+    res.add_cookie(&oauth_flow::binding_cookie(
+        Flow::Login,
+        issued.binding,
+        state.settings.is_https(),
+    ))
+    .map_err(AppError::internal)?;
     no_store(&mut res);
     Ok(res)
 }
