@@ -119,6 +119,16 @@ pub struct CaptchaUrls {
     pub hcaptcha: Url,
 }
 
+impl CaptchaUrls {
+    /// Where `provider`'s answers are verified.
+    pub fn verify_url(&self, provider: CaptchaProvider) -> &Url {
+        match provider {
+            CaptchaProvider::Turnstile => &self.turnstile,
+            CaptchaProvider::HCaptcha => &self.hcaptcha,
+        }
+    }
+}
+
 /// Slack's built-in slash commands: an app manifest that claims one is refused (with all its
 /// commands).
 pub const SLACK_BUILT_IN_COMMANDS: &[&str] = &[

@@ -157,6 +157,17 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// A submission that was not recorded: a community without its invite link is a conflict the
+/// person can wait out; the rest is ours.
+impl From<crate::invites::SubmitError> for AppError {
+    fn from(e: crate::invites::SubmitError) -> Self {
+        match e {
+            crate::invites::SubmitError::NoInviteLink => AppError::Conflict(e.to_string()),
+            other => AppError::internal(other),
+        }
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         AppError::Internal(e.into())

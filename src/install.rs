@@ -6,9 +6,8 @@ use secrecy::SecretString;
 use crate::db::communities::CommunitySettings;
 use crate::db::{self, installations::Grant, installations::NewInstallation};
 use crate::domain::Slug;
-use crate::error::AppError;
 use crate::jobs;
-use crate::oauth_state::{self as oauth, Flow, StateRefusal};
+use crate::oauth_state::{self as oauth, Callback, CallbackRefusal, Flow};
 use crate::slack::client::SlackError;
 use crate::slack::methods::OAuthV2Access;
 use crate::slack::payloads::EventCallback;
@@ -29,63 +28,31 @@ pub struct Installed {
     pub reinstall: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum InstallRefusal {
-    /// The person pressed Cancel on Slack's page (`error=access_denied`).
-    Cancelled,
-    /// Slack sent another `error`.
-    SlackSaid(String),
-    State(StateRefusal),
-    MissingCode,
-    /// `oauth.v2.access` refused the code (`invalid_code`, `bad_redirect_uri`, …).
-    CodeRefused(String),
-    SlackUnreachable,
-    TeamNotAllowed {
-        name: String,
-    },
+    /// The callback step refused (Slack's error, the state, the code), or Slack refused the code.
+    #[error("the OAuth callback was refused: {0:?}")]
+    Callback(CallbackRefusal),
+    #[error("the workspace {name} is not in LOBBY_ALLOWED_TEAMS")]
+    TeamNotAllowed { name: String },
+    #[error("Slack granted no bot token")]
     NoBotToken,
-    Internal(AppError),
-}
-
-impl From<sqlx::Error> for InstallRefusal {
-    fn from(e: sqlx::Error) -> Self {
-        InstallRefusal::Internal(e.into())
-    }
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
 }
 
 fn slack_failure(error: SlackError) -> InstallRefusal {
-    match error {
-        SlackError::Api { code, .. } => InstallRefusal::CodeRefused(code),
-        other => {
-            tracing::warn!(error = %other, "Slack did not answer during an install");
-            InstallRefusal::SlackUnreachable
-        }
-    }
+    InstallRefusal::Callback(CallbackRefusal::from_slack(error, Flow::Install))
 }
 
+/// Finishes the install Slack's callback describes.
 pub async fn finish(
     state: &AppState,
-    error: Option<&str>,
-    oauth_state: Option<&str>,
-    code: Option<&str>,
-    cookie: Option<&str>,
+    callback: &Callback<'_>,
 ) -> Result<Installed, InstallRefusal> {
-    if let Some(error) = error {
-        // Burn the state so the same link cannot be replayed with a code later.
-        if let Some(s) = oauth_state {
-            oauth::burn(&state.db, s).await?;
-        }
-        return Err(match error {
-            "access_denied" => InstallRefusal::Cancelled,
-            other => InstallRefusal::SlackSaid(other.chars().take(64).collect()),
-        });
-    }
-    oauth::consume(&state.db, Flow::Install, oauth_state, cookie)
+    let returned = oauth::returned(&state.db, Flow::Install, callback)
         .await?
-        .map_err(InstallRefusal::State)?;
-    let code = code
-        .filter(|c| !c.is_empty())
-        .ok_or(InstallRefusal::MissingCode)?;
+        .map_err(InstallRefusal::Callback)?;
 
     let redirect_uri = state.settings.url(REDIRECT_PATH);
     let access = state
@@ -93,7 +60,7 @@ pub async fn finish(
         .oauth_v2_access(
             &state.credentials.client_id,
             &state.credentials.client_secret,
-            code,
+            returned.code,
             redirect_uri.as_str(),
         )
         .await
@@ -132,7 +99,9 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         (Some(team), _) => (team.id.clone(), team.name.clone()),
         _ => {
             revoke(state, &bot, &user).await;
-            return Err(InstallRefusal::CodeRefused("no_team".into()));
+            return Err(InstallRefusal::Callback(CallbackRefusal::CodeRefused(
+                "no_team".into(),
+            )));
         }
     };
 

@@ -5,13 +5,11 @@
 //! value kept in an HttpOnly cookie (also stored hashed). The callback consumes the state with a
 //! single `DELETE … RETURNING`, so it works once, then checks the flow and the browser.
 
-use actix_web::cookie::Cookie;
-use actix_web::http::StatusCode;
 use subtle::ConstantTimeEq;
 
-use crate::cookies;
 use crate::db::{self, Db};
 use crate::opaque::{random_token, token_hash};
+use crate::slack::client::SlackError;
 
 /// How long a started flow may take.
 pub const STATE_TTL_SECS: i64 = 600;
@@ -41,14 +39,15 @@ impl Flow {
     }
 }
 
-/// A freshly issued state: `state` goes to Slack in the authorize URL, `cookie` to the browser.
+/// A freshly issued state: `state` goes to Slack in the authorize URL, `binding` to the browser in
+/// the flow's cookie ([`Flow::cookie_name`], for [`STATE_TTL_SECS`]).
 pub struct IssuedState {
     pub state: String,
     pub nonce: Option<String>,
-    pub cookie: Cookie<'static>,
+    pub binding: String,
 }
 
-/// Why a callback's state was refused. Each has its own page.
+/// Why a callback's state was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateRefusal {
     Missing,
@@ -59,73 +58,6 @@ pub enum StateRefusal {
     OtherBrowser,
     /// Issued for the other flow (a login state at the install callback, or the reverse).
     WrongFlow,
-}
-
-impl StateRefusal {
-    /// The status, title and message of the page a person sees when `flow`'s callback refuses
-    /// its state. Both flows word it the same way, each in its own terms.
-    pub fn explain(self, flow: Flow) -> (StatusCode, &'static str, String) {
-        let (what, again) = match flow {
-            Flow::Install => ("installation", "Please start the installation again"),
-            Flow::Login => ("sign-in", "Please sign in again"),
-        };
-        match self {
-            StateRefusal::Missing => (
-                StatusCode::BAD_REQUEST,
-                "This link is incomplete",
-                format!("The address is missing its state, so it cannot be checked. {again}."),
-            ),
-            StateRefusal::Unknown => (
-                StatusCode::BAD_REQUEST,
-                "This link has already been used",
-                format!(
-                    "Each {what} link works once, and this one is unknown or was already used. {again}."
-                ),
-            ),
-            StateRefusal::Expired => (
-                StatusCode::BAD_REQUEST,
-                "This link has expired",
-                format!(
-                    "{} links are valid for ten minutes. {again}.",
-                    capitalized(what)
-                ),
-            ),
-            StateRefusal::OtherBrowser => (
-                StatusCode::FORBIDDEN,
-                match flow {
-                    Flow::Install => "This installation was started elsewhere",
-                    Flow::Login => "This sign-in was started elsewhere",
-                },
-                format!(
-                    "The {what} was started in another browser, so it cannot be finished here. {again} in this browser."
-                ),
-            ),
-            StateRefusal::WrongFlow => match flow {
-                Flow::Install => (
-                    StatusCode::BAD_REQUEST,
-                    "This link belongs to the sign-in",
-                    format!(
-                        "The address was issued for signing in to the dashboard, not for installing the app. {again}."
-                    ),
-                ),
-                Flow::Login => (
-                    StatusCode::BAD_REQUEST,
-                    "This link belongs to an installation",
-                    format!(
-                        "The address was issued for installing the app, not for signing in. {again}."
-                    ),
-                ),
-            },
-        }
-    }
-}
-
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// What a valid state was issued with.
@@ -142,7 +74,7 @@ pub enum OAuthStateError {
     Db(#[from] sqlx::Error),
 }
 
-pub async fn issue(db: &Db, flow: Flow, https: bool) -> Result<IssuedState, OAuthStateError> {
+pub async fn issue(db: &Db, flow: Flow) -> Result<IssuedState, OAuthStateError> {
     let state = random_token(32).map_err(OAuthStateError::Random)?;
     let binding = random_token(32).map_err(OAuthStateError::Random)?;
     let nonce = match flow {
@@ -158,11 +90,10 @@ pub async fn issue(db: &Db, flow: Flow, https: bool) -> Result<IssuedState, OAut
         db::now() + STATE_TTL_SECS,
     )
     .await?;
-    let cookie = cookies::build(flow.cookie_name(https), binding, https, STATE_TTL_SECS);
     Ok(IssuedState {
         state,
         nonce,
-        cookie,
+        binding,
     })
 }
 
@@ -200,9 +131,77 @@ pub async fn burn(db: &Db, state: &str) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
-/// The cookie that removes a flow's binding from the browser.
-pub fn clear_cookie(flow: Flow, https: bool) -> Cookie<'static> {
-    cookies::removal(flow.cookie_name(https), https)
+/// What Slack sent back to a flow's callback, and the browser's binding cookie.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Callback<'a> {
+    pub error: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub code: Option<&'a str>,
+    /// The flow's browser-binding cookie.
+    pub binding: Option<&'a str>,
+}
+
+/// A callback whose state was good: the code to exchange, and what the state was issued with.
+#[derive(Debug)]
+pub struct Returned<'a> {
+    pub code: &'a str,
+    pub accepted: AcceptedState,
+}
+
+/// Why a callback ends before (or at) the code exchange, in either flow. Each flow's service
+/// adds its own refusals after the exchange; the routes word them as pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackRefusal {
+    /// The person pressed Cancel on Slack's page (`error=access_denied`).
+    Cancelled,
+    /// Slack sent another `error` (at most 64 characters of it).
+    SlackSaid(String),
+    State(StateRefusal),
+    MissingCode,
+    /// Slack refused the code or a call right after it (`invalid_code`, `bad_redirect_uri`, …).
+    CodeRefused(String),
+    /// Slack could not be reached, or answered nonsense.
+    SlackUnreachable,
+}
+
+impl CallbackRefusal {
+    /// A failed Slack call during a flow: Slack's own error code is a refusal of the code, anything
+    /// else means Slack did not answer.
+    pub fn from_slack(error: SlackError, flow: Flow) -> Self {
+        match error {
+            SlackError::Api { code, .. } => CallbackRefusal::CodeRefused(code),
+            other => {
+                tracing::warn!(error = %other, flow = flow.as_str(), "Slack did not answer during an OAuth flow");
+                CallbackRefusal::SlackUnreachable
+            }
+        }
+    }
+}
+
+/// The step both callbacks begin with: Slack's `error` (the state is burnt so the link cannot be
+/// replayed with a code later), then the state, consumed and checked, then the code.
+pub async fn returned<'a>(
+    db: &Db,
+    flow: Flow,
+    callback: &Callback<'a>,
+) -> Result<Result<Returned<'a>, CallbackRefusal>, sqlx::Error> {
+    if let Some(error) = callback.error {
+        if let Some(s) = callback.state {
+            burn(db, s).await?;
+        }
+        return Ok(Err(match error {
+            "access_denied" => CallbackRefusal::Cancelled,
+            other => CallbackRefusal::SlackSaid(other.chars().take(64).collect()),
+        }));
+    }
+    let accepted = match consume(db, flow, callback.state, callback.binding).await? {
+        Ok(accepted) => accepted,
+        Err(refusal) => return Ok(Err(CallbackRefusal::State(refusal))),
+    };
+    Ok(match callback.code.filter(|c| !c.is_empty()) {
+        Some(code) => Ok(Returned { code, accepted }),
+        None => Err(CallbackRefusal::MissingCode),
+    })
 }
 
 #[cfg(test)]
@@ -213,8 +212,5 @@ mod tests {
     fn https_cookies_use_the_host_prefix() {
         assert_eq!(Flow::Install.cookie_name(true), "__Host-lobby_install");
         assert_eq!(Flow::Login.cookie_name(false), "lobby_login");
-        let removal = clear_cookie(Flow::Install, true);
-        assert_eq!(removal.secure(), Some(true));
-        assert_eq!(removal.path(), Some("/"));
     }
 }

@@ -2,15 +2,13 @@
 //! installations they administer (asking Slack, with each workspace's bot token), and start a
 //! session. Nothing is stored on a refusal but the audit entry of a refused admin.
 
-use actix_web::cookie::Cookie;
 use secrecy::ExposeSecret;
 
 use super::id_token::{self, IdTokenRefusal};
 use super::roles;
 use super::session::{self, SessionError, SignIn};
 use crate::db;
-use crate::error::AppError;
-use crate::oauth_state::{self as oauth, Flow, StateRefusal};
+use crate::oauth_state::{self as oauth, Callback, CallbackRefusal, Flow, Returned};
 use crate::slack::client::SlackError;
 use crate::state::AppState;
 
@@ -19,78 +17,43 @@ pub const REDIRECT_PATH: &str = "/admin/oauth_redirect";
 /// What Sign in with Slack asks for.
 pub const SCOPES: &str = "openid,email,profile";
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LoginRefusal {
-    /// The person pressed Cancel on Slack's page.
-    Cancelled,
-    SlackSaid(String),
-    State(StateRefusal),
-    MissingCode,
-    CodeRefused(String),
-    SlackUnreachable,
+    /// The callback step refused (Slack's error, the state, the code), or Slack refused the code.
+    #[error("the OAuth callback was refused: {0:?}")]
+    Callback(CallbackRefusal),
     /// The `id_token` was not issued for this login.
+    #[error("the id_token was refused: {0:?}")]
     IdToken(IdTokenRefusal),
     /// Signed in fine, but administers no workspace Lobby is installed in.
+    #[error("not an admin of a workspace Lobby is installed in")]
     NotAnAdmin,
-    Internal(AppError),
-}
-
-impl From<sqlx::Error> for LoginRefusal {
-    fn from(e: sqlx::Error) -> Self {
-        LoginRefusal::Internal(e.into())
-    }
-}
-
-impl From<SessionError> for LoginRefusal {
-    fn from(e: SessionError) -> Self {
-        LoginRefusal::Internal(AppError::internal(e))
-    }
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("the session could not be started: {0}")]
+    Session(#[from] SessionError),
 }
 
 fn slack_failure(error: SlackError) -> LoginRefusal {
-    match error {
-        SlackError::Api { code, .. } => LoginRefusal::CodeRefused(code),
-        other => {
-            tracing::warn!(error = %other, "Slack did not answer during a sign-in");
-            LoginRefusal::SlackUnreachable
-        }
-    }
+    LoginRefusal::Callback(CallbackRefusal::from_slack(error, Flow::Login))
 }
 
-/// A finished sign-in: the session cookie to set, and who it is.
+/// A finished sign-in: the new session's id (for the session cookie), and who it is.
 pub struct SignedIn {
-    pub cookie: Cookie<'static>,
+    pub session: String,
     pub name: String,
 }
 
-/// What the callback received.
-pub struct Callback<'a> {
-    pub error: Option<&'a str>,
-    pub state: Option<&'a str>,
-    pub code: Option<&'a str>,
-    /// The login flow's browser-binding cookie.
-    pub binding: Option<&'a str>,
-    /// A session cookie the browser already had; it is ended either way on success.
-    pub previous_session: Option<&'a str>,
-}
-
-pub async fn finish(state: &AppState, callback: Callback<'_>) -> Result<SignedIn, LoginRefusal> {
-    if let Some(error) = callback.error {
-        if let Some(s) = callback.state {
-            oauth::burn(&state.db, s).await?;
-        }
-        return Err(match error {
-            "access_denied" => LoginRefusal::Cancelled,
-            other => LoginRefusal::SlackSaid(other.chars().take(64).collect()),
-        });
-    }
-    let accepted = oauth::consume(&state.db, Flow::Login, callback.state, callback.binding)
+/// Finishes the sign-in Slack's callback describes. `previous_session` is a session cookie the
+/// browser already had; it is ended either way on success.
+pub async fn finish(
+    state: &AppState,
+    callback: &Callback<'_>,
+    previous_session: Option<&str>,
+) -> Result<SignedIn, LoginRefusal> {
+    let Returned { code, accepted } = oauth::returned(&state.db, Flow::Login, callback)
         .await?
-        .map_err(LoginRefusal::State)?;
-    let code = callback
-        .code
-        .filter(|c| !c.is_empty())
-        .ok_or(LoginRefusal::MissingCode)?;
+        .map_err(LoginRefusal::Callback)?;
 
     let redirect_uri = state.settings.url(REDIRECT_PATH);
     let token = state
@@ -147,9 +110,9 @@ pub async fn finish(state: &AppState, callback: Callback<'_>) -> Result<SignedIn
         return Err(LoginRefusal::NotAnAdmin);
     }
 
-    let cookie = session::start(
+    let session = session::start(
         &state.db,
-        callback.previous_session,
+        previous_session,
         &SignIn {
             user_id: &person.user_id,
             name: &name,
@@ -157,12 +120,11 @@ pub async fn finish(state: &AppState, callback: Callback<'_>) -> Result<SignedIn
             person_enterprise_id: person.enterprise_id.as_deref(),
             teams: &teams,
         },
-        state.settings.is_https(),
     )
     .await?;
     for team in &teams {
         db::audit::record(&state.db, Some(team), &person.user_id, "login", &name).await?;
     }
     tracing::info!(user_id = %person.user_id, workspaces = teams.len(), "signed in to the dashboard");
-    Ok(SignedIn { cookie, name })
+    Ok(SignedIn { session, name })
 }

@@ -1,14 +1,12 @@
 //! Dashboard sessions: a random 256-bit id in an HttpOnly cookie, only its SHA-256 in the
 //! database, an idle and an absolute lifetime, and a per-session secret the CSRF tokens derive from.
 
-use actix_web::cookie::Cookie;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::cookies;
 use crate::db::{self, Db, sessions::NewSession};
 use crate::opaque::{random_token, token_hash};
 
@@ -107,13 +105,13 @@ pub struct SignIn<'a> {
 }
 
 /// Starts a new session, ending the one the browser presented (if any) in the same transaction,
-/// so a session id planted before sign-in is worth nothing after it. Returns the cookie to set.
+/// so a session id planted before sign-in is worth nothing after it. Returns the session id, for
+/// the cookie (which lives [`ABSOLUTE_SECS`]).
 pub async fn start(
     db: &Db,
     previous: Option<&str>,
     who: &SignIn<'_>,
-    https: bool,
-) -> Result<Cookie<'static>, SessionError> {
+) -> Result<String, SessionError> {
     let token = random_token(32).map_err(|_| SessionError::Random)?;
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|_| SessionError::Random)?;
@@ -137,12 +135,7 @@ pub async fn start(
     )
     .await?;
     tx.commit().await?;
-    Ok(cookies::build(
-        cookie_name(https),
-        token,
-        https,
-        ABSOLUTE_SECS,
-    ))
+    Ok(token)
 }
 
 /// The admin behind a session cookie, while the session is live.
@@ -172,11 +165,6 @@ pub async fn resolve(db: &Db, cookie_value: &str) -> Result<Option<Admin>, sqlx:
 /// Ends the session with that cookie (logout); false when it was already gone.
 pub async fn end(db: &Db, cookie_value: &str) -> Result<bool, sqlx::Error> {
     db::sessions::delete(db, &token_hash(cookie_value)).await
-}
-
-/// The cookie that removes the session from the browser.
-pub fn clear_cookie(https: bool) -> Cookie<'static> {
-    cookies::removal(cookie_name(https), https)
 }
 
 #[cfg(test)]
@@ -214,12 +202,9 @@ mod tests {
     }
 
     #[test]
-    fn https_session_cookies_are_host_only_and_secure() {
+    fn https_session_cookies_are_host_only() {
         assert_eq!(cookie_name(true), "__Host-lobby_session");
-        let removal = clear_cookie(true);
-        assert_eq!(removal.secure(), Some(true));
-        assert_eq!(removal.path(), Some("/"));
-        assert_eq!(removal.http_only(), Some(true));
+        assert_eq!(cookie_name(false), "lobby_session");
     }
 
     async fn db() -> (tempfile::TempDir, Db) {
@@ -239,16 +224,16 @@ mod tests {
             person_enterprise_id: None,
             teams: &[],
         };
-        let first = start(&db, None, &who, false).await.unwrap();
-        let admin = resolve(&db, first.value()).await.unwrap().expect("live");
+        let first = start(&db, None, &who).await.unwrap();
+        let admin = resolve(&db, &first).await.unwrap().expect("live");
         assert_eq!(admin.user_id, "U1");
         assert!(admin.teams.is_empty());
 
-        let second = start(&db, Some(first.value()), &who, false).await.unwrap();
-        assert_ne!(first.value(), second.value());
-        assert!(resolve(&db, first.value()).await.unwrap().is_none());
-        assert!(end(&db, second.value()).await.unwrap());
-        assert!(resolve(&db, second.value()).await.unwrap().is_none());
+        let second = start(&db, Some(&first), &who).await.unwrap();
+        assert_ne!(&first, &second);
+        assert!(resolve(&db, &first).await.unwrap().is_none());
+        assert!(end(&db, &second).await.unwrap());
+        assert!(resolve(&db, &second).await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -261,22 +246,22 @@ mod tests {
             person_enterprise_id: None,
             teams: &[],
         };
-        let idle = start(&db, None, &who, false).await.unwrap();
-        let old = start(&db, None, &who, false).await.unwrap();
+        let idle = start(&db, None, &who).await.unwrap();
+        let old = start(&db, None, &who).await.unwrap();
         let now = db::now();
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now - IDLE_SECS - 1)
-            .bind(token_hash(idle.value()))
+            .bind(token_hash(&idle))
             .execute(db.as_sqlite().unwrap())
             .await
             .unwrap();
         sqlx::query("UPDATE sessions SET created_at = $1 WHERE token_hash = $2")
             .bind(now - ABSOLUTE_SECS - 1)
-            .bind(token_hash(old.value()))
+            .bind(token_hash(&old))
             .execute(db.as_sqlite().unwrap())
             .await
             .unwrap();
-        assert!(resolve(&db, idle.value()).await.unwrap().is_none());
-        assert!(resolve(&db, old.value()).await.unwrap().is_none());
+        assert!(resolve(&db, &idle).await.unwrap().is_none());
+        assert!(resolve(&db, &old).await.unwrap().is_none());
     }
 }

@@ -11,12 +11,22 @@ pub mod summarize;
 use crate::config::SlashCommands;
 use crate::db::{self, installations::Installation};
 use crate::domain::Email;
-use crate::error::AppError;
-use crate::invites::{self, Source, Submission, Submitted};
+use crate::invites::intake::{self, IntakeRefusal, Signup, Via};
+use crate::invites::{SubmitError, Submitted};
 pub use crate::replies::{Reply, ReplyTo};
 use crate::slack::mrkdwn;
 use crate::slack::payloads::SlashCommand;
 use crate::state::AppState;
+
+/// Why a command could not be answered. These are Lobby's failures; a person's mistake (a
+/// mistyped address, a refused domain) gets an answer instead.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("the proposed invite could not be recorded: {0}")]
+    Submit(#[from] SubmitError),
+}
 
 /// What someone asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +115,7 @@ pub fn help_text(commands: &SlashCommands) -> String {
 }
 
 /// Answers a slash command. The answer goes back in the HTTP response, so it must be quick.
-pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>, AppError> {
+pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>, CommandError> {
     let Some(intent) = intent_of(&state.settings.commands, &cmd.command, &cmd.text) else {
         return Ok(None);
     };
@@ -142,7 +152,7 @@ pub async fn answer(
     user_id: &str,
     intent: Intent,
     reply_to: ReplyTo,
-) -> Result<Reply, AppError> {
+) -> Result<Reply, CommandError> {
     let commands = &state.settings.commands;
     Ok(match intent {
         Intent::Help => Reply::ephemeral(help_text(commands)),
@@ -179,7 +189,7 @@ async fn propose(
     user_id: &str,
     email: &str,
     name: &str,
-) -> Result<String, AppError> {
+) -> Result<String, CommandError> {
     let email = match Email::parse(email) {
         Ok(email) => email,
         Err(e) => {
@@ -199,24 +209,26 @@ async fn propose(
     else {
         return Ok("This workspace has no community to invite people to yet. An admin can create one in the dashboard.".into());
     };
-    if let Err(message) = invites::check_address(community, &email) {
-        return Ok(message);
-    }
-    let submitted = invites::submit(
+    let taken = intake::intake(
         state,
-        Submission {
+        Signup {
             community,
-            email: &email,
+            email: email.as_str(),
             name,
-            source: Source::Slack,
-            requested_by: Some(user_id),
-            // A member of the workspace vouches for the address they typed.
-            verified: true,
-            too_fast: false,
             lang: crate::i18n::Lang::default(),
+            // A member of the workspace vouches for the address they typed.
+            via: Via::Slack { user_id },
         },
     )
-    .await?;
+    .await;
+    let submitted = match taken {
+        Ok(submitted) => submitted,
+        Err(IntakeRefusal::Submit(e @ (SubmitError::Random(_) | SubmitError::Secret(_)))) => {
+            return Err(e.into());
+        }
+        // The same sentence the join form shows (a link-mode community without its link, too).
+        Err(refusal) => return Ok(mrkdwn::escape(&refusal.to_string())),
+    };
     Ok(match submitted {
         Submitted::Queued { .. } => {
             format!("Thanks! Slack will email an invitation to {shown} shortly.")

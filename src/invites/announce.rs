@@ -261,6 +261,6 @@ async fn decide(
             Ok(Decision::Tell(e.to_string()))
         }
         Err(DecisionError::NotFound) => Ok(Decision::Tell("That request no longer exists.".into())),
-        Err(DecisionError::App(e)) => Err(Outcome::retry(e.to_string())),
+        Err(DecisionError::Storage(e)) => Err(Outcome::retry(e.to_string())),
     }
 }

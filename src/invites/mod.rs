@@ -3,16 +3,18 @@
 
 pub mod announce;
 pub mod deliver;
+pub mod intake;
 pub mod mail;
 
 use secrecy::ExposeSecret;
 
+use crate::abuse::domains::DomainRefusal;
 use crate::abuse::{disposable, domains::DomainRules};
 use crate::db::{
-    self, communities::Community, communities::CommunitySecret, installations::Installation,
+    self, communities::Community, communities::CommunitySecret, communities::SecretError,
+    installations::Installation,
 };
 use crate::domain::{Email, InviteLink, InviteMode, InviteStatus};
-use crate::error::AppError;
 use crate::state::AppState;
 
 /// The job that delivers one request to Slack.
@@ -98,16 +100,28 @@ pub fn route(community: &Community, installation: Option<&Installation>) -> Opti
     }
 }
 
+/// Why a community does not take requests from an address. The sentences are for the person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressRefusal {
+    #[error("{0}")]
+    Domain(#[from] DomainRefusal),
+    #[error("Please use a permanent email address, not a disposable one.")]
+    Disposable,
+    /// The community's saved domain lists do not parse (saved before they were checked).
+    #[error("This community cannot take requests right now.")]
+    RulesBroken,
+}
+
 /// Whether a community takes requests from this address: its allowed and denied domains, and no
-/// disposable addresses. The error is a sentence for the person asking.
-pub fn check_address(community: &Community, email: &Email) -> Result<(), String> {
+/// disposable addresses.
+pub fn check_address(community: &Community, email: &Email) -> Result<(), AddressRefusal> {
     let rules = DomainRules::parse(&community.allowed_domains, &community.denied_domains).map_err(|e| {
         tracing::warn!(community = %community.slug, error = %e, "a community's domain lists do not parse");
-        "This community cannot take requests right now.".to_owned()
+        AddressRefusal::RulesBroken
     })?;
-    rules.check(email).map_err(|refusal| refusal.to_string())?;
+    rules.check(email)?;
     if disposable::is_disposable(email) {
-        return Err("Please use a permanent email address, not a disposable one.".into());
+        return Err(AddressRefusal::Disposable);
     }
     Ok(())
 }
@@ -149,15 +163,14 @@ pub const MSG_LINK: &str = "Sent on to the community's invite link.";
 pub async fn shared_link(
     state: &AppState,
     community: &Community,
-) -> Result<Option<InviteLink>, AppError> {
+) -> Result<Option<InviteLink>, SecretError> {
     let Some(stored) = db::communities::secret(
         &state.db,
         &state.keyring,
         community.id,
         CommunitySecret::InviteLink,
     )
-    .await
-    .map_err(AppError::internal)?
+    .await?
     else {
         return Ok(None);
     };
@@ -220,7 +233,30 @@ fn follow_up(
     }
 }
 
-pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, AppError> {
+/// Why a submission was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Link mode without mail, and no usable link to hand on.
+    #[error("This community has no invite link yet. Please try again later.")]
+    NoInviteLink,
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(getrandom::Error),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+impl From<sqlx::Error> for SubmitError {
+    fn from(e: sqlx::Error) -> Self {
+        SubmitError::Secret(e.into())
+    }
+}
+
+/// Records a request that passed the join policy ([`intake::intake`]) with its next job, in one
+/// transaction.
+pub(crate) async fn submit(
+    state: &AppState,
+    sub: Submission<'_>,
+) -> Result<Submitted, SubmitError> {
     let community = sub.community;
     let confirm = !sub.verified && needs_confirmation(state, community);
     let (status, message) = if confirm {
@@ -232,19 +268,12 @@ pub async fn submit(state: &AppState, sub: Submission<'_>) -> Result<Submitted, 
     };
     let link = if status == InviteStatus::LinkShown {
         let link = shared_link(state, community).await?;
-        Some(link.ok_or_else(|| {
-            AppError::Conflict(
-                "This community has no invite link yet. Please try again later.".into(),
-            )
-        })?)
+        Some(link.ok_or(SubmitError::NoInviteLink)?)
     } else {
         None
     };
     let token = if confirm {
-        Some(
-            crate::opaque::random_token(32)
-                .map_err(|e| AppError::internal(anyhow::anyhow!("no randomness: {e}")))?,
-        )
+        Some(crate::opaque::random_token(32).map_err(SubmitError::Random)?)
     } else {
         None
     };
@@ -422,13 +451,14 @@ pub enum DecisionError {
         reason: String,
         settings: String,
     },
+    /// The database, or a sealed setting that does not open.
     #[error(transparent)]
-    App(#[from] AppError),
+    Storage(#[from] SecretError),
 }
 
 impl From<sqlx::Error> for DecisionError {
     fn from(e: sqlx::Error) -> Self {
-        DecisionError::App(e.into())
+        DecisionError::Storage(e.into())
     }
 }
 
@@ -497,25 +527,16 @@ async fn approve_with(
             let link = shared_link(state, &community)
                 .await?
                 .ok_or_else(|| no_route(state, &community))?;
-            let moved = db::invite_requests::transition(
-                &state.db,
-                request_id,
-                &[InviteStatus::Pending],
-                InviteStatus::LinkShown,
-                "Approved; the admin shares the invite link.",
-                None,
-                Some(admin),
-            )
-            .await?;
-            if !moved {
-                return Err(DecisionError::NotPending(request.status));
-            }
-            audit(
+            decide(
                 state,
                 &community,
+                &request,
                 admin,
+                (
+                    InviteStatus::LinkShown,
+                    "Approved; the admin shares the invite link.",
+                ),
                 "invite.approved",
-                &request_id.to_string(),
             )
             .await?;
             Ok(Approved::ShareLink(link))
@@ -634,25 +655,13 @@ async fn queue_request(
 
 pub async fn deny(state: &AppState, request_id: i64, admin: &str) -> Result<(), DecisionError> {
     let (request, community) = load(state, request_id).await?;
-    let moved = db::invite_requests::transition(
-        &state.db,
-        request_id,
-        &[InviteStatus::Pending],
-        InviteStatus::Denied,
-        "Declined by an admin.",
-        None,
-        Some(admin),
-    )
-    .await?;
-    if !moved {
-        return Err(DecisionError::NotPending(request.status));
-    }
-    audit(
+    decide(
         state,
         &community,
+        &request,
         admin,
+        (InviteStatus::Denied, "Declined by an admin."),
         "invite.denied",
-        &request_id.to_string(),
     )
     .await?;
     if community.deny_mail && state.mailer.is_some() {
@@ -661,19 +670,36 @@ pub async fn deny(state: &AppState, request_id: i64, admin: &str) -> Result<(), 
     Ok(())
 }
 
-async fn audit(
+/// A decision that needs no job: a pending request moves to `to` (with its status message), and
+/// the audit log records who decided.
+async fn decide(
     state: &AppState,
     community: &Community,
-    actor: &str,
+    request: &db::invite_requests::InviteRequest,
+    admin: &str,
+    (to, message): (InviteStatus, &str),
     action: &str,
-    detail: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), DecisionError> {
+    let moved = db::invite_requests::transition(
+        &state.db,
+        request.id,
+        &[InviteStatus::Pending],
+        to,
+        message,
+        None,
+        Some(admin),
+    )
+    .await?;
+    if !moved {
+        return Err(DecisionError::NotPending(request.status));
+    }
     db::audit::record(
         &state.db,
         Some(&community.installation_id),
-        actor,
+        admin,
         action,
-        detail,
+        &request.id.to_string(),
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -2,14 +2,16 @@
 //! workspace's API key as a Bearer token.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::invites::{self, Source, Submission, Submitted};
+use crate::i18n::Lang;
+use crate::invites::Submitted;
+use crate::invites::intake::{IntakeRefusal, Signup, Via, intake};
 use crate::state::AppState;
 use crate::{api_keys, db};
 
@@ -71,30 +73,31 @@ pub async fn create_invite(
         .await?
         .filter(|c| c.installation_id == team)
         .ok_or(AppError::NotFound)?;
-    let email = crate::domain::Email::parse(&body.email)
-        .map_err(|e| AppError::bad_request(e.to_string()))?;
-    invites::check_address(&community, &email).map_err(AppError::BadRequest)?;
-    let name: String = body.name.trim().chars().take(100).collect();
-    let submitted = invites::submit(
+    let taken = intake(
         &state,
-        Submission {
+        Signup {
             community: &community,
-            email: &email,
-            name: &name,
-            source: Source::Api,
-            requested_by: None,
-            verified: body.verified,
-            too_fast: false,
+            email: &body.email,
+            name: &body.name,
             // An API client may pass on its visitor's language.
-            lang: crate::i18n::Lang::choose(
+            lang: Lang::choose(
                 None,
                 req.headers()
-                    .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                    .get(ACCEPT_LANGUAGE)
                     .and_then(|v| v.to_str().ok()),
             ),
+            via: Via::Api {
+                verified: body.verified,
+            },
         },
     )
-    .await?;
+    .await;
+    let submitted = match taken {
+        Ok(submitted) => submitted,
+        Err(IntakeRefusal::Submit(e)) => return Err(e.into()),
+        // The same sentence the join form shows for the same address.
+        Err(refusal) => return Err(AppError::BadRequest(refusal.to_string())),
+    };
     let (status, id) = match submitted {
         Submitted::Queued { id } => ("queued", id),
         Submitted::Pending { id } => ("pending", id),

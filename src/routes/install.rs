@@ -1,18 +1,18 @@
 //! Add to Slack: the install page that issues an OAuth state, and the callback that finishes it.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, REFERRER_POLICY};
+use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 use url::Url;
 
+use super::oauth::{self as oauth_flow, CallbackQuery};
 use super::pages::{Chrome, render_with_status};
 use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::install::{self, InstallRefusal, Installed};
-use crate::oauth_state::{self as oauth, Flow, StateRefusal};
+use crate::oauth_state::{self as oauth, CallbackRefusal, Flow, StateRefusal};
 use crate::slack::oauth_client;
 use crate::state::AppState;
 
@@ -40,48 +40,15 @@ struct RefusedPage {
     message: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct InstallQuery {
-    team: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-}
-
 /// `GET /slack/install`: says what the app will be allowed to do and links to Slack's consent page.
-/// Each OAuth start writes a state row, so a client may start only so many.
-pub async fn limit_oauth_start(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
-    match crate::abuse::client_ip_of(req, &state.settings.trusted_proxies) {
-        Some(ip) => {
-            crate::abuse::shared_limits::check(&state.db, "oauth", &state.oauth_start_limiter, ip)
-                .await
-                .map_err(|wait| AppError::TooManyRequests {
-                    retry_after: wait.0,
-                })
-        }
-        None => Ok(()),
-    }
-}
-
 pub async fn install_page(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let query: InstallQuery = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::refused(StatusCode::BAD_REQUEST, "error-bad-query"))?;
-    let team = query
-        .team
-        .as_deref()
-        .map(TeamId::parse)
-        .transpose()
-        .map_err(|_| AppError::refused(StatusCode::BAD_REQUEST, "error-bad-team"))?;
-    limit_oauth_start(&req, &state).await?;
+    let team = oauth_flow::team_hint(&req)?;
+    oauth_flow::limit_start(&req, &state).await?;
     let https = state.settings.is_https();
-    let issued = oauth::issue(&state.db, Flow::Install, https)
+    let issued = oauth::issue(&state.db, Flow::Install)
         .await
         .map_err(AppError::internal)?;
     let page = InstallPage {
@@ -103,7 +70,12 @@ pub async fn install_page(
             .collect(),
     };
     let mut res = render_with_status(StatusCode::OK, &page)?;
-    res.add_cookie(&issued.cookie).map_err(AppError::internal)?;
+    res.add_cookie(&oauth_flow::binding_cookie(
+        Flow::Install,
+        issued.binding,
+        https,
+    ))
+    .map_err(AppError::internal)?;
     res.headers_mut().insert(
         CACHE_CONTROL,
         "no-store".parse().map_err(AppError::internal)?,
@@ -127,16 +99,8 @@ fn authorize_url(state: &AppState, oauth_state: &str, team: Option<&TeamId>) -> 
 /// code and state out of referrers and caches.
 pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let https = state.settings.is_https();
-    let query: CallbackQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let cookie = req.cookie(Flow::Install.cookie_name(https));
-    let outcome = install::finish(
-        &state,
-        query.error.as_deref(),
-        query.state.as_deref(),
-        query.code.as_deref(),
-        cookie.as_ref().map(|c| c.value()),
-    )
-    .await;
+    let query = CallbackQuery::of(&req, Flow::Install, https);
+    let outcome = install::finish(&state, &query.callback()).await;
     // In the visitor's language, without the switch: its way back would replay the code.
     let chrome = Chrome {
         switch_back: None,
@@ -147,17 +111,16 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
     let outcome = match outcome {
         Ok(installed) => {
             remember = query
-                .state
-                .as_deref()
+                .state()
                 .map(|s| installed_cookie(&state, &installed.id, s));
             Ok(installed)
         }
         // A refresh of the page after a good install replays a used state: show what was
         // installed, when this browser finished that very install.
-        Err(InstallRefusal::State(refusal)) => {
-            match already_installed(&state, &req, query.state.as_deref()).await {
+        Err(refusal @ InstallRefusal::Callback(CallbackRefusal::State(_))) => {
+            match already_installed(&state, &req, query.state()).await {
                 Some(installed) => Ok(installed),
-                None => Err(InstallRefusal::State(refusal)),
+                None => Err(refusal),
             }
         }
         Err(other) => Err(other),
@@ -165,6 +128,9 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
     let rendered = match outcome {
         Ok(installed) => render_with_status(StatusCode::OK, &InstalledPage { chrome, installed }),
         Err(refusal) => {
+            if let InstallRefusal::Db(e) = &refusal {
+                tracing::error!(error = %e, "an install failed on our side");
+            }
             let (status, title, message) = explain(&refusal, lang);
             render_with_status(
                 status,
@@ -180,23 +146,12 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
         tracing::error!(error = %e, "the install outcome page did not render");
         HttpResponse::InternalServerError().body("Something went wrong on our side.")
     });
-    if let Err(e) = res.add_cookie(&oauth::clear_cookie(Flow::Install, https)) {
-        tracing::error!(error = %e, "could not clear the install cookie");
-    }
     if let Some(cookie) = remember
         && let Err(e) = res.add_cookie(&cookie)
     {
         tracing::error!(error = %e, "could not set the installed cookie");
     }
-    let headers = res.headers_mut();
-    headers.insert(
-        REFERRER_POLICY,
-        actix_web::http::header::HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
+    oauth_flow::seal(&mut res, Flow::Install, https);
     res
 }
 
@@ -270,7 +225,6 @@ async fn already_installed(
 
 /// The status, title and message of an install refusal, in `lang`.
 fn explain(refusal: &InstallRefusal, lang: Lang) -> (StatusCode, String, String) {
-    use InstallRefusal::*;
     let page = |status, key: &str| {
         (
             status,
@@ -279,36 +233,42 @@ fn explain(refusal: &InstallRefusal, lang: Lang) -> (StatusCode, String, String)
         )
     };
     match refusal {
-        Cancelled => page(StatusCode::FORBIDDEN, "install-cancelled"),
-        SlackSaid(code) => (
-            StatusCode::BAD_REQUEST,
-            lang.t("install-slack-said-title"),
-            lang.t1("install-slack-said-body", "code", code),
-        ),
-        State(refusal) => {
-            let (status, key) = match refusal {
-                StateRefusal::Missing => (StatusCode::BAD_REQUEST, "install-state-missing"),
-                StateRefusal::Unknown => (StatusCode::BAD_REQUEST, "install-state-used"),
-                StateRefusal::Expired => (StatusCode::BAD_REQUEST, "install-state-expired"),
-                StateRefusal::OtherBrowser => (StatusCode::FORBIDDEN, "install-state-elsewhere"),
-                StateRefusal::WrongFlow => (StatusCode::BAD_REQUEST, "install-state-sign-in"),
-            };
-            page(status, key)
-        }
-        MissingCode => page(StatusCode::BAD_REQUEST, "install-missing-code"),
-        CodeRefused(code) => (
-            StatusCode::BAD_REQUEST,
-            lang.t("install-code-refused-title"),
-            lang.t1("install-code-refused-body", "code", code),
-        ),
-        SlackUnreachable => page(StatusCode::BAD_GATEWAY, "install-unreachable"),
-        TeamNotAllowed { name } => (
+        InstallRefusal::Callback(refusal) => match refusal {
+            CallbackRefusal::Cancelled => page(StatusCode::FORBIDDEN, "install-cancelled"),
+            CallbackRefusal::SlackSaid(code) => (
+                StatusCode::BAD_REQUEST,
+                lang.t("install-slack-said-title"),
+                lang.t1("install-slack-said-body", "code", code),
+            ),
+            CallbackRefusal::State(refusal) => {
+                let (status, key) = match refusal {
+                    StateRefusal::Missing => (StatusCode::BAD_REQUEST, "install-state-missing"),
+                    StateRefusal::Unknown => (StatusCode::BAD_REQUEST, "install-state-used"),
+                    StateRefusal::Expired => (StatusCode::BAD_REQUEST, "install-state-expired"),
+                    StateRefusal::OtherBrowser => {
+                        (StatusCode::FORBIDDEN, "install-state-elsewhere")
+                    }
+                    StateRefusal::WrongFlow => (StatusCode::BAD_REQUEST, "install-state-sign-in"),
+                };
+                page(status, key)
+            }
+            CallbackRefusal::MissingCode => page(StatusCode::BAD_REQUEST, "install-missing-code"),
+            CallbackRefusal::CodeRefused(code) => (
+                StatusCode::BAD_REQUEST,
+                lang.t("install-code-refused-title"),
+                lang.t1("install-code-refused-body", "code", code),
+            ),
+            CallbackRefusal::SlackUnreachable => {
+                page(StatusCode::BAD_GATEWAY, "install-unreachable")
+            }
+        },
+        InstallRefusal::TeamNotAllowed { name } => (
             StatusCode::FORBIDDEN,
             lang.t("install-team-not-allowed-title"),
             lang.t1("install-team-not-allowed-body", "name", name),
         ),
-        NoBotToken => page(StatusCode::BAD_REQUEST, "install-no-bot-token"),
-        Internal(_) => page(StatusCode::INTERNAL_SERVER_ERROR, "install-internal"),
+        InstallRefusal::NoBotToken => page(StatusCode::BAD_REQUEST, "install-no-bot-token"),
+        InstallRefusal::Db(_) => page(StatusCode::INTERNAL_SERVER_ERROR, "install-internal"),
     }
 }
 
@@ -341,19 +301,19 @@ mod tests {
         let english = crate::i18n::keys(crate::i18n::CATALOGS[0].1).unwrap();
         let lang = Lang::default();
         let refusals = [
-            InstallRefusal::Cancelled,
-            InstallRefusal::SlackSaid("x".into()),
-            InstallRefusal::State(StateRefusal::Missing),
-            InstallRefusal::State(StateRefusal::Unknown),
-            InstallRefusal::State(StateRefusal::Expired),
-            InstallRefusal::State(StateRefusal::OtherBrowser),
-            InstallRefusal::State(StateRefusal::WrongFlow),
-            InstallRefusal::MissingCode,
-            InstallRefusal::CodeRefused("x".into()),
-            InstallRefusal::SlackUnreachable,
+            InstallRefusal::Callback(CallbackRefusal::Cancelled),
+            InstallRefusal::Callback(CallbackRefusal::SlackSaid("x".into())),
+            InstallRefusal::Callback(CallbackRefusal::State(StateRefusal::Missing)),
+            InstallRefusal::Callback(CallbackRefusal::State(StateRefusal::Unknown)),
+            InstallRefusal::Callback(CallbackRefusal::State(StateRefusal::Expired)),
+            InstallRefusal::Callback(CallbackRefusal::State(StateRefusal::OtherBrowser)),
+            InstallRefusal::Callback(CallbackRefusal::State(StateRefusal::WrongFlow)),
+            InstallRefusal::Callback(CallbackRefusal::MissingCode),
+            InstallRefusal::Callback(CallbackRefusal::CodeRefused("x".into())),
+            InstallRefusal::Callback(CallbackRefusal::SlackUnreachable),
             InstallRefusal::TeamNotAllowed { name: "x".into() },
             InstallRefusal::NoBotToken,
-            InstallRefusal::Internal(AppError::NotFound),
+            InstallRefusal::Db(sqlx::Error::RowNotFound),
         ];
         for refusal in &refusals {
             let (_, title, message) = explain(refusal, lang);

@@ -10,22 +10,17 @@ use serde::Deserialize;
 
 use super::pages::{Chrome, render_with_status};
 use super::pages::{email_refusal, lang_of};
-use crate::abuse::captcha::CaptchaProvider;
-use crate::abuse::form_token::MAX_AGE_SECS;
-use crate::abuse::{self, FormToken, FormTokenError};
+use crate::abuse::{self, captcha::CaptchaProvider};
 use crate::cookies;
-use crate::db::{self, communities::Community, communities::CommunitySecret};
-use crate::domain::Email;
+use crate::db::{self, communities::Community};
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::invites::{self, Source, Submission, Submitted};
+use crate::invites::intake::{FormProof, IntakeRefusal, Signup, Via, intake};
+use crate::invites::{self, Submitted};
 use crate::state::AppState;
 
 /// A served form may be sent back for this long (the form token expires with it).
 const FORM_TOKEN_MAX_AGE_SECS: i64 = 2 * 60 * 60;
-
-/// Purpose of the key that signs join-form tokens.
-const FORM_KEY_PURPOSE: &str = "join-form";
 
 /// What the form shows about the community.
 struct Showcase {
@@ -176,8 +171,7 @@ fn cookie_name(https: bool) -> &'static str {
 /// page, where only a `SameSite=None` cookie is sent back.
 fn issue_token(state: &AppState, slug: &str, embed: bool) -> (String, Cookie<'static>) {
     let https = state.settings.is_https();
-    let key = state.keyring.derive_key(FORM_KEY_PURPOSE);
-    let (token, cookie_value) = FormToken::issue(&key, slug, db::now());
+    let (token, cookie_value) = invites::intake::issue_form_token(state, slug);
     let mut cookie = cookies::build(
         cookie_name(https),
         cookie_value,
@@ -290,7 +284,8 @@ pub async fn embed(
     render_form(&req, &state, StatusCode::OK, show, Entered::default(), true)
 }
 
-/// `POST /join/{slug}`: checks, then commits the request and its job before answering.
+/// `POST /join/{slug}`: the join policy (`invites::intake`), then the answer: the thank-you page,
+/// or the form again with what was typed and why it was refused.
 pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -300,101 +295,32 @@ pub async fn submit(
     let (community, show) = community(&state, &slug).await?;
     let form = form.into_inner();
     let embed = form.embed.is_some() || req.path().ends_with("/embed");
-    let client_ip = abuse::client_ip_of(&req, &state.settings.trusted_proxies);
-
-    let https = state.settings.is_https();
-    let cookie = req.cookie(cookie_name(https));
-    let key = state.keyring.derive_key(FORM_KEY_PURPOSE);
-    let token = Some(form.form_token.as_str()).filter(|t| !t.is_empty());
-    let too_fast = match FormToken::verify(
-        &key,
-        &community.slug,
-        token,
-        cookie.as_ref().map(|c| c.value()),
-        db::now(),
-    ) {
-        Ok(()) => false,
-        // Browser autofill is fast too: such a form is kept, but confirmed or held for an admin.
-        Err(FormTokenError::TooFast) => true,
-        Err(FormTokenError::Expired) => {
-            let entered = Entered {
-                email: form.email,
-                name: form.name,
-                error: Some(lang_of(&req).t("join-error-expired")),
-            };
-            return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
-        }
-        Err(_) => {
-            return Err(AppError::refused(
-                StatusCode::FORBIDDEN,
-                "error-form-not-verified",
-            ));
-        }
-    };
-    // The honeypot: bots get the usual answer and no request.
-    if !form.website.trim().is_empty() {
-        return done(&req, show, Next::Slack, embed);
-    }
-
-    // A mistyped address is corrected and sent again: only well-formed entries count against
-    // the limit, which comes before the captcha (a call to its provider).
-    let email = match check_entry(&community, &form, lang_of(&req)) {
-        Ok(email) => email,
-        Err(message) => {
-            let entered = Entered {
-                email: form.email,
-                name: form.name,
-                error: Some(message),
-            };
-            return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
-        }
-    };
-    if let Some(ip) = client_ip
-        && let Err(wait) = state
-            .join_limiter
-            .check_shared(
-                &state.db,
-                community.id,
-                community.signups_per_30_minutes,
-                ip,
-            )
-            .await
-    {
-        return refused_for_now(&req, &state, show, form, embed, wait.whole_seconds());
-    }
-    if !captcha_passed(&state, &community, &form, client_ip).await {
-        let entered = Entered {
-            email: form.email,
-            name: form.name,
-            error: Some(lang_of(&req).t("join-error-captcha")),
-        };
-        return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
-    }
-    // One accepted submission per form page: a captured or resent form adds nothing.
-    let spent = crate::opaque::token_hash(&form.form_token);
-    if !db::used_form_tokens::spend(&state.db, &spent, db::now() + MAX_AGE_SECS).await? {
-        let entered = Entered {
-            email: form.email,
-            name: form.name,
-            error: Some(lang_of(&req).t("join-error-sent")),
-        };
-        return render_form(&req, &state, StatusCode::BAD_REQUEST, show, entered, embed);
-    }
-    let name: String = form.name.trim().chars().take(100).collect();
-    let submitted = invites::submit(
+    let cookie = req.cookie(cookie_name(state.settings.is_https()));
+    let taken = intake(
         &state,
-        Submission {
+        Signup {
             community: &community,
-            email: &email,
-            name: &name,
-            source: Source::Form,
-            requested_by: None,
-            verified: false,
-            too_fast,
+            email: &form.email,
+            name: &form.name,
             lang: lang_of(&req),
+            via: Via::Form(FormProof {
+                token: &form.form_token,
+                cookie: cookie.as_ref().map(|c| c.value()),
+                honeypot: &form.website,
+                coc_accepted: form.coc.is_some(),
+                turnstile: form.turnstile.as_deref(),
+                hcaptcha: form.hcaptcha.as_deref(),
+                client_ip: abuse::client_ip_of(&req, &state.settings.trusted_proxies),
+            }),
         },
     )
-    .await?;
+    .await;
+    let submitted = match taken {
+        Ok(submitted) => submitted,
+        // Bots get the usual answer and no request.
+        Err(IntakeRefusal::Honeypot) => return done(&req, show, Next::Slack, embed),
+        Err(refusal) => return refused(&req, &state, show, form, embed, refusal),
+    };
     let next = match submitted {
         Submitted::Link { link, .. } => {
             return Ok(HttpResponse::SeeOther()
@@ -423,36 +349,39 @@ fn usual_next(state: &AppState, community: &Community) -> Next {
     }
 }
 
-/// Too many requests from this address for now: the form again, with what was typed, and when to retry.
-fn refused_for_now(
+/// A refused signup: the form again, with what was typed and why (and when to retry, after too
+/// many). A form that cannot be verified is an error page: it did not come from our page.
+fn refused(
     req: &HttpRequest,
     state: &AppState,
     show: Showcase,
     form: JoinForm,
     embed: bool,
-    retry_after: u64,
+    refusal: IntakeRefusal,
 ) -> Result<HttpResponse, AppError> {
-    let minutes = retry_after.div_ceil(60).max(1);
+    let status = match refusal {
+        IntakeRefusal::FormUnverified => {
+            return Err(AppError::refused(
+                StatusCode::FORBIDDEN,
+                "error-form-not-verified",
+            ));
+        }
+        IntakeRefusal::Submit(e) => return Err(e.into()),
+        IntakeRefusal::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    };
     let entered = Entered {
         email: form.email,
         name: form.name,
-        error: Some(lang_of(req).count(
-            "join-error-too-many",
-            &i64::try_from(minutes).unwrap_or(i64::MAX),
-        )),
+        error: Some(refusal_message(&refusal, lang_of(req))),
     };
-    let mut res = render_form(
-        req,
-        state,
-        StatusCode::TOO_MANY_REQUESTS,
-        show,
-        entered,
-        embed,
-    )?;
-    res.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from_str(&retry_after.to_string()).map_err(AppError::internal)?,
-    );
+    let mut res = render_form(req, state, status, show, entered, embed)?;
+    if let IntakeRefusal::TooMany { retry_after_secs } = refusal {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&retry_after_secs.to_string()).map_err(AppError::internal)?,
+        );
+    }
     Ok(res)
 }
 
@@ -547,63 +476,22 @@ pub async fn confirm(
     Ok(res)
 }
 
-/// The form's own checks (address, domains, code of conduct), with the message a person reads.
-fn check_entry(community: &Community, form: &JoinForm, lang: Lang) -> Result<Email, String> {
-    let email = Email::parse(&form.email).map_err(|e| email_refusal(&e, lang))?;
-    invites::check_address(community, &email)?;
-    if community.coc_required && form.coc.is_none() {
-        return Err(lang.t("join-error-coc"));
+/// What a person reads about a refused signup, in their language (the address rules of
+/// `invites::check_address` speak English for now).
+fn refusal_message(refusal: &IntakeRefusal, lang: Lang) -> String {
+    match refusal {
+        IntakeRefusal::Email(e) => email_refusal(e, lang),
+        IntakeRefusal::CodeOfConduct => lang.t("join-error-coc"),
+        IntakeRefusal::FormExpired => lang.t("join-error-expired"),
+        IntakeRefusal::FormSpent => lang.t("join-error-sent"),
+        IntakeRefusal::Captcha => lang.t("join-error-captcha"),
+        IntakeRefusal::TooMany { retry_after_secs } => lang.count(
+            "join-error-too-many",
+            &i64::try_from(retry_after_secs.div_ceil(60).max(1)).unwrap_or(i64::MAX),
+        ),
+        other => other.to_string(),
     }
-    Ok(email)
 }
-
-/// Whether the community's captcha (if any) was solved, as its provider says (fails closed).
-async fn captcha_passed(
-    state: &AppState,
-    community: &Community,
-    form: &JoinForm,
-    client_ip: Option<std::net::IpAddr>,
-) -> bool {
-    if let Some(setting) = community.captcha_provider.as_deref() {
-        let provider = CaptchaProvider::parse(setting);
-        let response = match provider {
-            Some(CaptchaProvider::Turnstile) => form.turnstile.as_deref(),
-            _ => form.hcaptcha.as_deref(),
-        };
-        let secret = db::communities::secret(
-            &state.db,
-            &state.keyring,
-            community.id,
-            CommunitySecret::CaptchaSecret,
-        )
-        .await
-        .ok()
-        .flatten();
-        let verified = match (provider, secret) {
-            (Some(provider), Some(secret)) => {
-                let url = match provider {
-                    CaptchaProvider::Turnstile => &state.settings.captcha.turnstile,
-                    CaptchaProvider::HCaptcha => &state.settings.captcha.hcaptcha,
-                };
-                abuse::captcha::verify(
-                    state.slack.http(),
-                    provider,
-                    url,
-                    &secret,
-                    response.unwrap_or_default(),
-                    client_ip,
-                )
-                .await
-                .is_ok()
-            }
-            // Captcha switched on without its secret: fail closed.
-            _ => false,
-        };
-        return verified;
-    }
-    true
-}
-
 fn done(
     req: &HttpRequest,
     show: Showcase,

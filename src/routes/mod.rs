@@ -9,6 +9,7 @@ pub mod home;
 pub mod install;
 pub mod join;
 pub mod metrics;
+pub mod oauth;
 pub mod pages;
 pub mod slack_events;
 

@@ -84,7 +84,10 @@ async fn form(state: &AppState, body: &[u8]) -> Result<HttpResponse, AppError> {
     let Some(command) = post.into_command() else {
         return Ok(ack());
     };
-    match commands::slash(state, command).await? {
+    match commands::slash(state, command)
+        .await
+        .map_err(AppError::internal)?
+    {
         Some(reply) => Ok(HttpResponse::Ok().json(reply.response_body())),
         None => Ok(ack()),
     }

@@ -185,6 +185,86 @@ async fn allowed_and_denied_domains_refuse_with_a_message_and_send_nothing() {
     assert_eq!(calls[0].param("email"), Some("member@sub.example.org"));
 }
 
+/// `POST /api/v1/invites` with a fresh API key of the community's workspace.
+async fn api_invite(app: &TestApp, email: &str) -> reqwest::Response {
+    use secrecy::ExposeSecret;
+    let created = lobby::api_keys::create(app.db(), lobby::emulator::seed::ORG, "cms", "test")
+        .await
+        .unwrap();
+    browser()
+        .post(app.url("/api/v1/invites"))
+        .bearer_auth(created.key.expose_secret())
+        .json(&serde_json::json!({"community": SLUG, "email": email, "name": "API Person"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_api_and_the_form_refuse_the_same_addresses_with_the_same_reason() {
+    let app = app_with_admin_api(vec![]).await;
+    configure(&app, |s| s.denied_domains = "spam.example.org".into()).await;
+
+    for (email, reason, ip) in [
+        (
+            "someone@spam.example.org",
+            "Addresses at spam.example.org cannot join this community.",
+            "203.0.113.40",
+        ),
+        (
+            "someone@mailinator.com",
+            "Please use a permanent email address, not a disposable one.",
+            "203.0.113.41",
+        ),
+        (
+            "no-at-sign",
+            "An email address needs an @ between the name and the domain, like name@example.org.",
+            "203.0.113.42",
+        ),
+    ] {
+        let form = join(&app, email, ip).await;
+        assert_eq!(form.status(), 400, "{email}");
+        let html = crate::helpers::decode_entities(&form.text().await.unwrap());
+        assert!(html.contains(reason), "the form says why: {email}: {html}");
+
+        let api = api_invite(&app, email).await;
+        assert_eq!(api.status(), 400, "{email}");
+        let json: serde_json::Value = api.json().await.unwrap();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["message"], reason, "the API says the same: {email}");
+    }
+    assert!(requests(&app).await.is_empty(), "nothing was recorded");
+
+    let res = api_invite(&app, "welcome@example.org").await;
+    assert_eq!(res.status(), 202, "an address the rules allow goes through");
+}
+
+#[tokio::test]
+async fn the_api_skips_only_the_browsers_checks() {
+    let app = app_with_admin_api(vec![]).await;
+    // A code of conduct to tick and a captcha to solve are the browser's; the API's caller
+    // vouches for its person with the workspace's key.
+    configure(&app, |s| {
+        s.coc_url = Some("https://example.org/conduct".into());
+        s.coc_required = true;
+        s.captcha_provider = Some("turnstile".into());
+        s.captcha_site_key = Some("site-key".into());
+    })
+    .await;
+    let form = join(&app, "browser@example.org", "203.0.113.43").await;
+    assert_eq!(form.status(), 400);
+    let api = api_invite(&app, "script@example.org").await;
+    assert_eq!(
+        api.status(),
+        202,
+        "{}",
+        api.text().await.unwrap_or_default()
+    );
+    let recorded = requests(&app).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].email, "script@example.org");
+}
+
 #[tokio::test]
 async fn the_code_of_conduct_box_must_be_ticked() {
     let app = app_with_admin_api(vec![]).await;

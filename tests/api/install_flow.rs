@@ -207,14 +207,14 @@ async fn another_browser_cannot_finish_the_flow() {
 #[tokio::test]
 async fn a_login_state_is_refused_at_the_install_callback() {
     let app = spawn_app().await;
-    let issued = oauth::issue(app.db(), Flow::Login, false).await.unwrap();
+    let issued = oauth::issue(app.db(), Flow::Login).await.unwrap();
     let res = app
         .client
         .get(app.url(&format!(
             "/slack/oauth_redirect?code=abc&state={}",
             issued.state
         )))
-        .header("cookie", format!("lobby_install={}", issued.cookie.value()))
+        .header("cookie", format!("lobby_install={}", issued.binding))
         .send()
         .await
         .unwrap();

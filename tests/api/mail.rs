@@ -536,7 +536,11 @@ async fn the_350th_hand_out_of_the_link_warns_the_admins_once() {
 
     sign_up(&app, "use350@example.org", 10).await;
     status_reaches(&app, "use350@example.org", InviteStatus::LinkSent).await;
-    let c = community(&app).await;
+    // The use is counted just after the status is written.
+    let c = crate::helpers::eventually("the 350th use to be counted", || async {
+        Some(community(&app).await).filter(|c| c.invite_link_uses >= 350)
+    })
+    .await;
     assert_eq!(c.invite_link_uses, 350);
     let warning = lobby::invites::mail::link_health_warning(&c, db::now()).expect("a warning");
     assert!(warning.contains("350"), "{warning}");

@@ -267,6 +267,37 @@ async fn invite_proposes_someone_for_approval() {
 }
 
 #[tokio::test]
+async fn invite_refuses_a_denied_domain_with_the_join_forms_reason() {
+    let app = installed(AppOptions::default()).await;
+    let community = db::communities::by_slug(app.db(), "demo-community")
+        .await
+        .unwrap()
+        .expect("the demo community");
+    let mut settings = crate::join::settings_of(&community);
+    settings.denied_domains = "spam.example.org".into();
+    db::communities::update(app.db(), community.id, &settings)
+        .await
+        .unwrap();
+
+    let res = app
+        .emulator
+        .send_slash_command(command(
+            "/lobby-invite",
+            "someone@spam.example.org",
+            DEMO_MEMBER,
+        ))
+        .await
+        .unwrap();
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(json["response_type"], "ephemeral");
+    assert_eq!(
+        json["text"], "Addresses at spam.example.org cannot join this community.",
+        "{json}"
+    );
+    assert!(requests(&app).await.is_empty(), "nothing was recorded");
+}
+
+#[tokio::test]
 async fn the_mention_bot_answers_in_the_thread_after_the_ack() {
     let app = installed(AppOptions::default()).await;
     let bot = app.emulator.app_bot(DEMO_TEAM);

@@ -5,6 +5,7 @@ use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 
 use actix_web::body::{BoxBody, MessageBody};
+use actix_web::cookie::Cookie;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
@@ -14,8 +15,24 @@ use serde::de::DeserializeOwned;
 
 use crate::admin::roles::{self, Rechecked};
 use crate::admin::{Admin, session};
+use crate::cookies;
 use crate::error::AppError;
 use crate::state::AppState;
+
+/// The cookie that carries a new dashboard session.
+pub fn session_cookie(session_id: String, https: bool) -> Cookie<'static> {
+    cookies::build(
+        session::cookie_name(https),
+        session_id,
+        https,
+        session::ABSOLUTE_SECS,
+    )
+}
+
+/// The cookie that removes the session from the browser.
+pub fn clear_session_cookie(https: bool) -> Cookie<'static> {
+    cookies::removal(session::cookie_name(https), https)
+}
 
 /// Where a browser without a session is sent.
 pub const LOGIN_PATH: &str = "/admin/login";
@@ -65,7 +82,7 @@ pub async fn require_session(
         None => no_session(req),
     };
     if presented.is_some()
-        && let Err(e) = res.response_mut().add_cookie(&session::clear_cookie(https))
+        && let Err(e) = res.response_mut().add_cookie(&clear_session_cookie(https))
     {
         tracing::error!(error = %e, "could not clear a dead session cookie");
     }

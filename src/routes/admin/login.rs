@@ -8,14 +8,15 @@ use askama::Template;
 use serde::Deserialize;
 use url::Url;
 
-use super::extract::AdminForm;
+use super::extract::{AdminForm, clear_session_cookie, session_cookie};
 use crate::admin::id_token::IdTokenRefusal;
-use crate::admin::login::{self, Callback, LoginRefusal};
+use crate::admin::login::{self, LoginRefusal};
 use crate::admin::session;
 use crate::db;
 use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::oauth_state::{self as oauth, Flow};
+use crate::routes::oauth::{self as oauth_flow, CallbackQuery};
 use crate::routes::pages::{Chrome, render_with_status};
 use crate::slack::manifest;
 use crate::slack::oauth_client;
@@ -44,18 +45,6 @@ struct SignedOutPage {
     chrome: Chrome,
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginQuery {
-    team: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-}
-
 /// The form of a button with nothing but its CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct NoFields {}
@@ -68,21 +57,14 @@ fn no_store(res: &mut HttpResponse) {
 /// `GET /admin/login`: starts Sign in with Slack, or explains how to set Lobby up when no
 /// workspace has it installed (nobody could be an admin yet).
 pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let query: LoginQuery = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::bad_request("The address has a malformed query string."))?;
-    let team = query
-        .team
-        .as_deref()
-        .map(TeamId::parse)
-        .transpose()
-        .map_err(AppError::BadRequest)?;
+    let team = oauth_flow::team_hint(&req)?;
     if db::installations::count_active(&state.db).await? == 0 {
         let mut res = setup_page(&req, &state, false)?;
         no_store(&mut res);
         return Ok(res);
     }
-    crate::routes::install::limit_oauth_start(&req, &state).await?;
-    let issued = oauth::issue(&state.db, Flow::Login, state.settings.is_https())
+    oauth_flow::limit_start(&req, &state).await?;
+    let issued = oauth::issue(&state.db, Flow::Login)
         .await
         .map_err(AppError::internal)?;
     let location = authorize_url(
@@ -94,7 +76,12 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let mut res = HttpResponse::Found()
         .insert_header((header::LOCATION, location.as_str()))
         .finish();
-    res.add_cookie(&issued.cookie).map_err(AppError::internal)?;
+    res.add_cookie(&oauth_flow::binding_cookie(
+        Flow::Login,
+        issued.binding,
+        state.settings.is_https(),
+    ))
+    .map_err(AppError::internal)?;
     no_store(&mut res);
     Ok(res)
 }
@@ -116,18 +103,12 @@ fn authorize_url(state: &AppState, oauth_state: &str, nonce: &str, team: Option<
 /// referrers and caches.
 pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let https = state.settings.is_https();
-    let query: CallbackQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let binding = req.cookie(Flow::Login.cookie_name(https));
+    let query = CallbackQuery::of(&req, Flow::Login, https);
     let previous = req.cookie(session::cookie_name(https));
     let outcome = login::finish(
         &state,
-        Callback {
-            error: query.error.as_deref(),
-            state: query.state.as_deref(),
-            code: query.code.as_deref(),
-            binding: binding.as_ref().map(|c| c.value()),
-            previous_session: previous.as_ref().map(|c| c.value()),
-        },
+        &query.callback(),
+        previous.as_ref().map(|c| c.value()),
     )
     .await;
     let mut res = match outcome {
@@ -135,14 +116,14 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             let mut res = HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/admin"))
                 .finish();
-            if let Err(e) = res.add_cookie(&signed_in.cookie) {
+            if let Err(e) = res.add_cookie(&session_cookie(signed_in.session, https)) {
                 tracing::error!(error = %e, "could not set the session cookie");
             }
             res
         }
         Err(refusal) => {
-            if let LoginRefusal::Internal(e) = &refusal {
-                tracing::error!(error = %e, "a sign-in failed on our side");
+            if let LoginRefusal::Db(_) | LoginRefusal::Session(_) = &refusal {
+                tracing::error!(error = %refusal, "a sign-in failed on our side");
             }
             let (status, title, message) = explain(&refusal);
             render_with_status(
@@ -159,46 +140,14 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             })
         }
     };
-    if let Err(e) = res.add_cookie(&oauth::clear_cookie(Flow::Login, https)) {
-        tracing::error!(error = %e, "could not clear the login cookie");
-    }
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    no_store(&mut res);
+    oauth_flow::seal(&mut res, Flow::Login, https);
     res
 }
 
 fn explain(refusal: &LoginRefusal) -> (StatusCode, &'static str, String) {
     use LoginRefusal::*;
     match refusal {
-        Cancelled => (
-            StatusCode::FORBIDDEN,
-            "Sign-in cancelled",
-            "You cancelled on Slack's page, so you are not signed in.".into(),
-        ),
-        SlackSaid(code) => (
-            StatusCode::BAD_REQUEST,
-            "Slack did not sign you in",
-            format!("Slack answered “{code}”."),
-        ),
-        State(refusal) => refusal.explain(Flow::Login),
-        MissingCode => (
-            StatusCode::BAD_REQUEST,
-            "Slack sent no code",
-            "The address came back from Slack without its code. Please sign in again.".into(),
-        ),
-        CodeRefused(code) => (
-            StatusCode::BAD_REQUEST,
-            "Slack refused the sign-in",
-            format!("Slack did not accept the code (“{code}”). Please sign in again."),
-        ),
-        SlackUnreachable => (
-            StatusCode::BAD_GATEWAY,
-            "Slack did not answer",
-            "Slack could not be reached to finish signing in. Please try again in a moment.".into(),
-        ),
+        Callback(refusal) => oauth_flow::explain(refusal, Flow::Login),
         IdToken(IdTokenRefusal::WrongNonce | IdTokenRefusal::WrongAudience) => (
             StatusCode::FORBIDDEN,
             "This sign-in does not match",
@@ -240,7 +189,7 @@ fn explain(refusal: &LoginRefusal) -> (StatusCode, &'static str, String) {
              nothing for you to manage here. Ask an admin of your workspace, or add Lobby to a workspace you run."
                 .into(),
         ),
-        Internal(_) => (
+        Db(_) | Session(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
             "Something went wrong on our side while signing you in. It has been logged; please try again.".into(),
@@ -267,7 +216,7 @@ pub async fn logout(
             chrome: Chrome::for_request(&req),
         },
     )?;
-    res.add_cookie(&session::clear_cookie(https))
+    res.add_cookie(&clear_session_cookie(https))
         .map_err(AppError::internal)?;
     Ok(res)
 }

@@ -371,7 +371,7 @@ async fn check_scope(state: &AppState, admin: &Admin, id: i64) -> Result<(), App
 fn decision_error(e: DecisionError) -> AppError {
     match e {
         DecisionError::NotFound => AppError::NotFound,
-        DecisionError::App(e) => e,
+        DecisionError::Storage(e) => AppError::internal(e),
         other @ (DecisionError::NotPending(_)
         | DecisionError::NoRoute { .. }
         | DecisionError::DeadLink { .. }) => AppError::Conflict(other.to_string()),
@@ -465,7 +465,7 @@ pub async fn bulk_approve(
         }
         match invites::approve(&state, id, admin.actor()).await {
             Ok(_) => approved += 1,
-            Err(DecisionError::App(e)) => return Err(e),
+            Err(DecisionError::Storage(e)) => return Err(AppError::internal(e)),
             Err(_) => skipped += 1,
         }
     }
