@@ -353,11 +353,19 @@ impl Settings {
 
         let data_dir = PathBuf::from(source.get("LOBBY_DATA_DIR").unwrap_or("./data"));
         let database_url = match source.get("LOBBY_DATABASE_URL") {
-            Some(v) if v.starts_with("sqlite:") => v.to_owned(),
-            Some(v) => {
-                fail(format!(
-                    "LOBBY_DATABASE_URL={v:?} must be a sqlite: URL, e.g. sqlite:///var/lib/lobby/lobby.db"
-                ));
+            Some(v)
+                if v.starts_with("sqlite:")
+                    || crate::db::Engine::of_url(v) == crate::db::Engine::Postgres =>
+            {
+                v.to_owned()
+            }
+            Some(_) => {
+                // Not echoed: a database URL may carry a password.
+                fail(
+                    "LOBBY_DATABASE_URL must be a sqlite: or postgres: URL, e.g. \
+                     sqlite:///var/lib/lobby/lobby.db or postgres://lobby:PASSWORD@localhost/lobby"
+                        .into(),
+                );
                 String::new()
             }
             None => format!("sqlite://{}", data_dir.join("lobby.db").display()),

@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod backup;
 pub mod communities;
+pub mod copy;
 pub mod events_seen;
 pub mod installations;
 pub mod invite_requests;
