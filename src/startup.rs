@@ -107,7 +107,7 @@ impl Application {
         .await
         .map_err(|e| {
             StartupError::Storage(StorageError::Database {
-                url: state.settings.database_url.clone(),
+                url: crate::db::printable_url(&state.settings.database_url),
                 source: e,
             })
         })?;

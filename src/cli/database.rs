@@ -47,7 +47,7 @@ async fn copy(settings: &Settings, to: &str) -> ExitCode {
         Err(e) => {
             eprintln!(
                 "lobby: cannot open the target database {}: {e}",
-                without_password(to)
+                db::printable_url(to)
             );
             storage.db.close().await;
             return ExitCode::FAILURE;
@@ -59,9 +59,9 @@ async fn copy(settings: &Settings, to: &str) -> ExitCode {
             println!(
                 "copied {} at {} into {} at {}",
                 describe(&storage.db).await,
-                without_password(&settings.database_url),
+                db::printable_url(&settings.database_url),
                 describe(&target).await,
-                without_password(to)
+                db::printable_url(to)
             );
             for (table, rows) in &copied.tables {
                 println!("  {table}: {rows}");
@@ -95,39 +95,5 @@ async fn describe(db: &Db) -> String {
     match db.server_version().await {
         Ok(version) => format!("{} {version}", db.engine().name()),
         Err(_) => db.engine().name().to_owned(),
-    }
-}
-
-/// A database URL fit to print: the password left out.
-pub(super) fn without_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            if parsed.set_password(None).is_ok() {
-                parsed.to_string()
-            } else {
-                "the database".to_owned()
-            }
-        }
-        Ok(_) => url.to_owned(),
-        // Unparseable: it may hold anything.
-        Err(_) => "the database".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn printed_urls_leave_the_password_out() {
-        assert_eq!(
-            without_password("postgres://lobby:s3cret@db.example:5432/lobby"),
-            "postgres://lobby@db.example:5432/lobby"
-        );
-        assert_eq!(
-            without_password("sqlite:///var/lib/lobby/lobby.db"),
-            "sqlite:///var/lib/lobby/lobby.db"
-        );
-        assert!(!without_password("post gres://u:s3cret@x").contains("s3cret"));
     }
 }

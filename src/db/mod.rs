@@ -259,6 +259,23 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// A database URL fit for messages and logs: a PostgreSQL URL's password left out.
+pub fn printable_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(None).is_ok() {
+                parsed.to_string()
+            } else {
+                "the database".to_owned()
+            }
+        }
+        Ok(_) => url.to_owned(),
+        // SQLite's relative paths do not parse; anything else that does not may hold anything.
+        Err(_) if url.starts_with("sqlite:") && !url.contains('@') => url.to_owned(),
+        Err(_) => "the database".to_owned(),
+    }
+}
+
 /// Opens (creating if needed) the database `url` names and applies that engine's migrations.
 pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
     match Engine::of_url(url) {
@@ -376,4 +393,26 @@ pub async fn check_writable(db: &Db) -> Result<(), sqlx::Error> {
     .map(|done| done.rows_affected())
     })?;
     tx.rollback().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_urls_leave_the_password_out() {
+        assert_eq!(
+            printable_url("postgres://lobby:s3cret@db.example:5432/lobby"),
+            "postgres://lobby@db.example:5432/lobby"
+        );
+        assert_eq!(
+            printable_url("sqlite:///var/lib/lobby/lobby.db"),
+            "sqlite:///var/lib/lobby/lobby.db"
+        );
+        assert_eq!(
+            printable_url("sqlite://./data/lobby.db"),
+            "sqlite://./data/lobby.db"
+        );
+        assert!(!printable_url("post gres://u:s3cret@x").contains("s3cret"));
+    }
 }
