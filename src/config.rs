@@ -371,16 +371,15 @@ impl Settings {
         let database_url = match source.get("LOBBY_DATABASE_URL") {
             Some(v)
                 if v.starts_with("sqlite:")
-                    || v.starts_with("postgres://")
-                    || v.starts_with("postgresql://") =>
+                    || crate::db::Engine::of_url(v) == crate::db::Engine::Postgres =>
             {
                 v.to_owned()
             }
-            // Not echoed: a database URL may carry a password.
             Some(_) => {
+                // Not echoed: a database URL may carry a password.
                 fail(
-                    "LOBBY_DATABASE_URL must be a sqlite: URL (sqlite:///var/lib/lobby/lobby.db) \
-                     or a postgres:// URL (postgres://lobby@db.internal/lobby)"
+                    "LOBBY_DATABASE_URL must be a sqlite: or postgres: URL, e.g. \
+                     sqlite:///var/lib/lobby/lobby.db or postgres://lobby:PASSWORD@localhost/lobby"
                         .into(),
                 );
                 String::new()

@@ -108,7 +108,7 @@ impl Application {
         .await
         .map_err(|e| {
             StartupError::Storage(StorageError::Database {
-                url: crate::db::redacted_url(&state.settings.database_url),
+                url: crate::db::printable_url(&state.settings.database_url),
                 source: e,
             })
         })?;

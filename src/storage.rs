@@ -67,7 +67,7 @@ pub async fn open(settings: &Settings) -> Result<Storage, StorageError> {
 
 fn database_error(settings: &Settings, source: sqlx::Error) -> StorageError {
     StorageError::Database {
-        url: db::redacted_url(&settings.database_url),
+        url: db::printable_url(&settings.database_url),
         source,
     }
 }

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::config::Settings;
-use crate::db::backup;
+use crate::db::{Engine, backup};
 use crate::vault::KeySource;
 
 #[derive(Debug, Args)]
@@ -26,6 +26,13 @@ pub struct BackupArgs {
 }
 
 pub async fn run(settings: &Settings, args: BackupArgs) -> ExitCode {
+    if Engine::of_url(&settings.database_url) == Engine::Postgres {
+        eprintln!(
+            "lobby: backup copies a SQLite file, and this deployment runs on PostgreSQL: \
+             back it up with pg_dump (e.g. pg_dump --format=custom --file=lobby.dump DBNAME)"
+        );
+        return ExitCode::from(2);
+    }
     match back_up(&settings.database_url, &args.file, args.force).await {
         Ok(size) => {
             println!(

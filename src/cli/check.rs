@@ -58,9 +58,19 @@ async fn check(settings: Settings, report: &mut Report) {
         Ok(state) => state,
         Err(e) => return report.fail(startup_check(&e), &e.to_string()),
     };
+    let engine = match state.db.server_version().await {
+        Ok(version) => format!("{} {version}", state.db.engine().name()),
+        Err(e) => format!("{} (version unknown: {e})", state.db.engine().name()),
+    };
     match db::check_writable(&state.db).await {
-        Ok(()) => report.ok("database", "opened, migrated and writable"),
-        Err(e) => report.fail("database", &format!("opened but does not take writes: {e}")),
+        Ok(()) => report.ok(
+            "database",
+            &format!("{engine}: opened, migrated and writable"),
+        ),
+        Err(e) => report.fail(
+            "database",
+            &format!("{engine}: opened but does not take writes: {e}"),
+        ),
     }
     report.ok(
         "master key",

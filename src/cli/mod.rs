@@ -4,6 +4,7 @@ mod api_keys;
 mod backup;
 mod check;
 mod community;
+mod database;
 mod emulator;
 mod invites;
 mod keys;
@@ -75,6 +76,11 @@ pub enum Command {
     Check,
     /// Write a consistent copy of the database while the server runs (the master key is not in it)
     Backup(backup::BackupArgs),
+    /// Move the deployment to another database: `lobby db copy --to postgres://…`
+    Db {
+        #[command(subcommand)]
+        command: database::DbCommand,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -116,6 +122,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match command {
         Command::Serve => with_runtime(serve::run(settings)),
         Command::Backup(args) => with_runtime(backup::run(&settings, args)),
+        Command::Db { command } => with_runtime(database::run(&settings, command)),
         Command::Keys { command } => with_runtime(keys::run(settings, command)),
         Command::Manifest => {
             println!("{}", crate::slack::manifest::render(&settings));

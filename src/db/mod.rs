@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod backup;
 pub mod communities;
+pub mod copy;
 pub mod events_seen;
 pub mod installations;
 pub mod invite_requests;
@@ -260,14 +261,20 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
-/// `url` without its password, for messages and logs.
-pub fn redacted_url(url: &str) -> String {
+/// A database URL fit for messages and logs: a PostgreSQL URL's password left out.
+pub fn printable_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
+            if parsed.set_password(None).is_ok() {
+                parsed.to_string()
+            } else {
+                "the database".to_owned()
+            }
         }
-        _ => url.to_owned(),
+        Ok(_) => url.to_owned(),
+        // SQLite's relative paths do not parse; anything else that does not may hold anything.
+        Err(_) if url.starts_with("sqlite:") && !url.contains('@') => url.to_owned(),
+        Err(_) => "the database".to_owned(),
     }
 }
 
@@ -408,4 +415,26 @@ pub async fn check_writable(db: &Db) -> Result<(), sqlx::Error> {
     .map(|done| done.rows_affected())
     })?;
     tx.rollback().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_urls_leave_the_password_out() {
+        assert_eq!(
+            printable_url("postgres://lobby:s3cret@db.example:5432/lobby"),
+            "postgres://lobby@db.example:5432/lobby"
+        );
+        assert_eq!(
+            printable_url("sqlite:///var/lib/lobby/lobby.db"),
+            "sqlite:///var/lib/lobby/lobby.db"
+        );
+        assert_eq!(
+            printable_url("sqlite://./data/lobby.db"),
+            "sqlite://./data/lobby.db"
+        );
+        assert!(!printable_url("post gres://u:s3cret@x").contains("s3cret"));
+    }
 }

@@ -5,9 +5,9 @@
 
 use sqlx::AssertSqlSafe;
 
-use super::on_conn;
+use super::{Exec, on_conn};
 
-use crate::vault::{Aad, Keyring, VaultError};
+use crate::vault::{self, Aad, Keyring, VaultError};
 
 /// A column that holds sealed strings, and the column naming its row.
 #[derive(Debug, Clone, Copy)]
@@ -117,4 +117,47 @@ pub async fn reseal_all(tx: &mut super::WriteTx, keyring: &Keyring) -> Result<u6
         }
     }
     Ok(moved)
+}
+
+/// Opens every sealed value and every key canary with `keyring` (after `lobby db copy`: the
+/// configured key still opens everything in the copy); returns how many it opened.
+pub async fn open_all(db: impl Into<Exec<'_>>, keyring: &Keyring) -> Result<u64, ResealError> {
+    let mut db: Exec = db.into();
+    let mut opened = 0;
+    for col in SEALED_COLUMNS {
+        // Identifiers come from the constant registry above, never from input.
+        let select = format!(
+            "SELECT CAST({key} AS TEXT), {col} FROM {table} WHERE {col} IS NOT NULL",
+            key = col.row_key,
+            col = col.column,
+            table = col.table
+        );
+        let rows: Vec<(String, String)> =
+            on_conn!(&mut db, |c| sqlx::query_as(AssertSqlSafe(select))
+                .fetch_all(c)
+                .await)?;
+        for (row, sealed) in rows {
+            keyring
+                .open(&sealed, &col.aad(&row))
+                .map_err(|source| ResealError::Vault {
+                    table: col.table,
+                    column: col.column,
+                    row,
+                    source,
+                })?;
+            opened += 1;
+        }
+    }
+    for canary in super::vault_canaries::list(&mut db).await? {
+        vault::check_canary(keyring, &canary.key_id, &canary.sealed).map_err(|source| {
+            ResealError::Vault {
+                table: "vault_canaries",
+                column: "sealed",
+                row: canary.key_id,
+                source,
+            }
+        })?;
+        opened += 1;
+    }
+    Ok(opened)
 }

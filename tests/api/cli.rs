@@ -31,7 +31,9 @@ async fn lobby(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
 /// server's machine talks to Slack).
 async fn lobby_at(app: &TestApp, args: &[&str]) -> Ran {
     let command = crate::helpers::with_emulator(lobby_command(&app.data_dir), &app.emulator);
-    run(command, args, &[("LOBBY_PUBLIC_URL", &app.address)]).await
+    // `lobby_command` also names the app's own database, on whichever engine the run uses.
+    let env = [("LOBBY_PUBLIC_URL", app.address.as_str())];
+    run(command, args, &env).await
 }
 
 async fn run(command: std::process::Command, args: &[&str], env: &[(&str, &str)]) -> Ran {

@@ -3,6 +3,7 @@ mod helpers;
 
 mod admin;
 mod cli;
+mod db_copy;
 mod features;
 mod install_flow;
 mod join;
