@@ -33,6 +33,7 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "events_seen",
     "used_form_tokens",
+    "limit_hits",
     "communities",
     "invite_requests",
     "invite_funnel_days",

@@ -66,7 +66,7 @@ need systemd-analyze systemd
 
 # Extract every snippet first: a missing marker is a failure of its own.
 mkdir -p "$tmp/snippets"
-for name in nginx-http nginx-https caddy lobby.service lobby-backup.service lobby-backup.timer restore; do
+for name in nginx-http nginx-https nginx-instances caddy caddy-instances lobby.service lobby-backup.service lobby-backup.timer restore; do
   if ! snippet "$name" >"$tmp/snippets/$name"; then
     : >"$tmp/out"
     fail "$name" "no code block after <!-- snippet: $name --> in README.md"
@@ -145,22 +145,27 @@ CONF
 # The port 80 server alone (the step before the certificate exists), then the finished file.
 nginx_check nginx-http nginx-http
 nginx_check nginx-https nginx-http nginx-https
+nginx_check nginx-instances nginx-http nginx-instances
 
 # --- Caddy ------------------------------------------------------------------------------------
-if have caddy; then
-  mkdir -p "$tmp/caddy"
-  cp "$tmp/snippets/caddy" "$tmp/caddy/Caddyfile"
+caddy_check() { # snippet name
+  local name=$1 dir="$tmp/caddy-$1"
+  have "$name" || return 0
+  mkdir -p "$dir"
+  cp "$tmp/snippets/$name" "$dir/Caddyfile"
   # Caddy reads "21MB" as 21,000,000 bytes, below what it is meant to let through: sizes in MiB.
-  if grep -nE '^[[:space:]]*max_size[[:space:]]+[0-9.]+[[:space:]]*[kKMGT]?B[[:space:]]*$' "$tmp/caddy/Caddyfile" >"$tmp/out"; then
-    fail caddy "max_size in decimal units (Lobby's limits are MiB)"
+  if grep -nE '^[[:space:]]*max_size[[:space:]]+[0-9.]+[[:space:]]*[kKMGT]?B[[:space:]]*$' "$dir/Caddyfile" >"$tmp/out"; then
+    fail "$name" "max_size in decimal units (Lobby's limits are MiB)"
   # caddy validate provisions the TLS app, which sets up its storage under $HOME/XDG dirs.
-  elif (cd "$tmp/caddy" && HOME="$tmp/caddy" XDG_DATA_HOME="$tmp/caddy/data" XDG_CONFIG_HOME="$tmp/caddy/config" \
+  elif (cd "$dir" && HOME="$dir" XDG_DATA_HOME="$dir/data" XDG_CONFIG_HOME="$dir/config" \
       caddy validate --config Caddyfile --adapter caddyfile) >"$tmp/out" 2>&1; then
-    pass caddy "caddy validate ($(caddy version | cut -d' ' -f1))"
+    pass "$name" "caddy validate ($(caddy version | cut -d' ' -f1))"
   else
-    fail caddy "caddy validate"
+    fail "$name" "caddy validate"
   fi
-fi
+}
+caddy_check caddy
+caddy_check caddy-instances
 
 # --- systemd ----------------------------------------------------------------------------------
 # systemd-analyze verify refuses a unit whose ExecStart= program does not exist or is not
