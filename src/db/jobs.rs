@@ -157,25 +157,7 @@ fn ids_only(engine: super::Engine) -> &'static str {
 
 /// Marks the job done; false when the claim no longer holds (nothing changed).
 pub async fn complete(db: &Db, claim: Claim<'_>) -> Result<bool, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
-    let now = super::now();
-    let sql = format!(
-        "UPDATE jobs SET status = 'done', claimed_by = NULL, claimed_at = NULL, updated_at = $1,
-             payload = {}
-         WHERE id = $2 AND status = 'running' AND claimed_by = $3 AND attempts = $4",
-        ids_only(tx.engine())
-    );
-    let applied = on_conn!(&mut *tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(now)
-            .bind(claim.job_id)
-            .bind(claim.worker_id)
-            .bind(claim.attempt)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })? == 1;
-    finish_attempt(tx, applied, claim, "done", None, now).await
+    end(db, claim, "done", None).await
 }
 
 /// Puts the job back to run again at `run_at`, keeping `error`; false when the claim no longer holds.
@@ -208,16 +190,28 @@ pub async fn retry(
 
 /// Gives the job up for good, keeping `error`; false when the claim no longer holds.
 pub async fn fail(db: &Db, claim: Claim<'_>, error: &str) -> Result<bool, sqlx::Error> {
+    end(db, claim, "failed", Some(error)).await
+}
+
+/// Ends the job for good as `status` (`done` or `failed`, keeping `error`), its payload cut down
+/// to its ids.
+async fn end(
+    db: &Db,
+    claim: Claim<'_>,
+    status: &str,
+    error: Option<&str>,
+) -> Result<bool, sqlx::Error> {
     let mut tx = begin_write(db).await?;
     let now = super::now();
     let sql = format!(
-        "UPDATE jobs SET status = 'failed', last_error = $1, claimed_by = NULL, claimed_at = NULL, updated_at = $2,
-             payload = {}
-         WHERE id = $3 AND status = 'running' AND claimed_by = $4 AND attempts = $5",
+        "UPDATE jobs SET status = $1, last_error = COALESCE($2, last_error), claimed_by = NULL,
+             claimed_at = NULL, updated_at = $3, payload = {}
+         WHERE id = $4 AND status = 'running' AND claimed_by = $5 AND attempts = $6",
         ids_only(tx.engine())
     );
     let applied = on_conn!(&mut *tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(status)
             .bind(error)
             .bind(now)
             .bind(claim.job_id)
@@ -227,7 +221,7 @@ pub async fn fail(db: &Db, claim: Claim<'_>, error: &str) -> Result<bool, sqlx::
             .await
             .map(|done| done.rows_affected())
     })? == 1;
-    finish_attempt(tx, applied, claim, "failed", Some(error), now).await
+    finish_attempt(tx, applied, claim, status, error, now).await
 }
 
 /// Closes the attempt record and commits when the job's own update applied.

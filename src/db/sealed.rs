@@ -75,22 +75,29 @@ pub enum ResealError {
     },
 }
 
+/// Every sealed value of the column, with its row key as text.
+async fn sealed_values(
+    db: impl Into<Exec<'_>>,
+    col: &SealedColumn,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    // Identifiers come from the constant registry above, never from input.
+    let select = format!(
+        "SELECT CAST({key} AS TEXT), {col} FROM {table} WHERE {col} IS NOT NULL",
+        key = col.row_key,
+        col = col.column,
+        table = col.table
+    );
+    on_conn!(db, |c| sqlx::query_as(AssertSqlSafe(select))
+        .fetch_all(c)
+        .await)
+}
+
 /// Re-seals every sealed value with the keyring's newest key; returns how many values it moved.
 /// Runs inside the caller's transaction, so a failure leaves every value as it was.
 pub async fn reseal_all(tx: &mut super::WriteTx, keyring: &Keyring) -> Result<u64, ResealError> {
     let mut moved = 0;
     for col in SEALED_COLUMNS {
-        // Identifiers come from the constant registry above, never from input.
-        let select = format!(
-            "SELECT CAST({key} AS TEXT), {col} FROM {table} WHERE {col} IS NOT NULL",
-            key = col.row_key,
-            col = col.column,
-            table = col.table
-        );
-        let rows: Vec<(String, String)> =
-            on_conn!(&mut **tx, |c| sqlx::query_as(AssertSqlSafe(select))
-                .fetch_all(c)
-                .await)?;
+        let rows = sealed_values(&mut **tx, col).await?;
         let update = format!(
             "UPDATE {table} SET {col} = $1 WHERE CAST({key} AS TEXT) = $2",
             table = col.table,
@@ -125,18 +132,7 @@ pub async fn open_all(db: impl Into<Exec<'_>>, keyring: &Keyring) -> Result<u64,
     let mut db: Exec = db.into();
     let mut opened = 0;
     for col in SEALED_COLUMNS {
-        // Identifiers come from the constant registry above, never from input.
-        let select = format!(
-            "SELECT CAST({key} AS TEXT), {col} FROM {table} WHERE {col} IS NOT NULL",
-            key = col.row_key,
-            col = col.column,
-            table = col.table
-        );
-        let rows: Vec<(String, String)> =
-            on_conn!(&mut db, |c| sqlx::query_as(AssertSqlSafe(select))
-                .fetch_all(c)
-                .await)?;
-        for (row, sealed) in rows {
+        for (row, sealed) in sealed_values(&mut db, col).await? {
             keyring
                 .open(&sealed, &col.aad(&row))
                 .map_err(|source| ResealError::Vault {

@@ -323,20 +323,10 @@ mod tests {
                 "{title}: {message}"
             );
         }
-        for scope in [
-            "app_mentions:read",
-            "channels:join",
-            "channels:read",
-            "chat:write",
-            "chat:write.public",
-            "commands",
-            "files:write",
-            "groups:read",
-            "team:read",
-            "users:read",
-            "users:read.email",
-            "admin.users:write",
-        ] {
+        let scopes = crate::config::DEFAULT_BOT_SCOPES
+            .iter()
+            .chain(&["admin.users:write"]);
+        for &scope in scopes {
             let key = describe_scope(scope).unwrap();
             assert!(english.contains(&key.to_owned()), "en.ftl misses {key}");
         }
