@@ -353,7 +353,8 @@ pub fn render_error(
     match rendered {
         Ok(html) => {
             let mut res = HttpResponse::build(status);
-            res.content_type("text/html; charset=utf-8");
+            res.content_type("text/html; charset=utf-8")
+                .insert_header(crate::routes::pages::VARY_BY_LANGUAGE);
             if embedded {
                 // The refusal shows where the form was: in the other site's frame.
                 res.insert_header((header::CONTENT_SECURITY_POLICY, EMBED_ERROR_CSP));

@@ -10,13 +10,14 @@ use serde::Deserialize;
 
 use super::pages::{Chrome, render_with_status};
 use super::pages::{email_refusal, lang_of};
+use crate::abuse::domains::DomainRefusal;
 use crate::abuse::{self, captcha::CaptchaProvider};
 use crate::cookies;
 use crate::db::{self, communities::Community};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::invites::intake::{FormProof, IntakeRefusal, Signup, Via, intake};
-use crate::invites::{self, Submitted};
+use crate::invites::{self, AddressRefusal, SubmitError, Submitted};
 use crate::state::AppState;
 
 /// A served form may be sent back for this long (the form token expires with it).
@@ -366,6 +367,8 @@ fn refused(
                 "error-form-not-verified",
             ));
         }
+        // Link mode with no link yet: the form again, saying so (the API answers 409).
+        IntakeRefusal::Submit(SubmitError::NoInviteLink) => StatusCode::CONFLICT,
         IntakeRefusal::Submit(e) => return Err(e.into()),
         IntakeRefusal::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
@@ -476,8 +479,7 @@ pub async fn confirm(
     Ok(res)
 }
 
-/// What a person reads about a refused signup, in their language (the address rules of
-/// `invites::check_address` speak English for now).
+/// What a person reads about a refused signup, in their language.
 fn refusal_message(refusal: &IntakeRefusal, lang: Lang) -> String {
     match refusal {
         IntakeRefusal::Email(e) => email_refusal(e, lang),
@@ -489,6 +491,16 @@ fn refusal_message(refusal: &IntakeRefusal, lang: Lang) -> String {
             "join-error-too-many",
             &i64::try_from(retry_after_secs.div_ceil(60).max(1)).unwrap_or(i64::MAX),
         ),
+        IntakeRefusal::Address(AddressRefusal::Domain(DomainRefusal::Denied { domain })) => {
+            lang.t1("join-error-domain-denied", "domain", domain)
+        }
+        IntakeRefusal::Address(AddressRefusal::Domain(DomainRefusal::NotAllowed { allowed })) => {
+            lang.t1("join-error-domain-not-allowed", "allowed", allowed)
+        }
+        IntakeRefusal::Address(AddressRefusal::Disposable) => lang.t("join-error-disposable"),
+        IntakeRefusal::Address(AddressRefusal::RulesBroken) => lang.t("join-error-closed"),
+        IntakeRefusal::Submit(SubmitError::NoInviteLink) => lang.t("join-error-no-link"),
+        // A honeypot hit gets the thanks page, and the rest are error pages, not form messages.
         other => other.to_string(),
     }
 }
@@ -552,4 +564,51 @@ pub fn badge_svg(label: &str, value: &str) -> String {
         lx = lw / 2,
         vx = lw + vw / 2,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_a_person_reads_is_in_each_language() {
+        let refusals = [
+            IntakeRefusal::CodeOfConduct,
+            IntakeRefusal::FormExpired,
+            IntakeRefusal::FormSpent,
+            IntakeRefusal::Captcha,
+            IntakeRefusal::TooMany {
+                retry_after_secs: 90,
+            },
+            IntakeRefusal::Address(AddressRefusal::Domain(DomainRefusal::Denied {
+                domain: "spam.example".into(),
+            })),
+            IntakeRefusal::Address(AddressRefusal::Domain(DomainRefusal::NotAllowed {
+                allowed: "example.org".into(),
+            })),
+            IntakeRefusal::Address(AddressRefusal::Disposable),
+            IntakeRefusal::Address(AddressRefusal::RulesBroken),
+            IntakeRefusal::Submit(SubmitError::NoInviteLink),
+        ];
+        for (code, _) in crate::i18n::CATALOGS {
+            let lang = Lang::choose(Some(code), None);
+            for refusal in &refusals {
+                let message = refusal_message(refusal, lang);
+                // A missing message falls back to its key.
+                assert!(!message.starts_with("join-error"), "{code}: {refusal:?} → {message}");
+                if code != "en" {
+                    assert_ne!(
+                        message,
+                        refusal.to_string(),
+                        "{code}: {refusal:?} is English"
+                    );
+                }
+            }
+        }
+        let de = Lang::choose(Some("de"), None);
+        let denied = IntakeRefusal::Address(AddressRefusal::Domain(DomainRefusal::Denied {
+            domain: "spam.example".into(),
+        }));
+        assert!(refusal_message(&denied, de).contains("spam.example"));
+    }
 }

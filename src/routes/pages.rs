@@ -189,6 +189,11 @@ impl NextStep {
 }
 
 /// Renders a page with status 200.
+/// A page's words follow `Accept-Language` and the language (or session) cookie: a cache in
+/// front of Lobby must not hand one visitor's page to another.
+pub const VARY_BY_LANGUAGE: (actix_web::http::header::HeaderName, &str) =
+    (actix_web::http::header::VARY, "Accept-Language, Cookie");
+
 pub fn render(page: &impl Template) -> Result<HttpResponse, AppError> {
     render_with_status(StatusCode::OK, page)
 }
@@ -200,6 +205,7 @@ pub fn render_with_status(
     let html = page.render()?;
     Ok(HttpResponse::build(status)
         .content_type(ContentType::html())
+        .insert_header(VARY_BY_LANGUAGE)
         .body(html))
 }
 

@@ -534,6 +534,11 @@ async fn public_refusals_speak_the_visitors_language() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.headers()["vary"],
+        "Accept-Language, Cookie",
+        "a cache must not hand this page to a visitor of another language"
+    );
     let page = res.text().await.unwrap();
     assert!(page.contains("<html lang=\"de\">"), "{page}");
     assert!(page.contains("<h1>Seite nicht gefunden</h1>"), "{page}");
