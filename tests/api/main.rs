@@ -5,6 +5,7 @@ mod admin;
 mod cli;
 mod features;
 mod install_flow;
+mod instances;
 mod join;
 mod keys;
 mod mail;
