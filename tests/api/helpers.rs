@@ -379,6 +379,25 @@ pub async fn install_at(
     browser.get(callback).send().await.unwrap()
 }
 
+/// The whole Sign in with Slack flow against the server at `address`, as `user` of `workspace`;
+/// returns the callback's answer (a 303 to the dashboard when it worked).
+pub async fn sign_in_at(
+    address: &str,
+    browser: &reqwest::Client,
+    workspace: &str,
+    user: &str,
+) -> reqwest::Response {
+    let res = browser
+        .get(format!("{address}/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "/admin/login goes to Slack");
+    let authorize = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let callback = consent_in(browser, &authorize, Consent::Allow { workspace, user }).await;
+    browser.get(callback).send().await.unwrap()
+}
+
 impl TestApp {
     pub async fn start_install(&self) -> Url {
         start_install_at(&self.address, &self.client).await
@@ -561,12 +580,27 @@ pub async fn sign_up_at(
     email: &str,
     ip: &str,
 ) -> reqwest::Response {
+    sign_up_with(&browser(), &join_form_key(data_dir), address, email, ip).await
+}
+
+/// The key the join forms of servers with `data_dir`'s master key sign their form tokens with.
+pub fn join_form_key(data_dir: &Path) -> [u8; 32] {
     let keyring = vault::load_keyring(&KeySource::Generated(data_dir.join("master.key")))
         .unwrap()
         .keyring;
-    let key = keyring.derive_key("join-form");
-    let (token, cookie) = lobby::abuse::FormToken::issue(&key, DEMO_SLUG, lobby::db::now() - 10);
-    browser()
+    *keyring.derive_key("join-form")
+}
+
+/// [`sign_up_at`] with a client and form key made once, for tests that sign up by the thousand.
+pub async fn sign_up_with(
+    client: &reqwest::Client,
+    key: &[u8; 32],
+    address: &str,
+    email: &str,
+    ip: &str,
+) -> reqwest::Response {
+    let (token, cookie) = lobby::abuse::FormToken::issue(key, DEMO_SLUG, lobby::db::now() - 10);
+    client
         .post(format!("{address}/join/{DEMO_SLUG}"))
         .header("cookie", format!("lobby_join={cookie}"))
         .header("x-forwarded-for", ip)

@@ -6,6 +6,7 @@ mod cli;
 mod db_copy;
 mod features;
 mod install_flow;
+mod instances;
 mod join;
 mod keys;
 mod mail;
