@@ -595,7 +595,10 @@ mod tests {
             for refusal in &refusals {
                 let message = refusal_message(refusal, lang);
                 // A missing message falls back to its key.
-                assert!(!message.starts_with("join-error"), "{code}: {refusal:?} → {message}");
+                assert!(
+                    !message.starts_with("join-error"),
+                    "{code}: {refusal:?} → {message}"
+                );
                 if code != "en" {
                     assert_ne!(
                         message,

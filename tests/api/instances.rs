@@ -442,16 +442,9 @@ async fn one_client_address_has_one_signup_limit_across_both_instances() {
     expected.extend([429; LIMIT]);
     assert_eq!(statuses, expected, "A and B alternately");
     // The limit is the address's: another client still gets through either instance.
-    for server in [&a, &b] {
+    for (n, server) in [&a, &b].into_iter().enumerate() {
         let res = cluster
-            .sign_up(
-                server,
-                &format!(
-                    "other-{}@example.org",
-                    server.address.len() + statuses.len()
-                ),
-                "203.0.113.78",
-            )
+            .sign_up(server, &format!("other-{n}@example.org"), "203.0.113.78")
             .await;
         assert_eq!(res.status(), 200);
     }
