@@ -11,7 +11,8 @@ use crate::invites;
 use crate::state::AppState;
 
 /// Often enough that an OAuth state outlives its ten minutes by at most a few.
-const EVERY: Duration = Duration::from_secs(5 * 60);
+const EVERY_SECS: i64 = 5 * 60;
+const EVERY: Duration = Duration::from_secs(EVERY_SECS as u64);
 /// Slack retries an event for minutes; a day is plenty.
 const EVENTS_KEPT_SECS: i64 = 24 * 60 * 60;
 /// Finished jobs stay a week for looking into what happened.
@@ -22,6 +23,16 @@ pub fn spawn(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(EVERY);
         loop {
             tick.tick().await;
+            // Several instances on one database: one of them sweeps each period.
+            match db::periodic_rounds::take(&state.db, "housekeeping", db::now(), EVERY_SECS).await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "housekeeping failed; trying again later");
+                    continue;
+                }
+            }
             if let Err(e) = sweep(&state).await {
                 tracing::warn!(error = %e, "housekeeping failed; trying again later");
             }

@@ -53,6 +53,16 @@ pub fn spawn_refresher(state: web::Data<AppState>) -> tokio::task::JoinHandle<()
             tokio::time::interval_at(tokio::time::Instant::now() + REFRESH_EVERY, REFRESH_EVERY);
         loop {
             tick.tick().await;
+            // Several instances on one database: one of them queues each period's counts.
+            let every = i64::try_from(REFRESH_EVERY.as_secs()).unwrap_or(i64::MAX);
+            match db::periodic_rounds::take(&state.db, "members.refresh", db::now(), every).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not start the member counts' round");
+                    continue;
+                }
+            }
             let installations = match db::installations::list(&state.db).await {
                 Ok(list) => list,
                 Err(e) => {

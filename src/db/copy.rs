@@ -34,6 +34,7 @@ pub const TABLES: &[&str] = &[
     "events_seen",
     "used_form_tokens",
     "limit_hits",
+    "periodic_rounds",
     "communities",
     "invite_requests",
     "invite_funnel_days",

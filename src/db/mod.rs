@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod limit_hits;
 pub mod mails;
 pub mod oauth_states;
+pub mod periodic_rounds;
 pub mod sealed;
 pub mod sessions;
 pub mod signals;
