@@ -42,6 +42,11 @@ struct Cluster {
 impl Cluster {
     /// A fresh database and emulator, or `None` (said on stderr) when no cluster is configured.
     async fn new(test: &str) -> Option<Cluster> {
+        Self::with_slack(test, EmulatorConfig::demo()).await
+    }
+
+    /// The same with an emulator configured as `slack`.
+    async fn with_slack(test: &str, slack: EmulatorConfig) -> Option<Cluster> {
         let Some(admin_url) = postgres_admin_url() else {
             eprintln!(
                 "skipped {test}: two instances need PostgreSQL; set LOBBY_TEST_POSTGRES_URL \
@@ -49,7 +54,7 @@ impl Cluster {
             );
             return None;
         };
-        let running = emulator::spawn(EmulatorConfig::demo(), "127.0.0.1:0".parse().unwrap())
+        let running = emulator::spawn(slack, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("the emulator starts");
         let database_url = fresh_postgres_database(&admin_url).await;
@@ -513,4 +518,76 @@ async fn app_uninstalled_handled_by_one_instance_makes_the_other_refuse_within_a
             "{json}"
         );
     }
+}
+
+#[tokio::test]
+async fn two_instances_refresh_a_rotating_token_once() {
+    const SIGNUPS: usize = 12;
+    let mut slack = EmulatorConfig::demo();
+    slack.token_rotation = true;
+    let Some(cluster) = Cluster::with_slack("the token refresh test", slack).await else {
+        return;
+    };
+    let a = cluster.start().await;
+    let b = cluster.start().await;
+    cluster.install_grid_through(&a).await;
+    // The admin user token is inside its refresh margin; neither instance has read it yet.
+    lobby::on_conn!(&cluster.db, |conn| sqlx::query(
+        "UPDATE installations SET user_token_expires_at = $1"
+    )
+    .bind(lobby::db::now() + 60)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
+    // Slack holds the first refresh, so deliveries on both instances want the token meanwhile.
+    let gate = Gate::new();
+    cluster
+        .emulator()
+        .inject("oauth.v2.access", Fault::Held(gate.clone()), 1);
+    for i in 0..SIGNUPS {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let res = cluster
+            .sign_up(
+                server,
+                &format!("rotate{i}@example.org"),
+                &format!("198.51.100.{}", i + 1),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    gate.arrived().await;
+    eventually("deliveries running on both instances", || async {
+        let running = count(
+            &cluster.db,
+            "SELECT COUNT(DISTINCT claimed_by) FROM jobs WHERE status = 'running'",
+        )
+        .await;
+        (running == 2).then_some(())
+    })
+    .await;
+    gate.release();
+
+    eventually("every invite", || async {
+        (cluster.emulator().calls_to("admin.users.invite").len() == SIGNUPS).then_some(())
+    })
+    .await;
+    let refreshes = cluster
+        .emulator()
+        .calls_to("oauth.v2.access")
+        .into_iter()
+        .filter(|call| call.param("grant_type") == Some("refresh_token"))
+        .count();
+    assert_eq!(
+        refreshes, 1,
+        "one instance refreshed; the other used its new token"
+    );
+    let installation = lobby::db::installations::get(&cluster.db, ORG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        installation.is_active(),
+        "the refresh token was never spent twice"
+    );
 }
