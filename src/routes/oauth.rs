@@ -112,128 +112,66 @@ pub fn seal(res: &mut HttpResponse, flow: Flow, https: bool) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-/// The status, title and message of the page a person sees when `flow`'s callback step refuses.
-/// Both flows word it the same way, each in its own terms.
-pub fn explain(refusal: &CallbackRefusal, flow: Flow) -> (StatusCode, &'static str, String) {
-    let install = flow == Flow::Install;
+/// The status, title and message of the page a person sees when the sign-in's callback step
+/// refuses. (The install flow's pages speak the visitor's language: `routes::install`.)
+pub fn explain_sign_in(refusal: &CallbackRefusal) -> (StatusCode, &'static str, String) {
+    const AGAIN: &str = "Please sign in again";
     match refusal {
-        CallbackRefusal::Cancelled if install => (
-            StatusCode::FORBIDDEN,
-            "Installation cancelled",
-            "You cancelled on Slack's page, so nothing was installed. You can start again whenever you like.".into(),
-        ),
         CallbackRefusal::Cancelled => (
             StatusCode::FORBIDDEN,
             "Sign-in cancelled",
             "You cancelled on Slack's page, so you are not signed in.".into(),
-        ),
-        CallbackRefusal::SlackSaid(code) if install => (
-            StatusCode::BAD_REQUEST,
-            "Slack did not approve the installation",
-            format!("Slack answered “{code}”. Nothing was installed."),
         ),
         CallbackRefusal::SlackSaid(code) => (
             StatusCode::BAD_REQUEST,
             "Slack did not sign you in",
             format!("Slack answered “{code}”."),
         ),
-        CallbackRefusal::State(refusal) => explain_state(*refusal, flow),
+        CallbackRefusal::State(StateRefusal::Missing) => (
+            StatusCode::BAD_REQUEST,
+            "This link is incomplete",
+            format!("The address is missing its state, so it cannot be checked. {AGAIN}."),
+        ),
+        CallbackRefusal::State(StateRefusal::Unknown) => (
+            StatusCode::BAD_REQUEST,
+            "This link has already been used",
+            format!(
+                "Each sign-in link works once, and this one is unknown or was already used. {AGAIN}."
+            ),
+        ),
+        CallbackRefusal::State(StateRefusal::Expired) => (
+            StatusCode::BAD_REQUEST,
+            "This link has expired",
+            format!("Sign-in links are valid for ten minutes. {AGAIN}."),
+        ),
+        CallbackRefusal::State(StateRefusal::OtherBrowser) => (
+            StatusCode::FORBIDDEN,
+            "This sign-in was started elsewhere",
+            format!(
+                "The sign-in was started in another browser, so it cannot be finished here. {AGAIN} in this browser."
+            ),
+        ),
+        CallbackRefusal::State(StateRefusal::WrongFlow) => (
+            StatusCode::BAD_REQUEST,
+            "This link belongs to an installation",
+            format!("The address was issued for installing the app, not for signing in. {AGAIN}."),
+        ),
         CallbackRefusal::MissingCode => (
             StatusCode::BAD_REQUEST,
             "Slack sent no code",
-            if install {
-                "The address came back from Slack without its code. Please start again."
-            } else {
-                "The address came back from Slack without its code. Please sign in again."
-            }
-            .into(),
-        ),
-        CallbackRefusal::CodeRefused(code) if install => (
-            StatusCode::BAD_REQUEST,
-            "Slack refused the installation",
-            format!(
-                "Slack did not accept the code (“{code}”). Nothing was installed. Please start again."
-            ),
+            format!("The address came back from Slack without its code. {AGAIN}."),
         ),
         CallbackRefusal::CodeRefused(code) => (
             StatusCode::BAD_REQUEST,
             "Slack refused the sign-in",
-            format!("Slack did not accept the code (“{code}”). Please sign in again."),
+            format!("Slack did not accept the code (“{code}”). {AGAIN}."),
         ),
         CallbackRefusal::SlackUnreachable => (
             StatusCode::BAD_GATEWAY,
             "Slack did not answer",
-            if install {
-                "Slack could not be reached to finish the installation. Nothing was installed. Please try again in a moment."
-            } else {
-                "Slack could not be reached to finish signing in. Please try again in a moment."
-            }
-            .into(),
+            "Slack could not be reached to finish signing in. Please try again in a moment.".into(),
         ),
     }
-}
-
-fn explain_state(refusal: StateRefusal, flow: Flow) -> (StatusCode, &'static str, String) {
-    let (what, again) = match flow {
-        Flow::Install => ("installation", "Please start the installation again"),
-        Flow::Login => ("sign-in", "Please sign in again"),
-    };
-    match refusal {
-        StateRefusal::Missing => (
-            StatusCode::BAD_REQUEST,
-            "This link is incomplete",
-            format!("The address is missing its state, so it cannot be checked. {again}."),
-        ),
-        StateRefusal::Unknown => (
-            StatusCode::BAD_REQUEST,
-            "This link has already been used",
-            format!(
-                "Each {what} link works once, and this one is unknown or was already used. {again}."
-            ),
-        ),
-        StateRefusal::Expired => (
-            StatusCode::BAD_REQUEST,
-            "This link has expired",
-            format!(
-                "{} links are valid for ten minutes. {again}.",
-                capitalized(what)
-            ),
-        ),
-        StateRefusal::OtherBrowser => (
-            StatusCode::FORBIDDEN,
-            match flow {
-                Flow::Install => "This installation was started elsewhere",
-                Flow::Login => "This sign-in was started elsewhere",
-            },
-            format!(
-                "The {what} was started in another browser, so it cannot be finished here. {again} in this browser."
-            ),
-        ),
-        StateRefusal::WrongFlow => match flow {
-            Flow::Install => (
-                StatusCode::BAD_REQUEST,
-                "This link belongs to the sign-in",
-                format!(
-                    "The address was issued for signing in to the dashboard, not for installing the app. {again}."
-                ),
-            ),
-            Flow::Login => (
-                StatusCode::BAD_REQUEST,
-                "This link belongs to an installation",
-                format!(
-                    "The address was issued for installing the app, not for signing in. {again}."
-                ),
-            ),
-        },
-    }
-}
-
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -251,15 +189,13 @@ mod tests {
     }
 
     #[test]
-    fn each_flow_words_the_refusals_in_its_own_terms() {
-        let (status, title, message) = explain(
-            &CallbackRefusal::State(StateRefusal::Expired),
-            Flow::Install,
-        );
+    fn sign_in_refusals_are_worded_for_signing_in() {
+        let (status, title, message) =
+            explain_sign_in(&CallbackRefusal::State(StateRefusal::Expired));
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(title, "This link has expired");
-        assert!(message.starts_with("Installation links are valid"));
-        let (_, title, _) = explain(&CallbackRefusal::Cancelled, Flow::Login);
+        assert!(message.starts_with("Sign-in links are valid"));
+        let (_, title, _) = explain_sign_in(&CallbackRefusal::Cancelled);
         assert_eq!(title, "Sign-in cancelled");
     }
 }

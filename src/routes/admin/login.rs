@@ -147,7 +147,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
 fn explain(refusal: &LoginRefusal) -> (StatusCode, &'static str, String) {
     use LoginRefusal::*;
     match refusal {
-        Callback(refusal) => oauth_flow::explain(refusal, Flow::Login),
+        Callback(refusal) => oauth_flow::explain_sign_in(refusal),
         IdToken(IdTokenRefusal::WrongNonce | IdTokenRefusal::WrongAudience) => (
             StatusCode::FORBIDDEN,
             "This sign-in does not match",
