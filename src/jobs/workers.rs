@@ -4,7 +4,7 @@
 //! due a worker sleeps until the next job falls due, a [`Queue::wake`], or its poll interval.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
@@ -81,6 +81,7 @@ impl Workers {
             poll_interval: config.poll_interval,
             metrics: config.metrics,
             lease: config.lease,
+            last_expiry_check: AtomicI64::new(0),
             waiting: AtomicUsize::new(0),
         });
         let concurrency = config.concurrency.max(1);
@@ -143,6 +144,8 @@ struct Worker {
     poll_interval: Duration,
     metrics: Metrics,
     lease: Duration,
+    /// When an idle worker last looked for expired claims (Unix seconds).
+    last_expiry_check: AtomicI64,
 }
 
 const LEASE_EXPIRED: &str = "its worker stopped renewing the claim (the process died)";
@@ -179,7 +182,7 @@ impl Worker {
 
     /// Sleeps until the next job is due, a wake-up, a stop, or the poll interval.
     async fn idle(&self, stop: &mut watch::Receiver<bool>) {
-        if self.db.engine() == db::Engine::Postgres {
+        if self.db.engine() == db::Engine::Postgres && self.expiry_check_due() {
             // Another instance may have died holding jobs: take them over once their lease ran
             // out. (On SQLite the start already took back every claim.)
             let expired = db::now() - lease_secs(self.lease);
@@ -203,6 +206,18 @@ impl Worker {
             () = self.sleep(wait, stop) => {}
         }
         self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// True for one idle worker at a time, at most every third of the lease: the look for
+    /// expired claims is a write, and claims expire no faster than that.
+    fn expiry_check_due(&self) -> bool {
+        let now = db::now();
+        let last = self.last_expiry_check.load(Ordering::Relaxed);
+        now - last >= (lease_secs(self.lease) / 3).max(1)
+            && self
+                .last_expiry_check
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     async fn sleep(&self, wait: Duration, stop: &mut watch::Receiver<bool>) {
