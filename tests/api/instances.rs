@@ -395,6 +395,16 @@ async fn deliveries_in_flight_on_a_killed_instance_are_finished_once_by_the_othe
     );
     assert_eq!(gate.arrivals(), HELD, "B's calls were not held");
     // A's jobs ran twice, one after the other: A's attempt released when its lease ran out, B's done.
+    // (Slack saw the invite before B recorded the job as done.)
+    eventually("B to record every delivery as done", || async {
+        let done = count(
+            &cluster.db,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'invite.deliver' AND status = 'done'",
+        )
+        .await;
+        (done == SIGNUPS as i64).then_some(())
+    })
+    .await;
     for (id, _, _) in &held {
         let attempts: Vec<(i64, Option<String>)> =
             lobby::on_conn!(&cluster.db, |conn| sqlx::query_as(
