@@ -8,8 +8,8 @@ use lobby::emulator::seed::{DEMO_ADMIN, DEMO_GENERAL, DEMO_RANDOM, DEMO_TEAM};
 use url::Url;
 
 use crate::helpers::{
-    AppOptions, Consent, DEMO_SLUG, TestApp, attr_after, browser, consent_in, spawn_app,
-    spawn_app_with, start_install_at,
+    AppOptions, Consent, DEMO_SLUG, TestApp, attr_after, browser, consent_in, install_at,
+    spawn_app, spawn_app_with, start_install_at,
 };
 
 async fn admin_browser(app: &TestApp) -> reqwest::Client {
@@ -640,21 +640,8 @@ async fn the_start_and_install_pages_speak_the_visitors_language() {
     assert!(page.contains("Installation annulée"), "{page}");
     assert!(!page.contains("/lang/"), "no switch that replays the code");
 
-    let authorize = start_install_at(&app.address, &french).await;
-    let callback = consent_in(
-        &french,
-        &authorize,
-        Consent::Allow {
-            workspace: DEMO_TEAM,
-            user: DEMO_ADMIN,
-        },
-    )
-    .await;
-    let page = french
-        .get(callback)
-        .send()
+    let page = install_at(&app.address, &french, DEMO_TEAM, DEMO_ADMIN)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -665,17 +652,7 @@ async fn the_start_and_install_pages_speak_the_visitors_language() {
 async fn no_public_page_shows_a_raw_slack_id_or_status_code() {
     let app = spawn_app().await;
     let visitor = browser();
-    let authorize = start_install_at(&app.address, &visitor).await;
-    let callback = consent_in(
-        &visitor,
-        &authorize,
-        Consent::Allow {
-            workspace: DEMO_TEAM,
-            user: DEMO_ADMIN,
-        },
-    )
-    .await;
-    let installed = visitor.get(callback).send().await.unwrap();
+    let installed = install_at(&app.address, &visitor, DEMO_TEAM, DEMO_ADMIN).await;
     assert_eq!(installed.status(), 200);
     let mut pages = vec![("installed".to_owned(), installed.text().await.unwrap())];
     let key = app.state.keyring.derive_key("join-form");
