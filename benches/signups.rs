@@ -79,7 +79,20 @@ async fn main() {
         .unwrap();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
-    install(&address).await;
+    let delivery = std::env::var_os("BENCH_APPROVAL").is_none();
+    if delivery {
+        // Slack grants admin.users:write only to an org-wide install on Enterprise Grid, which
+        // makes no community of its own: one is made in the organisation's workspace.
+        install(&address, emulator::seed::ORG, emulator::seed::ORG_ADMIN).await;
+        grid_community(&state.db).await;
+    } else {
+        install(
+            &address,
+            emulator::seed::DEMO_TEAM,
+            emulator::seed::DEMO_ADMIN,
+        )
+        .await;
+    }
 
     let key = state.keyring.derive_key("join-form");
     let sent = Arc::new(AtomicUsize::new(0));
@@ -151,8 +164,34 @@ async fn main() {
     );
 }
 
-/// The Add to Slack flow, as a browser would do it.
-async fn install(address: &str) {
+/// The community the Admin API delivers to, in the Grid organisation's workspace.
+async fn grid_community(db: &lobby::db::Db) {
+    let settings = lobby::db::communities::CommunitySettings {
+        title: "Enterprise Workspace".into(),
+        description: String::new(),
+        invite_mode: lobby::domain::InviteMode::AdminApi,
+        default_channels: emulator::seed::ORG_GENERAL.into(),
+        coc_url: None,
+        coc_required: false,
+        allowed_domains: String::new(),
+        denied_domains: String::new(),
+        captcha_provider: None,
+        captcha_site_key: None,
+        admin_channel: None,
+    };
+    lobby::db::communities::create(
+        db,
+        SLUG,
+        emulator::seed::ORG,
+        emulator::seed::ORG_TEAM,
+        &settings,
+    )
+    .await
+    .unwrap();
+}
+
+/// The Add to Slack flow, as `user` of `workspace` would do it in a browser.
+async fn install(address: &str, workspace: &str, user: &str) {
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -172,8 +211,8 @@ async fn install(address: &str) {
     let authorize = url::Url::parse(&href).unwrap();
     let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
     form.extend([
-        ("workspace".into(), emulator::seed::DEMO_TEAM.into()),
-        ("user".into(), emulator::seed::DEMO_ADMIN.into()),
+        ("workspace".into(), workspace.into()),
+        ("user".into(), user.into()),
         ("decision".into(), "allow".into()),
     ]);
     let mut action = authorize.clone();
