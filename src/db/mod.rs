@@ -371,6 +371,33 @@ pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
     }
 }
 
+impl WriteTx {
+    /// Marks a point this transaction can go back to ([`WriteTx::undo_step`]) without losing
+    /// what it wrote before: one step among many in a shared transaction. On PostgreSQL a failed
+    /// statement spoils the whole transaction unless it is undone to such a point.
+    pub async fn begin_step(&mut self) -> Result<(), sqlx::Error> {
+        self.raw("SAVEPOINT lobby_step").await
+    }
+
+    /// Keeps what the step wrote (it commits with the transaction).
+    pub async fn keep_step(&mut self) -> Result<(), sqlx::Error> {
+        self.raw("RELEASE SAVEPOINT lobby_step").await
+    }
+
+    /// Undoes what the step wrote; the transaction goes on as it was before the step.
+    pub async fn undo_step(&mut self) -> Result<(), sqlx::Error> {
+        self.raw("ROLLBACK TO SAVEPOINT lobby_step").await?;
+        self.raw("RELEASE SAVEPOINT lobby_step").await
+    }
+
+    async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        match &mut self.tx {
+            TxConn::Sqlite(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+            TxConn::Postgres(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+        }
+    }
+}
+
 /// A lock every instance sharing the database respects, held until dropped: on PostgreSQL the
 /// advisory lock of a transaction that ends (and lets go) when this is dropped; on SQLite none,
 /// as one process serves the file and serializes in memory.
