@@ -108,7 +108,7 @@ async fn write_batches(db: Db, queue: Queue, pending: Arc<Mutex<mpsc::Receiver<P
         if received == 0 {
             return;
         }
-        let (results, jobs) = match write_batch(&db, &mut batch).await {
+        let (results, jobs) = match write_batch(&db, &batch).await {
             Ok((results, jobs)) => (results, jobs),
             Err(e) => {
                 tracing::error!(error = %e, signups = batch.len(), "cannot commit signups");
@@ -128,42 +128,68 @@ async fn write_batches(db: Db, queue: Queue, pending: Arc<Mutex<mpsc::Receiver<P
 
 type BatchResults = (Vec<Result<Recorded, String>>, bool);
 
-/// Writes every signup of `batch` as a step of one transaction. A step that fails is undone
-/// alone and its caller gets the error; the transaction itself failing fails them all. Whether
-/// any job was enqueued comes back with the results.
+/// Writes every signup of `batch` in one transaction, and tells whether any job was enqueued.
 ///
 /// Signups are written in the order of their address (arrival order among equal ones, so the
 /// first of two asking at once gets the request and the second hears it is open): concurrent
 /// batches on PostgreSQL then wait for one another's rows in one order and never deadlock.
-async fn write_batch(db: &Db, batch: &mut [Pending]) -> Result<BatchResults, sqlx::Error> {
-    let mut order: Vec<usize> = (0..batch.len()).collect();
+async fn write_batch(db: &Db, batch: &[Pending]) -> Result<BatchResults, sqlx::Error> {
     let keys: Vec<(i64, String)> = batch
         .iter()
         .map(|p| (p.write.community_id, p.write.email.to_lowercase()))
         .collect();
+    let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    // Almost always every signup writes cleanly, and the batch goes in without savepoints (two
+    // statements less per signup). When one fails, the batch is written again with each signup
+    // as a step of its own, so only the failing one is undone.
+    if let Some(done) = write_all(db, batch, &order, false).await? {
+        return Ok(done);
+    }
+    write_all(db, batch, &order, true)
+        .await?
+        .ok_or_else(|| sqlx::Error::Protocol("a signup step failed outside its savepoint".into()))
+}
 
+/// One pass over the batch. With `steps`, each signup is a savepoint: one that fails is undone
+/// alone and its caller gets the error. Without, the first failing signup rolls everything back
+/// and the answer is `None`. The transaction itself failing (begin, commit) fails them all.
+async fn write_all(
+    db: &Db,
+    batch: &[Pending],
+    order: &[usize],
+    steps: bool,
+) -> Result<Option<BatchResults>, sqlx::Error> {
     let mut results: Vec<Result<Recorded, String>> = vec![Ok(Recorded::AlreadyOpen); batch.len()];
     let mut jobs = false;
     let mut tx = db::begin_write(db).await?;
-    for i in order {
+    for &i in order {
         let write = &batch[i].write;
-        tx.begin_step().await?;
+        if steps {
+            tx.begin_step().await?;
+        }
         match write_one(&mut tx, write).await {
             Ok((recorded, job)) => {
-                tx.keep_step().await?;
+                if steps {
+                    tx.keep_step().await?;
+                }
                 jobs |= job;
                 results[i] = Ok(recorded);
             }
-            Err(e) => {
+            Err(e) if steps => {
                 tracing::error!(error = %e, community_id = write.community_id, "cannot record a signup");
                 tx.undo_step().await?;
                 results[i] = Err(e.to_string());
             }
+            Err(e) => {
+                tracing::warn!(error = %e, "a signup failed in a shared transaction; writing each on its own step");
+                tx.rollback().await?;
+                return Ok(None);
+            }
         }
     }
     tx.commit().await?;
-    Ok((results, jobs))
+    Ok(Some((results, jobs)))
 }
 
 /// One signup's statements; whether it enqueued a job comes back with what became of it.
