@@ -307,9 +307,12 @@ async fn connect_sqlite(url: &str) -> Result<Db, sqlx::Error> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
+    // A SQLite connection is a file handle in this process: pinging it before every lend (a
+    // round trip to its worker thread) finds nothing a query would not.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     SQLITE_MIGRATOR.run(&pool).await?;
