@@ -98,6 +98,45 @@ pub async fn insert_with(
     })
 }
 
+/// Inserts many requests in one statement, in the order given; returns `(id, community_id,
+/// email)` of those inserted. A request whose email already has an open request in its
+/// community (before, or earlier in `requests`) is left out.
+pub async fn insert_many(
+    db: impl Into<Exec<'_>>,
+    requests: &[(NewRequest<'_>, Extras<'_>)],
+) -> Result<Vec<(i64, i64, String)>, sqlx::Error> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = super::now();
+    let sql = format!(
+        "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
+           created_at, updated_at, confirm_hash, confirm_expires_at, too_fast, lang) \
+         VALUES {} ON CONFLICT DO NOTHING RETURNING id, community_id, email",
+        super::values_placeholders(requests.len(), 13)
+    );
+    on_conn!(db, |c| {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+        for (new, extras) in requests {
+            query = query
+                .bind(new.community_id)
+                .bind(new.email)
+                .bind(new.name)
+                .bind(new.source)
+                .bind(new.requested_by)
+                .bind(new.status.as_str())
+                .bind(new.status_message)
+                .bind(now)
+                .bind(now)
+                .bind(extras.confirm.map(|(hash, _)| hash))
+                .bind(extras.confirm.map(|(_, expires)| expires))
+                .bind(extras.too_fast)
+                .bind(extras.lang.unwrap_or("en"));
+        }
+        query.fetch_all(c).await
+    })
+}
+
 pub async fn get(db: impl Into<Exec<'_>>, id: i64) -> Result<Option<InviteRequest>, sqlx::Error> {
     on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE id = $1"

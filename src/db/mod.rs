@@ -421,6 +421,27 @@ pub async fn lock_across_instances(db: &Db, key: &str) -> Result<SharedLock, sql
     Ok(SharedLock { _tx: Some(tx) })
 }
 
+/// `($1, $2, …), ($n+1, …), …`: the placeholders of a multi-row `VALUES` of `rows` rows of
+/// `columns` values each, for statements that write many rows at once (both engines number them).
+pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Now, in Unix seconds: the unit every time column uses.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -450,6 +471,12 @@ pub async fn check_writable(db: &Db) -> Result<(), sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_row_placeholders_number_every_value() {
+        assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_placeholders(1, 1), "($1)");
+    }
 
     #[test]
     fn printed_urls_leave_the_password_out() {

@@ -7,6 +7,7 @@
 //! of one transaction (a savepoint), so a signup whose statements fail is undone alone and the
 //! others still commit.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -140,56 +141,105 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<BatchResults, sqlx::E
         .collect();
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-    // Almost always every signup writes cleanly, and the batch goes in without savepoints (two
-    // statements less per signup). When one fails, the batch is written again with each signup
-    // as a step of its own, so only the failing one is undone.
-    if let Some(done) = write_all(db, batch, &order, false).await? {
-        return Ok(done);
+    // Almost always every signup writes cleanly, and the whole batch takes a few statements:
+    // its spent form tokens, its requests, its jobs, each one multi-row insert. When a statement
+    // fails, the batch is written again one signup at a time, each a step of its own, so only
+    // the failing one is undone.
+    let mut tx = db::begin_write(db).await?;
+    match write_together(&mut tx, batch, &order).await {
+        Ok(done) => {
+            tx.commit().await?;
+            Ok(done)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a batch of signups failed; writing each on its own step");
+            tx.rollback().await?;
+            write_in_steps(db, batch, &order).await
+        }
     }
-    write_all(db, batch, &order, true)
-        .await?
-        .ok_or_else(|| sqlx::Error::Protocol("a signup step failed outside its savepoint".into()))
 }
 
-/// One pass over the batch. With `steps`, each signup is a savepoint: one that fails is undone
-/// alone and its caller gets the error. Without, the first failing signup rolls everything back
-/// and the answer is `None`. The transaction itself failing (begin, commit) fails them all.
-async fn write_all(
+/// The whole batch in three multi-row inserts (and one update per address asking again
+/// before confirming).
+async fn write_together(
+    tx: &mut WriteTx,
+    batch: &[Pending],
+    order: &[usize],
+) -> Result<BatchResults, sqlx::Error> {
+    let mut results: Vec<Result<Recorded, String>> = vec![Ok(Recorded::AlreadyOpen); batch.len()];
+    let tokens: Vec<(&[u8], i64)> = order
+        .iter()
+        .filter_map(|&i| batch[i].write.form_token.as_ref())
+        .map(|(hash, expires_at)| (hash.as_slice(), *expires_at))
+        .collect();
+    let mut spent: HashSet<Vec<u8>> = db::used_form_tokens::spend_many(&mut **tx, &tokens)
+        .await?
+        .into_iter()
+        .collect();
+    let mut writing = Vec::with_capacity(order.len());
+    for &i in order {
+        match &batch[i].write.form_token {
+            // Spent before, or by an earlier signup of this batch (the first one took it).
+            Some((hash, _)) if !spent.remove(hash) => results[i] = Ok(Recorded::FormSpent),
+            _ => writing.push(i),
+        }
+    }
+    let rows: Vec<_> = writing
+        .iter()
+        .map(|&i| request_row(&batch[i].write))
+        .collect();
+    let mut inserted: HashMap<(i64, String), i64> =
+        db::invite_requests::insert_many(&mut **tx, &rows)
+            .await?
+            .into_iter()
+            .map(|(id, community_id, email)| ((community_id, email), id))
+            .collect();
+    let mut jobs = Vec::new();
+    for i in writing {
+        let w = &batch[i].write;
+        // The first signup of an address in this batch took the row; a later one finds it gone.
+        let id = match inserted.remove(&(w.community_id, w.email.clone())) {
+            Some(id) => {
+                results[i] = Ok(Recorded::New { id });
+                Some(id)
+            }
+            None => renew(tx, w).await?,
+        };
+        jobs.extend(id.and_then(|id| (w.follow_up)(id)));
+    }
+    Queue::enqueue_many_in(&mut **tx, &jobs).await?;
+    Ok((results, !jobs.is_empty()))
+}
+
+/// The careful way: each signup a step (savepoint) of the transaction; one that fails is undone
+/// alone and its caller gets the error. The transaction itself failing (begin, commit) fails them
+/// all.
+async fn write_in_steps(
     db: &Db,
     batch: &[Pending],
     order: &[usize],
-    steps: bool,
-) -> Result<Option<BatchResults>, sqlx::Error> {
+) -> Result<BatchResults, sqlx::Error> {
     let mut results: Vec<Result<Recorded, String>> = vec![Ok(Recorded::AlreadyOpen); batch.len()];
     let mut jobs = false;
     let mut tx = db::begin_write(db).await?;
     for &i in order {
         let write = &batch[i].write;
-        if steps {
-            tx.begin_step().await?;
-        }
+        tx.begin_step().await?;
         match write_one(&mut tx, write).await {
             Ok((recorded, job)) => {
-                if steps {
-                    tx.keep_step().await?;
-                }
+                tx.keep_step().await?;
                 jobs |= job;
                 results[i] = Ok(recorded);
             }
-            Err(e) if steps => {
+            Err(e) => {
                 tracing::error!(error = %e, community_id = write.community_id, "cannot record a signup");
                 tx.undo_step().await?;
                 results[i] = Err(e.to_string());
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "a signup failed in a shared transaction; writing each on its own step");
-                tx.rollback().await?;
-                return Ok(None);
-            }
         }
     }
     tx.commit().await?;
-    Ok(Some((results, jobs)))
+    Ok((results, jobs))
 }
 
 /// One signup's statements; whether it enqueued a job comes back with what became of it.
@@ -199,6 +249,25 @@ async fn write_one(tx: &mut WriteTx, w: &SignupWrite) -> Result<(Recorded, bool)
     {
         return Ok((Recorded::FormSpent, false));
     }
+    let (new, extras) = request_row(w);
+    let (recorded, id) = match db::invite_requests::insert_with(&mut **tx, &new, extras).await? {
+        Some(id) => (Recorded::New { id }, Some(id)),
+        None => (Recorded::AlreadyOpen, renew(tx, w).await?),
+    };
+    let job = id.and_then(|id| (w.follow_up)(id));
+    let enqueued = job.is_some();
+    if let Some(job) = job {
+        Queue::enqueue_in(&mut **tx, job).await?;
+    }
+    Ok((recorded, enqueued))
+}
+
+fn request_row(
+    w: &SignupWrite,
+) -> (
+    db::invite_requests::NewRequest<'_>,
+    db::invite_requests::Extras<'_>,
+) {
     let new = db::invite_requests::NewRequest {
         community_id: w.community_id,
         email: &w.email,
@@ -213,30 +282,15 @@ async fn write_one(tx: &mut WriteTx, w: &SignupWrite) -> Result<(Recorded, bool)
         too_fast: w.too_fast,
         lang: Some(w.lang),
     };
-    let (recorded, id) = match db::invite_requests::insert_with(&mut **tx, &new, extras).await? {
-        Some(id) => (Recorded::New { id }, Some(id)),
-        None => {
-            // Asked again before confirming: the first mail may be lost, so a fresh link goes out.
-            let renewed = match &w.confirm {
-                Some((hash, expires_at)) => {
-                    db::invite_requests::renew_confirmation(
-                        &mut **tx,
-                        w.community_id,
-                        &w.email,
-                        hash,
-                        *expires_at,
-                    )
-                    .await?
-                }
-                None => None,
-            };
-            (Recorded::AlreadyOpen, renewed)
-        }
+    (new, extras)
+}
+
+/// The address already has an open request. Asked again before confirming: the first mail may
+/// be lost, so the unconfirmed request gets the fresh token (and `follow_up` mails it); its id.
+async fn renew(tx: &mut WriteTx, w: &SignupWrite) -> Result<Option<i64>, sqlx::Error> {
+    let Some((hash, expires_at)) = &w.confirm else {
+        return Ok(None);
     };
-    let job = id.and_then(|id| (w.follow_up)(id));
-    let enqueued = job.is_some();
-    if let Some(job) = job {
-        Queue::enqueue_in(&mut **tx, job).await?;
-    }
-    Ok((recorded, enqueued))
+    db::invite_requests::renew_confirmation(&mut **tx, w.community_id, &w.email, hash, *expires_at)
+        .await
 }

@@ -830,3 +830,52 @@ async fn a_form_sent_many_times_at_once_records_one_request() {
     assert_eq!(statuses, [200, 400, 400, 400, 400, 400, 400, 400]);
     assert_eq!(requests(&app).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signup_that_cannot_be_stored_fails_alone() {
+    use lobby::invites::Submitted;
+    use lobby::invites::intake::{IntakeRefusal, Signup, Via, intake};
+    let app = app_with_admin_api(vec![]).await;
+    let community = db::communities::by_slug(app.db(), SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    // A community removed while its page was open: its request has nowhere to go.
+    let mut removed = community.clone();
+    removed.id = 999_999;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(21));
+    let mut signups = tokio::task::JoinSet::new();
+    for i in 0..21 {
+        let community = if i == 10 {
+            removed.clone()
+        } else {
+            community.clone()
+        };
+        let (state, start) = (app.state.clone(), start.clone());
+        signups.spawn(async move {
+            start.wait().await;
+            let email = format!("batch-{i}@example.org");
+            let answer = intake(
+                &state,
+                Signup {
+                    community: &community,
+                    email: &email,
+                    name: "Batch",
+                    lang: lobby::i18n::Lang::default(),
+                    via: Via::Api { verified: true },
+                },
+            )
+            .await;
+            (i, answer)
+        });
+    }
+    for (i, answer) in signups.join_all().await {
+        match (i, answer) {
+            (10, Err(IntakeRefusal::Submit(_))) => {}
+            (10, other) => panic!("the removed community's signup: {other:?}"),
+            (_, Ok(Submitted::Queued { .. })) => {}
+            (i, other) => panic!("signup {i}: {other:?}"),
+        }
+    }
+    assert_eq!(requests(&app).await.len(), 20);
+}
