@@ -1,8 +1,9 @@
 //! Join-form signups committed per second, and their latency, through the real server.
 //!
 //! Run with `cargo bench --bench signups` (release build). It starts Lobby and a Slack emulator on
-//! loopback, installs the demo workspace with `admin.users:write` (so each signup commits a request
-//! and its delivery job, and the workers deliver them meanwhile), then keeps 64 clients posting
+//! loopback, installs the app org-wide on the Grid organisation with `admin.users:write` and a
+//! community that invites through the Admin API (so each signup commits a request and its delivery
+//! job, and the workers deliver them meanwhile), then keeps 64 clients posting
 //! distinct signups — each from its own address, through a trusted proxy — for ten seconds.
 //! Settings: BENCH_CONNECTIONS, BENCH_SECONDS, and BENCH_APPROVAL=1 to leave out delivery (requests
 //! then wait for approval, so only the signups themselves are measured).
