@@ -722,6 +722,15 @@ async fn many_signups_at_once_each_get_their_answer_and_are_stored_once() {
     use lobby::invites::Submitted;
     use lobby::invites::intake::{Signup, Via, intake};
     let app = app_with_admin_api(vec![]).await;
+    // Slack holds every invitation back, so each request stays open while its twin arrives (an
+    // address whose invitation went out may ask again).
+    app.emulator.inject(
+        "admin.users.invite",
+        Fault::RateLimited {
+            retry_after_secs: 600,
+        },
+        1000,
+    );
     let community = db::communities::by_slug(app.db(), SLUG)
         .await
         .unwrap()
