@@ -285,8 +285,10 @@ pub async fn build_state(settings: Settings, local: SocketAddr) -> Result<AppSta
         .with_metrics(metrics.clone());
     // The Web API client's HTTP client: same timeouts, and it never follows a redirect.
     let openid_keys = OpenIdKeys::new(keys_url, slack.http().clone());
+    let queue = jobs::Queue::new(storage.db.clone());
     Ok(AppState {
-        queue: jobs::Queue::new(storage.db.clone()),
+        signups: crate::invites::recorder::Recorder::new(storage.db.clone(), queue.clone()),
+        queue,
         join_limiter: abuse::JoinLimits::default(),
         oauth_start_limiter: abuse::RateLimiter::oauth_start(),
         channels: Default::default(),

@@ -34,6 +34,8 @@ pub struct AppState {
     pub installations: Installations,
     /// The durable job queue every Slack call and slow task goes through.
     pub queue: Queue,
+    /// Signups and their jobs, committed many to a transaction.
+    pub signups: crate::invites::recorder::Recorder,
     /// Per-client-IP limits on join-form submissions, per community.
     pub join_limiter: JoinLimits,
     /// Per-client-IP limits on starting Add to Slack or Sign in with Slack.

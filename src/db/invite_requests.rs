@@ -38,6 +38,8 @@ pub struct Extras<'a> {
     pub confirm: Option<(&'a [u8], i64)>,
     /// Sent before the minimum fill time (kept, but confirmed or held for an admin).
     pub too_fast: bool,
+    /// The language the person asked in (a code of `i18n::CATALOGS`); English when `None`.
+    pub lang: Option<&'a str>,
 }
 
 const SELECT: &str = "SELECT id, community_id, email, name, source, requested_by, status, status_message, slack_error, \
@@ -51,20 +53,6 @@ pub async fn insert(
     insert_with(db, new, Extras::default()).await
 }
 
-/// [`insert`] with a confirmation token or the too-fast mark.
-/// Records the language the person asked in (a code of `i18n::CATALOGS`).
-pub async fn set_lang(db: impl Into<Exec<'_>>, id: i64, lang: &str) -> Result<(), sqlx::Error> {
-    on_conn!(db, |c| sqlx::query(
-        "UPDATE invite_requests SET lang = $1 WHERE id = $2"
-    )
-    .bind(lang)
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|done| done.rows_affected()))
-    .map(|_| ())
-}
-
 /// The language the person asked in; English for requests older than the column.
 pub async fn lang_of(db: impl Into<Exec<'_>>, id: i64) -> Result<String, sqlx::Error> {
     on_conn!(db, |c| sqlx::query_scalar(
@@ -76,6 +64,7 @@ pub async fn lang_of(db: impl Into<Exec<'_>>, id: i64) -> Result<String, sqlx::E
     .map(|lang| lang.unwrap_or_else(|| "en".to_owned()))
 }
 
+/// [`insert`] with a confirmation token, the too-fast mark or the person's language.
 pub async fn insert_with(
     db: impl Into<Exec<'_>>,
     new: &NewRequest<'_>,
@@ -87,8 +76,8 @@ pub async fn insert_with(
     on_conn!(db, |c| {
         sqlx::query_scalar(
         "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
-           created_at, updated_at, confirm_hash, confirm_expires_at, too_fast) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+           created_at, updated_at, confirm_hash, confirm_expires_at, too_fast, lang) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13, 'en')) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(new.community_id)
@@ -103,8 +92,48 @@ pub async fn insert_with(
     .bind(extras.confirm.map(|(hash, _)| hash))
     .bind(extras.confirm.map(|(_, expires)| expires))
     .bind(extras.too_fast)
+    .bind(extras.lang)
     .fetch_optional(c)
         .await
+    })
+}
+
+/// Inserts many requests in one statement, in the order given; returns `(id, community_id,
+/// email)` of those inserted. A request whose email already has an open request in its
+/// community (before, or earlier in `requests`) is left out.
+pub async fn insert_many(
+    db: impl Into<Exec<'_>>,
+    requests: &[(NewRequest<'_>, Extras<'_>)],
+) -> Result<Vec<(i64, i64, String)>, sqlx::Error> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = super::now();
+    let sql = format!(
+        "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
+           created_at, updated_at, confirm_hash, confirm_expires_at, too_fast, lang) \
+         VALUES {} ON CONFLICT DO NOTHING RETURNING id, community_id, email",
+        super::values_placeholders(requests.len(), 13)
+    );
+    on_conn!(db, |c| {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+        for (new, extras) in requests {
+            query = query
+                .bind(new.community_id)
+                .bind(new.email)
+                .bind(new.name)
+                .bind(new.source)
+                .bind(new.requested_by)
+                .bind(new.status.as_str())
+                .bind(new.status_message)
+                .bind(now)
+                .bind(now)
+                .bind(extras.confirm.map(|(hash, _)| hash))
+                .bind(extras.confirm.map(|(_, expires)| expires))
+                .bind(extras.too_fast)
+                .bind(extras.lang.unwrap_or("en"));
+        }
+        query.fetch_all(c).await
     })
 }
 

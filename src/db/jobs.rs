@@ -93,6 +93,54 @@ pub async fn enqueue(
         .await)
 }
 
+/// A job for [`enqueue_many`].
+pub struct NewJobRow<'a> {
+    pub kind: &'a str,
+    pub payload: &'a serde_json::Value,
+    pub run_at: i64,
+    pub max_attempts: i64,
+}
+
+/// Enqueues many jobs in one statement (waking every instance's workers on PostgreSQL, at commit).
+pub async fn enqueue_many(
+    db: impl Into<Exec<'_>>,
+    jobs: &[NewJobRow<'_>],
+) -> Result<(), sqlx::Error> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let now = super::now();
+    let db: Exec = db.into();
+    let values = super::values_placeholders(jobs.len(), 6);
+    let sql = match db.engine() {
+        super::Engine::Sqlite => format!(
+            "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {values}"
+        ),
+        super::Engine::Postgres => format!(
+            "WITH job AS (
+                 INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at)
+                 VALUES {values} RETURNING id),
+             woken AS (SELECT pg_notify('lobby_jobs', ''))
+             SELECT COUNT(*) FROM job, woken"
+        ),
+    };
+    let payloads: Vec<String> = jobs.iter().map(|job| job.payload.to_string()).collect();
+    on_conn!(db, |c| {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+        for (job, payload) in jobs.iter().zip(&payloads) {
+            query = query
+                .bind(job.kind)
+                .bind(payload.as_str())
+                .bind(job.run_at)
+                .bind(job.max_attempts)
+                .bind(now)
+                .bind(now);
+        }
+        query.execute(c).await.map(|done| done.rows_affected())
+    })
+    .map(drop)
+}
+
 /// Takes the next due job for `worker_id` and opens its attempt record; `None` when nothing is due.
 pub async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
     let mut tx = begin_write(db).await?;

@@ -308,9 +308,12 @@ async fn connect_sqlite(url: &str) -> Result<Db, sqlx::Error> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
+    // A SQLite connection is a file handle in this process: pinging it before every lend (a
+    // round trip to its worker thread) finds nothing a query would not.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     SQLITE_MIGRATOR.run(&pool).await?;
@@ -372,6 +375,33 @@ pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
     }
 }
 
+impl WriteTx {
+    /// Marks a point this transaction can go back to ([`WriteTx::undo_step`]) without losing
+    /// what it wrote before: one step among many in a shared transaction. On PostgreSQL a failed
+    /// statement spoils the whole transaction unless it is undone to such a point.
+    pub async fn begin_step(&mut self) -> Result<(), sqlx::Error> {
+        self.raw("SAVEPOINT lobby_step").await
+    }
+
+    /// Keeps what the step wrote (it commits with the transaction).
+    pub async fn keep_step(&mut self) -> Result<(), sqlx::Error> {
+        self.raw("RELEASE SAVEPOINT lobby_step").await
+    }
+
+    /// Undoes what the step wrote; the transaction goes on as it was before the step.
+    pub async fn undo_step(&mut self) -> Result<(), sqlx::Error> {
+        self.raw("ROLLBACK TO SAVEPOINT lobby_step").await?;
+        self.raw("RELEASE SAVEPOINT lobby_step").await
+    }
+
+    async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        match &mut self.tx {
+            TxConn::Sqlite(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+            TxConn::Postgres(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+        }
+    }
+}
+
 /// A lock every instance sharing the database respects, held until dropped: on PostgreSQL the
 /// advisory lock of a transaction that ends (and lets go) when this is dropped; on SQLite none,
 /// as one process serves the file and serializes in memory.
@@ -390,6 +420,27 @@ pub async fn lock_across_instances(db: &Db, key: &str) -> Result<SharedLock, sql
         .execute(&mut *tx)
         .await?;
     Ok(SharedLock { _tx: Some(tx) })
+}
+
+/// `($1, $2, …), ($n+1, …), …`: the placeholders of a multi-row `VALUES` of `rows` rows of
+/// `columns` values each, for statements that write many rows at once (both engines number them).
+pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// Now, in Unix seconds: the unit every time column uses.
@@ -421,6 +472,12 @@ pub async fn check_writable(db: &Db) -> Result<(), sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_row_placeholders_number_every_value() {
+        assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_placeholders(1, 1), "($1)");
+    }
 
     #[test]
     fn printed_urls_leave_the_password_out() {

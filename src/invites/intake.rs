@@ -119,6 +119,7 @@ pub async fn intake(state: &AppState, signup: Signup<'_>) -> Result<Submitted, I
     };
     let email = Email::parse(signup.email).map_err(IntakeRefusal::Email)?;
     super::check_address(community, &email)?;
+    let mut spent = None;
     if let Via::Form(proof) = &signup.via {
         if community.coc_required && !proof.coc_accepted {
             return Err(IntakeRefusal::CodeOfConduct);
@@ -139,31 +140,31 @@ pub async fn intake(state: &AppState, signup: Signup<'_>) -> Result<Submitted, I
             });
         }
         check_captcha(state, community, proof).await?;
-        // One accepted signup per form page: a captured or resent form adds nothing.
-        let spent = crate::opaque::token_hash(proof.token);
-        if !db::used_form_tokens::spend(&state.db, &spent, db::now() + MAX_AGE_SECS).await? {
-            return Err(IntakeRefusal::FormSpent);
-        }
+        spent = Some(crate::opaque::token_hash(proof.token));
     }
     let (source, requested_by, verified) = match signup.via {
         Via::Form(_) => (Source::Form, None, false),
         Via::Api { verified } => (Source::Api, None, verified),
         Via::Slack { user_id } => (Source::Slack, Some(user_id), true),
     };
-    Ok(super::submit(
-        state,
-        Submission {
-            community,
-            email: &email,
-            name: signup.name,
-            source,
-            requested_by,
-            verified,
-            too_fast,
-            lang: signup.lang,
-        },
-    )
-    .await?)
+    let submission = Submission {
+        community,
+        email: &email,
+        name: signup.name,
+        source,
+        requested_by,
+        verified,
+        too_fast,
+        lang: signup.lang,
+    };
+    match spent {
+        // One accepted signup per form page: a captured or resent form adds nothing. The token
+        // is spent in the transaction that records the request.
+        Some(spent) => super::submit_form(state, submission, (spent, db::now() + MAX_AGE_SECS))
+            .await?
+            .ok_or(IntakeRefusal::FormSpent),
+        None => Ok(super::submit(state, submission).await?),
+    }
 }
 
 /// The form token and its cookie. `Ok(true)` is a form sent back faster than a person fills it

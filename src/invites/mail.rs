@@ -18,7 +18,7 @@ use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::mail::{Mailer, OutgoingMail, SendError};
 use crate::state::AppState;
-use crate::vault::Aad;
+use crate::vault::{Aad, Sealer};
 
 use FinishKind::{Permanent, Transient};
 
@@ -91,10 +91,9 @@ impl JobKind for LinkWarning {
 }
 
 /// The job that mails `token`'s confirmation link for `request_id`; the token is sealed in the payload.
-pub fn confirm_job(state: &AppState, request_id: i64, token: &str) -> NewJob<'static> {
-    let token = state
-        .keyring
-        .seal_str(token, &token_aad(&request_id.to_string()));
+/// The sealer is taken before the request's id is known (see `invites::recorder`).
+pub fn confirm_job(sealer: &Sealer, request_id: i64, token: &str) -> NewJob<'static> {
+    let token = sealer.seal_str(token, &token_aad(&request_id.to_string()));
     MailConfirm { request_id, token }
         .job()
         .max_attempts(MAIL_ATTEMPTS)

@@ -5,6 +5,7 @@ pub mod announce;
 pub mod deliver;
 pub mod intake;
 pub mod mail;
+pub mod recorder;
 
 use secrecy::ExposeSecret;
 
@@ -252,11 +253,32 @@ impl From<sqlx::Error> for SubmitError {
 }
 
 /// Records a request that passed the join policy ([`intake::intake`]) with its next job, in one
-/// transaction.
+/// transaction (shared with other signups of the moment: see [`recorder`]).
 pub(crate) async fn submit(
     state: &AppState,
     sub: Submission<'_>,
 ) -> Result<Submitted, SubmitError> {
+    // Without a form token to spend, the form cannot have been spent.
+    Ok(record(state, sub, None)
+        .await?
+        .unwrap_or(Submitted::AlreadyOpen))
+}
+
+/// [`submit`] for the join form: the form's token (its hash, and until when it must be kept) is
+/// spent in the same transaction. `None` when it was spent before: nothing was recorded.
+pub(crate) async fn submit_form(
+    state: &AppState,
+    sub: Submission<'_>,
+    form_token: (Vec<u8>, i64),
+) -> Result<Option<Submitted>, SubmitError> {
+    record(state, sub, Some(form_token)).await
+}
+
+async fn record(
+    state: &AppState,
+    sub: Submission<'_>,
+    form_token: Option<(Vec<u8>, i64)>,
+) -> Result<Option<Submitted>, SubmitError> {
     let community = sub.community;
     let confirm = !sub.verified && needs_confirmation(state, community);
     let (status, message) = if confirm {
@@ -277,60 +299,42 @@ pub(crate) async fn submit(
     } else {
         None
     };
-    let token_hash = token.as_deref().map(crate::opaque::token_hash);
-
-    let name = crate::domain::text::clean_line(sub.name, MAX_NAME_CHARS);
-    let mut tx = db::begin_write(&state.db).await?;
-    let new = db::invite_requests::NewRequest {
+    let follow_up: recorder::FollowUp = match token.clone() {
+        Some(token) => {
+            let sealer = state.keyring.sealer();
+            Box::new(move |id| Some(mail::confirm_job(&sealer, id, &token)))
+        }
+        None => {
+            let community = community.clone();
+            Box::new(move |id| follow_up(&community, id, status))
+        }
+    };
+    let write = recorder::SignupWrite {
         community_id: community.id,
-        email: sub.email.as_str(),
-        name: &name,
+        email: sub.email.as_str().to_owned(),
+        name: crate::domain::text::clean_line(sub.name, MAX_NAME_CHARS),
         source: sub.source.as_str(),
-        requested_by: sub.requested_by,
+        requested_by: sub.requested_by.map(str::to_owned),
         status,
         status_message: message,
-    };
-    let extras = db::invite_requests::Extras {
-        confirm: token_hash
-            .as_deref()
-            .map(|hash| (hash, db::now() + CONFIRM_TTL_SECS)),
-        too_fast: sub.too_fast,
-    };
-    let Some(id) = db::invite_requests::insert_with(&mut *tx, &new, extras).await? else {
-        // Asked again before confirming: the first mail may be lost, so a fresh link goes out.
-        if let (Some(token), Some((hash, expires))) = (&token, extras.confirm) {
-            let renewed = db::invite_requests::renew_confirmation(
-                &mut *tx,
-                community.id,
-                sub.email.as_str(),
-                hash,
-                expires,
+        confirm: token.as_deref().map(|token| {
+            (
+                crate::opaque::token_hash(token),
+                db::now() + CONFIRM_TTL_SECS,
             )
-            .await?;
-            if let Some(id) = renewed {
-                crate::jobs::Queue::enqueue_in(&mut *tx, mail::confirm_job(state, id, token))
-                    .await?;
-                tx.commit().await?;
-                state.queue.wake();
-            }
-        }
-        return Ok(Submitted::AlreadyOpen);
+        }),
+        too_fast: sub.too_fast,
+        lang: sub.lang.code(),
+        form_token,
+        follow_up,
     };
-    db::invite_requests::set_lang(&mut *tx, id, sub.lang.code()).await?;
-    let job = match &token {
-        Some(token) => Some(mail::confirm_job(state, id, token)),
-        None => follow_up(community, id, status),
+    let id = match state.signups.record(write).await? {
+        recorder::Recorded::New { id } => id,
+        recorder::Recorded::AlreadyOpen => return Ok(Some(Submitted::AlreadyOpen)),
+        recorder::Recorded::FormSpent => return Ok(None),
     };
-    let wake = job.is_some();
-    if let Some(job) = job {
-        crate::jobs::Queue::enqueue_in(&mut *tx, job).await?;
-    }
-    tx.commit().await?;
-    if wake {
-        state.queue.wake();
-    }
     tracing::info!(request_id = id, community = %community.slug, status = %status, "invite request received");
-    Ok(match (status, link) {
+    Ok(Some(match (status, link) {
         (InviteStatus::Unconfirmed, _) => Submitted::Confirming { id },
         (InviteStatus::Queued, _) if community.invite_mode == InviteMode::Link => {
             Submitted::LinkMailed { id }
@@ -338,7 +342,7 @@ pub(crate) async fn submit(
         (InviteStatus::Queued, _) => Submitted::Queued { id },
         (InviteStatus::LinkShown, Some(link)) => Submitted::Link { id, link },
         _ => Submitted::Pending { id },
-    })
+    }))
 }
 
 /// What a confirmation link leads to.

@@ -182,6 +182,23 @@ impl Queue {
         db::jobs::enqueue(db, job.kind, &job.payload, job.run_at, job.max_attempts).await
     }
 
+    /// [`Queue::enqueue_in`] for many jobs, in one statement.
+    pub async fn enqueue_many_in(
+        db: impl Into<db::Exec<'_>>,
+        jobs: &[NewJob<'_>],
+    ) -> Result<(), sqlx::Error> {
+        let rows: Vec<db::jobs::NewJobRow<'_>> = jobs
+            .iter()
+            .map(|job| db::jobs::NewJobRow {
+                kind: job.kind,
+                payload: &job.payload,
+                run_at: job.run_at,
+                max_attempts: job.max_attempts,
+            })
+            .collect();
+        db::jobs::enqueue_many(db, &rows).await
+    }
+
     /// Tells an idle worker to look for due jobs now rather than at its next poll.
     pub fn wake(&self) {
         // `notify_one` keeps a permit when no worker is waiting, so a wake-up is never lost.

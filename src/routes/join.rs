@@ -139,7 +139,9 @@ async fn community(state: &AppState, slug: &str) -> Result<(Community, Showcase)
     let community = db::communities::by_slug(&state.db, slug)
         .await?
         .ok_or(AppError::NotFound)?;
-    let installation = db::installations::get(&state.db, &community.installation_id)
+    let installation = state
+        .installations
+        .get(&state.db, &community.installation_id)
         .await?
         .filter(|i| i.is_active())
         .ok_or(AppError::NotFound)?;

@@ -26,6 +26,19 @@ pub struct Keyring {
     reload: Option<Reload>,
 }
 
+/// Seals with the newest key of a [`Keyring`] as it was when [`Keyring::sealer`] was called.
+pub struct Sealer(Arc<Keys>);
+
+impl Sealer {
+    /// [`Keyring::seal_str`], with this sealer's key.
+    ///
+    /// # Panics
+    /// If the OS random number generator fails (no nonce can be drawn).
+    pub fn seal_str(&self, plaintext: &str, aad: &Aad) -> String {
+        sealed::seal(self.0.sealing_key(), plaintext.as_bytes(), aad)
+    }
+}
+
 /// The keys at one moment; a reload swaps in a new set, so a seal or open sees one set throughout.
 pub(super) struct Keys(Vec<MasterKey>);
 
@@ -193,6 +206,13 @@ impl Keyring {
     /// [`Keyring::seal`] for text.
     pub fn seal_str(&self, plaintext: &str, aad: &Aad) -> String {
         self.seal(plaintext.as_bytes(), aad)
+    }
+
+    /// The newest key, owned, for sealing later on another task (a value whose row id is not
+    /// known yet).
+    pub fn sealer(&self) -> Sealer {
+        self.follow_file();
+        Sealer(self.snapshot())
     }
 
     /// Opens a value sealed for the place `aad` names, with whichever key sealed it.

@@ -31,7 +31,7 @@ pub use aad::Aad;
 pub use canary::{check_canary, seal_canary};
 pub use error::VaultError;
 pub use key_file::{KeySource, LoadedKeyring, append_key, load_keyring};
-pub use keyring::Keyring;
+pub use keyring::{Keyring, Sealer};
 pub use master_key::MasterKey;
 pub use sealed::key_id_of;
 

@@ -716,3 +716,175 @@ async fn a_delivery_whose_token_refresh_gets_a_503_is_retried_and_delivered() {
         "a passing failure flags nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_signups_at_once_each_get_their_answer_and_are_stored_once() {
+    use lobby::invites::Submitted;
+    use lobby::invites::intake::{Signup, Via, intake};
+    let app = app_with_admin_api(vec![]).await;
+    // Slack holds every invitation back, so each request stays open while its twin arrives (an
+    // address whose invitation went out may ask again).
+    app.emulator.inject(
+        "admin.users.invite",
+        Fault::RateLimited {
+            retry_after_secs: 600,
+        },
+        1000,
+    );
+    let community = db::communities::by_slug(app.db(), SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    // 200 signups at once: 150 addresses, the first 50 of them asked for twice (once in
+    // other letter case), as a person double-clicking or two tabs would.
+    let emails: Vec<String> = (0..200)
+        .map(|i| match i {
+            0..150 => format!("crowd-{i}@example.org"),
+            _ => format!("Crowd-{}@Example.org", i - 150),
+        })
+        .collect();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(emails.len()));
+    let mut signups = tokio::task::JoinSet::new();
+    for email in emails {
+        let (state, community, start) = (app.state.clone(), community.clone(), start.clone());
+        signups.spawn(async move {
+            start.wait().await;
+            let answer = intake(
+                &state,
+                Signup {
+                    community: &community,
+                    email: &email,
+                    name: "Crowd",
+                    lang: lobby::i18n::Lang::default(),
+                    via: Via::Api { verified: true },
+                },
+            )
+            .await;
+            (email.to_lowercase(), answer)
+        });
+    }
+    let mut answers: std::collections::HashMap<String, Vec<Option<i64>>> = Default::default();
+    for (email, answer) in signups.join_all().await {
+        let id = match answer {
+            Ok(Submitted::Queued { id }) => Some(id),
+            Ok(Submitted::AlreadyOpen) => None,
+            other => panic!("{email}: {other:?}"),
+        };
+        answers.entry(email).or_default().push(id);
+    }
+    assert_eq!(answers.len(), 150);
+    let mut ids = Vec::new();
+    for (email, got) in &answers {
+        let queued: Vec<i64> = got.iter().flatten().copied().collect();
+        assert_eq!(
+            queued.len(),
+            1,
+            "{email}: one request, and the twin hears it is open"
+        );
+        ids.extend(queued);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 150, "every request has its own id");
+
+    let stored = db::invite_requests::list(app.db(), community.id, None, None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 150, "each request stored once");
+    for request in &stored {
+        assert_eq!(
+            answers[&request.email.to_lowercase()]
+                .iter()
+                .flatten()
+                .next(),
+            Some(&request.id)
+        );
+    }
+    let mut delivered: Vec<i64> = lobby::on_conn!(app.db(), |c| sqlx::query_scalar::<_, String>(
+        "SELECT payload FROM jobs WHERE kind = 'invite.deliver'"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap()
+    .iter()
+    .map(|p| {
+        serde_json::from_str::<serde_json::Value>(p).unwrap()["request_id"]
+            .as_i64()
+            .unwrap()
+    })
+    .collect();
+    delivered.sort();
+    assert_eq!(delivered, ids, "one delivery job per request");
+}
+
+#[tokio::test]
+async fn a_form_sent_many_times_at_once_records_one_request() {
+    let app = app_with_admin_api(vec![]).await;
+    let (token, cookie) = app.aged_form_token(10);
+    let url = app.url(&format!("/join/{SLUG}"));
+    let sends = (0..8).map(|i| {
+        let request = browser()
+            .post(&url)
+            .header("cookie", &cookie)
+            .header("x-forwarded-for", format!("198.51.100.{}", i + 1))
+            .form(&[
+                ("email", format!("tab-{i}@example.org")),
+                ("form_token", token.clone()),
+                ("website", String::new()),
+            ]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let mut statuses = futures_util::future::join_all(sends).await;
+    statuses.sort();
+    assert_eq!(statuses, [200, 400, 400, 400, 400, 400, 400, 400]);
+    assert_eq!(requests(&app).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signup_that_cannot_be_stored_fails_alone() {
+    use lobby::invites::Submitted;
+    use lobby::invites::intake::{IntakeRefusal, Signup, Via, intake};
+    let app = app_with_admin_api(vec![]).await;
+    let community = db::communities::by_slug(app.db(), SLUG)
+        .await
+        .unwrap()
+        .unwrap();
+    // A community removed while its page was open: its request has nowhere to go.
+    let mut removed = community.clone();
+    removed.id = 999_999;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(21));
+    let mut signups = tokio::task::JoinSet::new();
+    for i in 0..21 {
+        let community = if i == 10 {
+            removed.clone()
+        } else {
+            community.clone()
+        };
+        let (state, start) = (app.state.clone(), start.clone());
+        signups.spawn(async move {
+            start.wait().await;
+            let email = format!("batch-{i}@example.org");
+            let answer = intake(
+                &state,
+                Signup {
+                    community: &community,
+                    email: &email,
+                    name: "Batch",
+                    lang: lobby::i18n::Lang::default(),
+                    via: Via::Api { verified: true },
+                },
+            )
+            .await;
+            (i, answer)
+        });
+    }
+    for (i, answer) in signups.join_all().await {
+        match (i, answer) {
+            (10, Err(IntakeRefusal::Submit(_))) => {}
+            (10, other) => panic!("the removed community's signup: {other:?}"),
+            (_, Ok(Submitted::Queued { .. })) => {}
+            (i, other) => panic!("signup {i}: {other:?}"),
+        }
+    }
+    assert_eq!(requests(&app).await.len(), 20);
+}
