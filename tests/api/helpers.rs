@@ -685,6 +685,20 @@ pub async fn count(db: &lobby::db::Db, sql: &'static str) -> i64 {
     lobby::on_conn!(db, |conn| sqlx::query_scalar(sql).fetch_one(conn).await).unwrap()
 }
 
+/// Waits until no job is waiting or running: what an app queued for itself (an install's member
+/// count…) has called Slack and is done, so it cannot race with what a test does next.
+pub async fn jobs_settled(db: &lobby::db::Db) {
+    eventually("the queued jobs to finish", || async {
+        let waiting = count(
+            db,
+            "SELECT COUNT(*) FROM jobs WHERE status IN ('ready', 'running')",
+        )
+        .await;
+        (waiting == 0).then_some(())
+    })
+    .await;
+}
+
 /// Polls `sql` until it counts something.
 pub async fn wait_for(db: &lobby::db::Db, what: &str, sql: &'static str) {
     eventually(what, || async { (count(db, sql).await > 0).then_some(()) }).await;
