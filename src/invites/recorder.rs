@@ -3,9 +3,10 @@
 //!
 //! A signup written alone costs a whole write transaction (on SQLite the one writer's turn, on
 //! PostgreSQL a commit's round trip and flush); a burst of them queues behind one another. Here a
-//! writer takes whatever signups are waiting (up to [`MAX_BATCH`]) and writes each one as a step
-//! of one transaction (a savepoint), so a signup whose statements fail is undone alone and the
-//! others still commit.
+//! writer takes whatever signups are waiting (up to [`MAX_BATCH`]) and writes them together in one
+//! transaction, a few multi-row inserts; when a statement fails, the batch is written again with
+//! each signup a step of its own (a savepoint), so only the failing one is undone and the others
+//! still commit.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
