@@ -21,6 +21,7 @@ pub struct InviteRequest {
     pub updated_at: i64,
 }
 
+#[derive(Debug, Clone, Copy)]
 pub struct NewRequest<'a> {
     pub community_id: i64,
     pub email: &'a str,
@@ -70,32 +71,10 @@ pub async fn insert_with(
     new: &NewRequest<'_>,
     extras: Extras<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let now = super::now();
-    // `DO NOTHING` rather than catching the unique violation: on PostgreSQL a failed statement
-    // spoils the transaction the caller goes on with.
-    on_conn!(db, |c| {
-        sqlx::query_scalar(
-        "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
-           created_at, updated_at, confirm_hash, confirm_expires_at, too_fast, lang) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13, 'en')) \
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(new.community_id)
-    .bind(new.email)
-    .bind(new.name)
-    .bind(new.source)
-    .bind(new.requested_by)
-    .bind(new.status.as_str())
-    .bind(new.status_message)
-    .bind(now)
-    .bind(now)
-    .bind(extras.confirm.map(|(hash, _)| hash))
-    .bind(extras.confirm.map(|(_, expires)| expires))
-    .bind(extras.too_fast)
-    .bind(extras.lang)
-    .fetch_optional(c)
-        .await
-    })
+    // The one-row case of `insert_many` (`ON CONFLICT DO NOTHING`, not a caught unique
+    // violation: on PostgreSQL a failed statement spoils the transaction the caller goes on with).
+    let inserted = insert_many(db, &[(*new, extras)]).await?;
+    Ok(inserted.first().map(|(id, _, _)| *id))
 }
 
 /// Inserts many requests in one statement, in the order given; returns `(id, community_id,
