@@ -53,7 +53,8 @@ pub struct Workers {
 impl Workers {
     /// Releases the jobs a stopped process left claimed, then starts `config.concurrency` workers.
     /// On SQLite one process runs the workers of a database file, so its start takes back every
-    /// claim; on PostgreSQL other instances' claims are live until their lease runs out.
+    /// claim; on PostgreSQL other instances' claims are live until their lease runs out, and the
+    /// workers take over expired ones as they go (see [`Worker::take_over_expired`]).
     pub async fn start(
         queue: &Queue,
         registry: Registry,
@@ -64,10 +65,7 @@ impl Workers {
             db::Engine::Sqlite => {
                 db::jobs::release_claimed(db, "the process running it stopped").await?
             }
-            db::Engine::Postgres => {
-                let expired = db::now() - lease_secs(config.lease);
-                db::jobs::release_expired(db, expired, LEASE_EXPIRED).await?
-            }
+            db::Engine::Postgres => 0,
         };
         if released > 0 {
             tracing::warn!(released, "took back jobs a stopped process had claimed");
@@ -158,6 +156,7 @@ impl Worker {
     async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut was_idle = false;
         while !stopping(&stop) {
+            self.take_over_expired().await;
             match db::jobs::claim(&self.db, &self.id, db::now()).await {
                 Ok(Some(job)) => {
                     if was_idle {
@@ -180,18 +179,23 @@ impl Worker {
         }
     }
 
+    /// Another instance may have died holding jobs: they go back to the queue once their lease
+    /// ran out. Checked before claiming, busy or idle, so a steady stream of new jobs cannot keep
+    /// them waiting. (On SQLite the start already took back every claim.)
+    async fn take_over_expired(&self) {
+        if self.db.engine() != db::Engine::Postgres || !self.expiry_check_due() {
+            return;
+        }
+        let expired = db::now() - lease_secs(self.lease);
+        match db::jobs::release_expired(&self.db, expired, LEASE_EXPIRED).await {
+            Ok(0) => {}
+            Ok(released) => tracing::warn!(released, "took over jobs whose lease ran out"),
+            Err(error) => tracing::error!(%error, "cannot look for expired claims"),
+        }
+    }
+
     /// Sleeps until the next job is due, a wake-up, a stop, or the poll interval.
     async fn idle(&self, stop: &mut watch::Receiver<bool>) {
-        if self.db.engine() == db::Engine::Postgres && self.expiry_check_due() {
-            // Another instance may have died holding jobs: take them over once their lease ran
-            // out. (On SQLite the start already took back every claim.)
-            let expired = db::now() - lease_secs(self.lease);
-            match db::jobs::release_expired(&self.db, expired, LEASE_EXPIRED).await {
-                Ok(0) => {}
-                Ok(released) => tracing::warn!(released, "took over jobs whose lease ran out"),
-                Err(error) => tracing::error!(%error, "cannot look for expired claims"),
-            }
-        }
         let wait = match db::jobs::next_run_at(&self.db).await {
             Ok(Some(run_at)) => time_until(run_at).min(self.poll_interval),
             Ok(None) => self.poll_interval,
@@ -208,8 +212,8 @@ impl Worker {
         self.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// True for one idle worker at a time, at most every third of the lease: the look for
-    /// expired claims is a write, and claims expire no faster than that.
+    /// True for one worker at a time, at most every third of the lease: the look for expired
+    /// claims is a write, and claims expire no faster than that.
     fn expiry_check_due(&self) -> bool {
         let now = db::now();
         let last = self.last_expiry_check.load(Ordering::Relaxed);
