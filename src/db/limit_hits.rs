@@ -2,7 +2,7 @@
 //! The same algorithm as `abuse::RateLimiter`, kept in the database so a client reaching two
 //! instances does not get two budgets.
 
-use super::{Db, Engine, begin_write, on_conn};
+use super::{Db, begin_write, on_conn};
 
 /// One window: at most `limit` accepted attempts in any `period_ms`.
 #[derive(Debug, Clone, Copy)]
@@ -23,16 +23,9 @@ pub async fn try_take(
     let longest = windows.iter().map(|w| w.period_ms).max().unwrap_or(0);
     let keep = windows.iter().map(|w| w.limit).max().unwrap_or(0);
     let mut tx = begin_write(db).await?;
-    if tx.engine() == Engine::Postgres {
-        // Two instances checking one client at once take turns; other clients pass freely.
-        on_conn!(&mut *tx, |c| sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-        )
-        .bind(format!("limit:{scope}:{subject}"))
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
-    }
+    // Two instances checking one client at once take turns; other clients pass freely.
+    tx.lock_across_instances(&format!("limit:{scope}:{subject}"))
+        .await?;
     // The newest attempts that can still decide anything, newest first.
     let recent: Vec<i64> = on_conn!(&mut *tx, |c| sqlx::query_scalar(
         "SELECT at_ms FROM limit_hits WHERE scope = $1 AND subject = $2 AND at_ms > $3

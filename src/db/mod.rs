@@ -234,6 +234,19 @@ impl WriteTx {
         }
     }
 
+    /// Waits for and holds, until this transaction ends, the lock named `key` that every
+    /// instance on PostgreSQL respects. On SQLite the write transaction already has the database
+    /// to itself.
+    pub async fn lock_across_instances(&mut self, key: &str) -> Result<(), sqlx::Error> {
+        if let TxConn::Postgres(tx) = &mut self.tx {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.tx {
             TxConn::Sqlite(tx) => tx.commit().await,
@@ -406,19 +419,16 @@ impl WriteTx {
 /// advisory lock of a transaction that ends (and lets go) when this is dropped; on SQLite none,
 /// as one process serves the file and serializes in memory.
 pub struct SharedLock {
-    _tx: Option<Transaction<'static, Postgres>>,
+    _tx: Option<WriteTx>,
 }
 
 /// Waits for and takes the lock named `key` (see [`SharedLock`]).
 pub async fn lock_across_instances(db: &Db, key: &str) -> Result<SharedLock, sqlx::Error> {
-    let Db::Postgres(pool) = db else {
+    if db.engine() == Engine::Sqlite {
         return Ok(SharedLock { _tx: None });
-    };
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(key)
-        .execute(&mut *tx)
-        .await?;
+    }
+    let mut tx = begin_write(db).await?;
+    tx.lock_across_instances(key).await?;
     Ok(SharedLock { _tx: Some(tx) })
 }
 
