@@ -102,7 +102,7 @@ async fn main() {
     }
     // Installed through the first; the second reads the installation from the shared database.
     if approval {
-        install(
+        common::install(
             &addresses[0],
             emulator::seed::DEMO_TEAM,
             emulator::seed::DEMO_ADMIN,
@@ -111,7 +111,7 @@ async fn main() {
     } else {
         // Slack grants admin scopes only org-wide, on an Enterprise Grid organisation; such an
         // install makes no community (it has no single workspace), so the bench makes one.
-        install(
+        common::install(
             &addresses[0],
             emulator::seed::ORG,
             emulator::seed::ORG_ADMIN,
@@ -183,46 +183,6 @@ async fn main() {
     );
     common::print_latencies(latencies);
     database.drop_created().await;
-}
-
-/// The Add to Slack flow, as a browser would do it.
-async fn install(address: &str, workspace: &str, user: &str) {
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = browser
-        .get(format!("{address}/slack/install"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let start = html.find("class=\"button slack\" href=\"").unwrap()
-        + "class=\"button slack\" href=\"".len();
-    let href = html[start..][..html[start..].find('"').unwrap()].replace("&#38;", "&");
-    let authorize = url::Url::parse(&href).unwrap();
-    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    form.extend([
-        ("workspace".into(), workspace.into()),
-        ("user".into(), user.into()),
-        ("decision".into(), "allow".into()),
-    ]);
-    let mut action = authorize.clone();
-    action.set_query(None);
-    let res = browser.post(action).form(&form).send().await.unwrap();
-    let Some(callback) = res.headers().get("location") else {
-        panic!(
-            "authorize: {} {}",
-            res.status(),
-            res.text().await.unwrap_or_default()
-        );
-    };
-    let callback = callback.to_str().unwrap().to_owned();
-    let res = browser.get(callback).send().await.unwrap();
-    assert_eq!(res.status(), 200, "install failed");
 }
 
 /// The Admin API community in the Grid organisation's workspace, under the demo slug.

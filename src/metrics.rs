@@ -4,12 +4,14 @@
 //! Labels only ever carry bounded values: route patterns (`/join/{slug}`, never a raw path),
 //! methods, status codes, job kinds and Slack's error codes. Never an id, an address or a token.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use std::fmt::Write as _;
 
+use actix_web::http::Method;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +31,21 @@ const PREFIX: &str = "lobby";
 /// The route label of a request no route matched (a 404): raw paths would be unbounded.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+/// A request method as a label: the standard ones by name, any other as `OTHER`, so a client
+/// inventing methods cannot add series without end.
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        _ => "OTHER",
+    }
+}
+
 /// Request latencies: a cached page takes about a millisecond, anything past 10 s is broken.
 const HTTP_BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -39,17 +56,18 @@ const JOB_BUCKETS: [f64; 12] = [
     0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
+// Borrowed labels: a request's series is found without allocating (the ack path counts too).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: Cow<'static, str>,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: Cow<'static, str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -205,21 +223,27 @@ impl Metrics {
     }
 
     /// One answered request. `route` is the matched pattern, or [`UNMATCHED_ROUTE`].
-    pub fn http_request(&self, method: &str, route: &str, status: u16, latency: Duration) {
+    pub fn http_request(
+        &self,
+        method: &Method,
+        route: Cow<'static, str>,
+        status: u16,
+        latency: Duration,
+    ) {
         let inner = &self.inner;
-        inner
-            .http_requests
-            .get_or_create(&HttpLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-                status,
-            })
-            .inc();
+        let method = method_label(method);
+        // The family clones the labels only for a series it has not seen.
+        let labels = HttpLabels {
+            method,
+            route,
+            status,
+        };
+        inner.http_requests.get_or_create(&labels).inc();
         inner
             .http_duration
             .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+                method,
+                route: labels.route,
             })
             .observe(latency.as_secs_f64());
     }
@@ -394,8 +418,11 @@ mod tests {
     #[test]
     fn counters_show_with_their_labels_and_the_exposition_ends_with_eof() {
         let metrics = Metrics::new();
-        metrics.http_request("POST", "/join/{slug}", 200, Duration::from_millis(3));
-        metrics.http_request("POST", "/join/{slug}", 200, Duration::from_millis(4));
+        let route = || Cow::Borrowed("/join/{slug}");
+        metrics.http_request(&Method::POST, route(), 200, Duration::from_millis(3));
+        metrics.http_request(&Method::POST, route(), 200, Duration::from_millis(4));
+        let invented = Method::from_bytes(b"BREW").unwrap();
+        metrics.http_request(&invented, route(), 405, Duration::from_millis(1));
         metrics.job_finished(
             "invite.deliver",
             JobOutcome::Done,
@@ -417,6 +444,12 @@ mod tests {
             text.contains(r#"lobby_slack_calls_total{method="admin.users.invite",code="ok"} 1"#)
         );
         assert!(text.contains(r#"lobby_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/join/{slug}"} 2"#), "{text}");
+        assert!(
+            text.contains(
+                r#"lobby_http_requests_total{method="OTHER",route="/join/{slug}",status="405"} 1"#
+            ),
+            "{text}"
+        );
         assert!(text.ends_with("# EOF\n"));
         assert_eq!(text.matches("# EOF").count(), 1);
     }

@@ -6,6 +6,9 @@
 //! as given and must name an empty database. `BENCH_INSTANCES` (1 or 2) is how many instances share
 //! it; two need PostgreSQL, as SQLite is one server per file.
 
+// Each bench uses a part of this module.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -114,4 +117,44 @@ pub fn print_latencies(mut latencies: Vec<Duration>) {
         pct(0.99).as_secs_f64() * 1e3,
         latencies.last().unwrap().as_secs_f64() * 1e3
     );
+}
+
+/// The Add to Slack flow, as a browser would do it.
+pub async fn install(address: &str, workspace: &str, user: &str) {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = browser
+        .get(format!("{address}/slack/install"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("class=\"button slack\" href=\"").unwrap()
+        + "class=\"button slack\" href=\"".len();
+    let href = html[start..][..html[start..].find('"').unwrap()].replace("&#38;", "&");
+    let authorize = url::Url::parse(&href).unwrap();
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    form.extend([
+        ("workspace".into(), workspace.into()),
+        ("user".into(), user.into()),
+        ("decision".into(), "allow".into()),
+    ]);
+    let mut action = authorize.clone();
+    action.set_query(None);
+    let res = browser.post(action).form(&form).send().await.unwrap();
+    let Some(callback) = res.headers().get("location") else {
+        panic!(
+            "authorize: {} {}",
+            res.status(),
+            res.text().await.unwrap_or_default()
+        );
+    };
+    let callback = callback.to_str().unwrap().to_owned();
+    let res = browser.get(callback).send().await.unwrap();
+    assert_eq!(res.status(), 200, "install failed");
 }

@@ -61,23 +61,22 @@ async fn form(state: &AppState, body: &[u8]) -> Result<HttpResponse, AppError> {
     if post.ssl_check.is_some() {
         return Ok(ack());
     }
-    if let Some(payload) = &post.payload {
+    if let Some(payload) = post.payload {
         // Interactions Lobby did not create (or cannot read) are acknowledged and ignored.
-        if let Ok(click) = serde_json::from_str::<BlockActions>(payload)
+        if let Ok(click) = serde_json::from_str::<BlockActions>(&payload.decode())
             && click.kind == "block_actions"
         {
             announce::queue_decision(state, &click).await?;
         }
         return Ok(ack());
     }
-    if let Some(team) = &post.team_id {
-        record_team_id(team);
+    if let Some(team) = post.team_id {
+        record_team_id(&team.decode());
     }
     // Commands that are not Lobby's are acknowledged before anything is copied out of the body.
     let ours = post
         .command
-        .as_deref()
-        .is_some_and(|c| commands::is_ours(&state.settings.commands, c));
+        .is_some_and(|c| commands::is_ours(&state.settings.commands, &c.decode()));
     if !ours {
         return Ok(ack());
     }

@@ -6,19 +6,46 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// A form post: a slash command, an interaction (`payload`), or Slack's `ssl_check`. Fields borrow
-/// from the body unless they had to be percent-decoded, so an ack Lobby ignores copies little.
+/// A form post: a slash command, an interaction (`payload`), or Slack's `ssl_check`. Fields stay
+/// as the body has them until asked for, so an ack for a command Lobby ignores decodes one field.
 #[derive(Debug, Default)]
 pub struct FormPost<'a> {
-    pub ssl_check: Option<Cow<'a, str>>,
-    pub payload: Option<Cow<'a, str>>,
-    pub command: Option<Cow<'a, str>>,
-    pub text: Cow<'a, str>,
-    pub team_id: Option<Cow<'a, str>>,
-    pub enterprise_id: Option<Cow<'a, str>>,
-    pub channel_id: Option<Cow<'a, str>>,
-    pub user_id: Option<Cow<'a, str>>,
-    pub response_url: Option<Cow<'a, str>>,
+    pub ssl_check: Option<FormField<'a>>,
+    pub payload: Option<FormField<'a>>,
+    pub command: Option<FormField<'a>>,
+    pub text: Option<FormField<'a>>,
+    pub team_id: Option<FormField<'a>>,
+    pub enterprise_id: Option<FormField<'a>>,
+    pub channel_id: Option<FormField<'a>>,
+    pub user_id: Option<FormField<'a>>,
+    pub response_url: Option<FormField<'a>>,
+}
+
+/// A value of an `application/x-www-form-urlencoded` body, not yet decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct FormField<'a>(&'a [u8]);
+
+impl<'a> FormField<'a> {
+    /// The value with `+` and percent escapes decoded; invalid UTF-8 is replaced, as browsers do.
+    /// Borrows from the body when there was nothing to decode.
+    pub fn decode(self) -> Cow<'a, str> {
+        decode_form(self.0)
+    }
+}
+
+fn decode_form(raw: &[u8]) -> Cow<'_, str> {
+    if !raw.contains(&b'+') {
+        return percent_encoding::percent_decode(raw).decode_utf8_lossy();
+    }
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    Cow::Owned(
+        percent_encoding::percent_decode(&spaced)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 /// A slash command with everything Lobby needs present.
@@ -34,43 +61,42 @@ pub struct SlashCommand {
 }
 
 impl<'a> FormPost<'a> {
-    /// Reads an `application/x-www-form-urlencoded` body (invalid UTF-8 is replaced, as browsers
-    /// do); fields Lobby does not use are skipped, and a repeated field keeps its last value.
+    /// Splits an `application/x-www-form-urlencoded` body into the fields Lobby uses; others are
+    /// skipped without being decoded, and a repeated field keeps its last value.
     pub fn parse(body: &'a [u8]) -> Self {
         let mut post = FormPost::default();
-        for (key, value) in url::form_urlencoded::parse(body) {
-            let field = match &*key {
+        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (key, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &pair[pair.len()..]),
+            };
+            let field = match &*decode_form(key) {
                 "ssl_check" => &mut post.ssl_check,
                 "payload" => &mut post.payload,
                 "command" => &mut post.command,
+                "text" => &mut post.text,
                 "team_id" => &mut post.team_id,
                 "enterprise_id" => &mut post.enterprise_id,
                 "channel_id" => &mut post.channel_id,
                 "user_id" => &mut post.user_id,
                 "response_url" => &mut post.response_url,
-                "text" => {
-                    post.text = value;
-                    continue;
-                }
                 _ => continue,
             };
-            *field = Some(value);
+            *field = Some(FormField(value));
         }
         post
     }
 
     pub fn into_command(self) -> Option<SlashCommand> {
+        let owned = |field: Option<FormField<'_>>| field.map(|f| f.decode().into_owned());
         Some(SlashCommand {
-            command: self.command?.into_owned(),
-            text: self.text.into_owned(),
-            team_id: self.team_id?.into_owned(),
-            enterprise_id: self
-                .enterprise_id
-                .filter(|e| !e.is_empty())
-                .map(Cow::into_owned),
-            channel_id: self.channel_id?.into_owned(),
-            user_id: self.user_id?.into_owned(),
-            response_url: self.response_url?.into_owned(),
+            command: owned(self.command)?,
+            text: owned(self.text).unwrap_or_default(),
+            team_id: owned(self.team_id)?,
+            enterprise_id: owned(self.enterprise_id).filter(|e| !e.is_empty()),
+            channel_id: owned(self.channel_id)?,
+            user_id: owned(self.user_id)?,
+            response_url: owned(self.response_url)?,
         })
     }
 }
@@ -161,10 +187,42 @@ mod tests {
 
     #[test]
     fn plain_fields_borrow_from_the_body_and_escaped_ones_are_decoded() {
-        let body = "command=%2Fecho&text=hi&team_id=T1";
+        let body = "command=%2Fecho&text=hi+there%21&team_id=T1&%74oken=x&empty=&flag";
         let post = FormPost::parse(body.as_bytes());
-        assert!(matches!(post.team_id, Some(Cow::Borrowed("T1"))));
-        assert_eq!(post.command.as_deref(), Some("/echo"));
+        assert!(matches!(
+            post.team_id.map(FormField::decode),
+            Some(Cow::Borrowed("T1"))
+        ));
+        assert_eq!(
+            post.command.map(FormField::decode).as_deref(),
+            Some("/echo")
+        );
+        assert_eq!(
+            post.text.map(FormField::decode).as_deref(),
+            Some("hi there!")
+        );
+    }
+
+    #[test]
+    fn it_reads_what_the_url_crate_reads() {
+        let body = "a=1&&text=%E2%9C%93+%ZZ+%FF&text=last&payload=%7B%22type%22%3A%22x%22%7D&ssl_check=1&user_id";
+        let post = FormPost::parse(body.as_bytes());
+        let theirs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        let last = |key: &str| {
+            theirs
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let ours = |field: Option<FormField<'_>>| field.map(|f| f.decode().into_owned());
+        assert_eq!(ours(post.text), last("text"));
+        assert_eq!(ours(post.payload), last("payload"));
+        assert_eq!(ours(post.ssl_check), last("ssl_check"));
+        assert_eq!(ours(post.user_id), last("user_id"));
+        assert_eq!(ours(post.command), None);
     }
 
     #[test]
