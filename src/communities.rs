@@ -30,24 +30,27 @@ pub async fn target_workspace(
     state: &AppState,
     installation: &Installation,
     requested: Option<&str>,
-) -> Result<String, TargetRefusal> {
+) -> Result<TeamId, TargetRefusal> {
     if let Some(team) = &installation.team_id {
         return Ok(team.clone());
     }
     let requested = requested
-        .map(str::trim)
-        .filter(|t| TeamId::is_valid(t))
+        .and_then(|t| TeamId::parse(t.trim()).ok())
         .ok_or(TargetRefusal::Missing)?;
-    let unreachable = || TargetRefusal::SlackUnreachable(requested.to_owned());
+    let unreachable = || TargetRefusal::SlackUnreachable(requested.to_string());
     let token = tokens::bot_token(state, &installation.id)
         .await
         .map_err(|_| unreachable())?;
-    match state.slack.team_info(&token, Some(requested)).await {
+    match state
+        .slack
+        .team_info(&token, Some(requested.as_str()))
+        .await
+    {
         Ok(team) if team.enterprise_id.as_deref() == Some(installation.id.as_str()) => {
-            Ok(requested.to_owned())
+            Ok(requested)
         }
         Ok(_) | Err(SlackError::Api { .. }) => {
-            Err(TargetRefusal::NotInOrganisation(requested.to_owned()))
+            Err(TargetRefusal::NotInOrganisation(requested.to_string()))
         }
         Err(e) => {
             tracing::warn!(error = %e, "team.info failed while checking a community's workspace");

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 use crate::db::communities::CommunitySettings;
 use crate::db::{self, installations::Grant, installations::NewInstallation};
-use crate::domain::Slug;
+use crate::domain::{EnterpriseId, Slug, TeamId, UserId};
 use crate::jobs;
 use crate::oauth_state::{self as oauth, Callback, CallbackRefusal, Flow};
 use crate::slack::client::SlackError;
@@ -19,7 +19,7 @@ pub const REDIRECT_PATH: &str = "/slack/oauth_redirect";
 /// A finished install, for the success page.
 #[derive(Debug)]
 pub struct Installed {
-    pub id: String,
+    pub id: TeamId,
     pub team_name: String,
     pub team_domain: Option<String>,
     pub team_icon: Option<String>,
@@ -104,12 +104,23 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
             )));
         }
     };
+    let ids = match GrantedIds::parse(&access, &id) {
+        Ok(ids) => ids,
+        Err(message) => {
+            revoke(state, &bot, &user).await;
+            return Err(slack_failure(SlackError::Decode {
+                method: "oauth.v2.access".into(),
+                message,
+            }));
+        }
+    };
+    let id = ids.installation.clone();
 
     if let Some(allowed) = &state.settings.allowed_teams {
         let enterprise_id = access.enterprise.as_ref().map(|e| e.id.as_str());
         let permitted = allowed
             .iter()
-            .any(|t| *t == id || Some(t.as_str()) == enterprise_id);
+            .any(|t| t == id.as_str() || Some(t.as_str()) == enterprise_id);
         if !permitted {
             tracing::warn!(team_id = %id, "refused an install from a team not in LOBBY_ALLOWED_TEAMS");
             revoke(state, &bot, &user).await;
@@ -132,7 +143,11 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     let team_info = if access.is_enterprise_install {
         None
     } else {
-        match state.slack.team_info(&bot_grant.token, Some(&id)).await {
+        match state
+            .slack
+            .team_info(&bot_grant.token, Some(id.as_str()))
+            .await
+        {
             Ok(info) => Some(info),
             Err(e) => {
                 revoke(state, &bot, &user).await;
@@ -148,7 +163,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
 
     let new = NewInstallation {
         id: id.clone(),
-        team_id: access.team.as_ref().map(|t| t.id.clone()),
+        team_id: ids.team,
         team_name: name.clone(),
         team_domain: team_info
             .as_ref()
@@ -159,13 +174,13 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
                 .then(|| t.icon.image_132.clone().or_else(|| t.icon.image_68.clone()))
                 .flatten()
         }),
-        enterprise_id: access.enterprise.as_ref().map(|e| e.id.clone()),
+        enterprise_id: ids.enterprise,
         enterprise_name: access.enterprise.as_ref().map(|e| e.name.clone()),
         is_enterprise_install: access.is_enterprise_install,
         app_id: Some(access.app_id.clone()).filter(|a| !a.is_empty()),
-        bot_user_id: access.bot_user_id.clone(),
+        bot_user_id: ids.bot_user,
         bot_id: auth.bot_id.clone(),
-        installer_user_id: access.authed_user.id.clone(),
+        installer_user_id: ids.installer,
         bot,
         user,
     };
@@ -178,7 +193,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         create_default_community(&mut tx, &new, team_id, domain, general.as_deref()).await?;
         // Demo mode closes the loop: the emulator serves the workspace's shared invite link.
         if let Some(emulator) = &state.emulator {
-            let link = emulator.shared_invite_url(team_id).to_string();
+            let link = emulator.shared_invite_url(team_id.as_str()).to_string();
             for community in db::communities::for_installation(&mut *tx, &new.id).await? {
                 if !community.has_invite_link {
                     db::communities::set_secret(
@@ -208,7 +223,14 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
             ),
         ),
     };
-    db::audit::record(&mut *tx, Some(&id), &new.installer_user_id, action, &detail).await?;
+    db::audit::record(
+        &mut *tx,
+        Some(&id),
+        new.installer_user_id.as_str(),
+        action,
+        &detail,
+    )
+    .await?;
     tx.commit().await?;
     state.installations.forget(&id);
     state.queue.wake();
@@ -222,6 +244,36 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         slack_url: Some(auth.url).filter(|u| u.starts_with("https://") || u.starts_with("http://")),
         reinstall,
     })
+}
+
+/// The ids in Slack's OAuth answer, parsed: the installation's (the organisation's for an
+/// org-wide install, else the workspace's), the workspace, organisation, bot user and installer.
+struct GrantedIds {
+    installation: TeamId,
+    team: Option<TeamId>,
+    enterprise: Option<EnterpriseId>,
+    bot_user: Option<UserId>,
+    installer: UserId,
+}
+
+impl GrantedIds {
+    fn parse(access: &OAuthV2Access, installation: &str) -> Result<Self, String> {
+        Ok(GrantedIds {
+            installation: TeamId::parse(installation)?,
+            team: access
+                .team
+                .as_ref()
+                .map(|t| TeamId::parse(&t.id))
+                .transpose()?,
+            enterprise: (access.enterprise.as_ref())
+                .map(|e| EnterpriseId::parse(&e.id))
+                .transpose()?,
+            bot_user: (access.bot_user_id.as_deref())
+                .map(UserId::parse)
+                .transpose()?,
+            installer: UserId::parse(&access.authed_user.id)?,
+        })
+    }
 }
 
 /// What a reinstall changed, for the audit log and the overview: scopes added and removed, and
@@ -295,7 +347,7 @@ async fn general_channel(state: &AppState, token: &SecretString) -> Option<Strin
 async fn create_default_community(
     tx: &mut db::WriteTx,
     new: &NewInstallation,
-    team_id: &str,
+    team_id: &TeamId,
     domain: &str,
     general: Option<&str>,
 ) -> Result<(), sqlx::Error> {
@@ -352,7 +404,7 @@ pub async fn handle_lifecycle_event(
         // Slack lists the users whose tokens for this app were revoked (signed-in admins' OpenID
         // tokens too): only the stored bot user and installer are ours to forget.
         "tokens_revoked" => {
-            let Some(installation) = db::installations::get(&mut **tx, id).await? else {
+            let Some(installation) = db::installations::get(&mut **tx, &id).await? else {
                 return Ok(());
             };
             let listed = |kind: &str, user: Option<&str>| {
@@ -364,7 +416,7 @@ pub async fn handle_lifecycle_event(
             };
             [
                 (
-                    listed("bot", installation.bot_user_id.as_deref()),
+                    listed("bot", installation.bot_user_id.as_ref().map(UserId::as_str)),
                     TokenKind::Bot,
                 ),
                 (
@@ -383,9 +435,9 @@ pub async fn handle_lifecycle_event(
     }
     let reason = envelope.event_type();
     for kind in kinds {
-        db::installations::delete_tokens(&mut **tx, id, kind, reason).await?;
+        db::installations::delete_tokens(&mut **tx, &id, kind, reason).await?;
     }
-    db::audit::record(&mut **tx, Some(id), "slack", reason, "tokens deleted").await?;
+    db::audit::record(&mut **tx, Some(&id), "slack", reason, "tokens deleted").await?;
     tracing::info!(team_id = %id, event = reason, "deleted tokens Slack revoked");
     Ok(())
 }

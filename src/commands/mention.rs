@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Intent, summarize};
 use crate::db::{self, installations::Installation};
+use crate::domain::{TeamId, UserId};
 use crate::jobs::{Job, Outcome};
 use crate::replies::{self as reply, ReplyTo};
 use crate::slack::payloads::EventCallback;
@@ -70,15 +71,14 @@ async fn handle(state: &AppState, envelope: &EventCallback) -> anyhow::Result<Ou
         channel: channel.to_owned(),
         thread_ts: ts.to_owned(),
     };
-    let team = envelope
-        .team_id
-        .as_deref()
-        .unwrap_or(installation.id.as_str());
+    let team = (envelope.team_id.as_deref())
+        .and_then(|t| TeamId::parse(t).ok())
+        .unwrap_or_else(|| installation.id.clone());
     let user = message["user"].as_str().unwrap_or_default();
     let answer = match super::parse(&without_mentions(text)) {
         // Already inside a job: read the page now rather than queueing another job.
         Intent::Summarize { url } if !url.is_empty() => summarize::compose(state, &url).await,
-        intent => super::answer(state, &installation, team, user, intent, to.clone()).await?,
+        intent => super::answer(state, &installation, &team, user, intent, to.clone()).await?,
     };
     Ok(reply::outcome_of(reply::send(state, &to, &answer).await))
 }
@@ -92,7 +92,7 @@ async fn installation(
     };
     Ok(state
         .installations
-        .get(&state.db, key)
+        .get(&state.db, &key)
         .await?
         .filter(|i| i.is_active()))
 }
@@ -103,7 +103,7 @@ fn is_for_us(message: &Value, installation: &Installation) -> bool {
         return false;
     }
     let author = message["user"].as_str();
-    if author.is_none() || author == installation.bot_user_id.as_deref() {
+    if author.is_none() || author == installation.bot_user_id.as_ref().map(UserId::as_str) {
         return false;
     }
     match &installation.bot_user_id {

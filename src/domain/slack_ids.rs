@@ -52,6 +52,27 @@ macro_rules! slack_id {
             }
         }
 
+        /// Lets maps keyed by ids be looked up by a `&str` (the derived `Hash` and `Eq` are the
+        /// string's).
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        /// Compares with the id as text (a constant, a field of a Slack payload).
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
         impl TryFrom<String> for $name {
             type Error = String;
 

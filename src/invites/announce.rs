@@ -203,7 +203,7 @@ async fn decide(
         None => None,
     };
     // A click from another workspace (or on a request that is gone) decides nothing.
-    let Some(community) = community.filter(|c| c.team_id == team_id) else {
+    let Some(community) = community.filter(|c| c.team_id.as_str() == team_id) else {
         return Ok(Decision::Tell(
             "That request is not one of this workspace's.".into(),
         ));

@@ -148,7 +148,7 @@ async fn record_event(state: &AppState, callback: &EventCallback) -> Result<(), 
     tx.commit().await?;
     if lifecycle && let Some(id) = callback.installation_key() {
         // Refused from the next request on, not when the cache happens to expire.
-        state.installations.forget(id);
+        state.installations.forget(&id);
     }
     if wanted {
         state.queue.wake();
