@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::domain::TeamId;
+use crate::domain::{ChannelId, TeamId};
 use crate::installation_tokens::{self as tokens, TokenError};
 use crate::jobs::{Job, JobKind, Outcome};
 use crate::slack::client::SlackError;
@@ -60,7 +60,7 @@ pub enum ReplyTo {
     /// A thread, posted by the installation's bot (the mention bot).
     Thread {
         installation_id: TeamId,
-        channel: String,
+        channel: ChannelId,
         thread_ts: String,
     },
 }

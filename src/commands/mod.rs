@@ -10,7 +10,7 @@ pub mod summarize;
 
 use crate::config::SlashCommands;
 use crate::db::{self, installations::Installation};
-use crate::domain::{Email, EnterpriseId, TeamId};
+use crate::domain::{Email, EnterpriseId, TeamId, UserId};
 use crate::invites::intake::{self, IntakeRefusal, Signup, Via};
 use crate::invites::{SubmitError, Submitted};
 pub use crate::replies::{Reply, ReplyTo};
@@ -132,7 +132,9 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
             .filter(|i| i.is_active()),
         None => None,
     };
-    let (Some(installation), Some(team_id)) = (installation, team_id) else {
+    let (Some(installation), Some(team_id), Ok(user_id)) =
+        (installation, team_id, UserId::parse(&cmd.user_id))
+    else {
         return Ok(Some(Reply::ephemeral(
             "Lobby is not installed in this workspace (any more). An admin can add it again.",
         )));
@@ -144,7 +146,7 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
         state,
         installation.as_ref(),
         &team_id,
-        &cmd.user_id,
+        &user_id,
         intent,
         reply_to,
     )
@@ -157,7 +159,7 @@ pub async fn answer(
     state: &AppState,
     installation: &Installation,
     team_id: &TeamId,
-    user_id: &str,
+    user_id: &UserId,
     intent: Intent,
     reply_to: ReplyTo,
 ) -> Result<Reply, CommandError> {
@@ -169,7 +171,7 @@ pub async fn answer(
             mrkdwn::escape(&word),
             help_text(commands)
         )),
-        Intent::Stats => Reply::ephemeral(stats::text(state, team_id.as_str()).await?),
+        Intent::Stats => Reply::ephemeral(stats::text(state, team_id).await?),
         Intent::Invite { email, name } => {
             Reply::ephemeral(propose(state, installation, team_id, user_id, &email, &name).await?)
         }
@@ -194,7 +196,7 @@ async fn propose(
     state: &AppState,
     installation: &Installation,
     team_id: &TeamId,
-    user_id: &str,
+    user_id: &UserId,
     email: &str,
     name: &str,
 ) -> Result<String, CommandError> {

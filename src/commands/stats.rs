@@ -1,11 +1,12 @@
 //! `/lobby stats`: the week in numbers for this workspace.
 
 use crate::db;
+use crate::domain::TeamId;
 use crate::state::AppState;
 
 const WEEK_SECS: i64 = 7 * 24 * 60 * 60;
 
-pub async fn text(state: &AppState, team_id: &str) -> Result<String, sqlx::Error> {
+pub async fn text(state: &AppState, team_id: &TeamId) -> Result<String, sqlx::Error> {
     let counts =
         db::invite_requests::weekly_counts(&state.db, team_id, db::now() - WEEK_SECS).await?;
     Ok(format!(

@@ -46,7 +46,7 @@ pub struct Submission<'a> {
     pub email: &'a Email,
     pub name: &'a str,
     pub source: Source,
-    pub requested_by: Option<&'a str>,
+    pub requested_by: Option<&'a crate::domain::UserId>,
     /// The caller already proved the address (an API client saying `"verified": true`, a Slack member).
     pub verified: bool,
     /// The form came back faster than a person fills it in: kept, but confirmed or held for an admin.
@@ -314,7 +314,7 @@ async fn record(
         email: sub.email.as_str().to_owned(),
         name: crate::domain::text::clean_line(sub.name, MAX_NAME_CHARS),
         source: sub.source.as_str(),
-        requested_by: sub.requested_by.map(str::to_owned),
+        requested_by: sub.requested_by.cloned(),
         status,
         status_message: message,
         confirm: token.as_deref().map(|token| {
