@@ -7,7 +7,7 @@ use crate::abuse::captcha::CaptchaProvider;
 use crate::abuse::domains::DomainRules;
 use crate::db::communities::CommunitySettings;
 use crate::db::installations::Installation;
-use crate::domain::{InviteMode, TeamId};
+use crate::domain::{ChannelId, InviteMode, TeamId};
 use crate::installation_tokens as tokens;
 use crate::slack::client::SlackError;
 use crate::state::AppState;
@@ -62,11 +62,9 @@ pub async fn target_workspace(
 pub const MAX_TITLE: usize = 100;
 pub const MAX_DESCRIPTION: usize = 1000;
 
+/// A community's channels are channels, never direct messages (`D…`).
 fn is_channel_id(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some('C' | 'G'))
-        && (3..=32).contains(&s.len())
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    ChannelId::is_valid(s) && !s.starts_with('D')
 }
 
 /// A comma-separated list as stored: trimmed items, no empty ones.

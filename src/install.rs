@@ -8,7 +8,7 @@ use crate::db::{self, installations::Grant, installations::NewInstallation};
 use crate::domain::{EnterpriseId, Slug, TeamId, UserId};
 use crate::jobs;
 use crate::oauth_state::{self as oauth, Callback, CallbackRefusal, Flow};
-use crate::slack::client::SlackError;
+use crate::slack::client::{SlackClient, SlackError};
 use crate::slack::methods::OAuthV2Access;
 use crate::slack::payloads::EventCallback;
 use crate::state::AppState;
@@ -98,7 +98,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         (_, Some(org)) if access.is_enterprise_install => (org.id.clone(), org.name.clone()),
         (Some(team), _) => (team.id.clone(), team.name.clone()),
         _ => {
-            revoke(state, &bot, &user).await;
+            revoke(&state.slack, &bot, &user).await;
             return Err(InstallRefusal::Callback(CallbackRefusal::CodeRefused(
                 "no_team".into(),
             )));
@@ -107,7 +107,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     let ids = match GrantedIds::parse(&access, &id) {
         Ok(ids) => ids,
         Err(message) => {
-            revoke(state, &bot, &user).await;
+            revoke(&state.slack, &bot, &user).await;
             return Err(slack_failure(SlackError::Decode {
                 method: "oauth.v2.access".into(),
                 message,
@@ -123,19 +123,19 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
             .any(|t| t == id.as_str() || Some(t.as_str()) == enterprise_id);
         if !permitted {
             tracing::warn!(team_id = %id, "refused an install from a team not in LOBBY_ALLOWED_TEAMS");
-            revoke(state, &bot, &user).await;
+            revoke(&state.slack, &bot, &user).await;
             return Err(InstallRefusal::TeamNotAllowed { name });
         }
     }
 
     let Some(bot_grant) = &bot else {
-        revoke(state, &bot, &user).await;
+        revoke(&state.slack, &bot, &user).await;
         return Err(InstallRefusal::NoBotToken);
     };
     let auth = match state.slack.auth_test(&bot_grant.token).await {
         Ok(auth) => auth,
         Err(e) => {
-            revoke(state, &bot, &user).await;
+            revoke(&state.slack, &bot, &user).await;
             return Err(slack_failure(e));
         }
     };
@@ -150,14 +150,14 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         {
             Ok(info) => Some(info),
             Err(e) => {
-                revoke(state, &bot, &user).await;
+                revoke(&state.slack, &bot, &user).await;
                 return Err(slack_failure(e));
             }
         }
     };
 
     let general = match &team_info {
-        Some(_) => general_channel(state, &bot_grant.token).await,
+        Some(_) => general_channel(&state.slack, &bot_grant.token).await,
         None => None,
     };
 
@@ -320,12 +320,11 @@ fn scope_change(kind: &str, before: &str, after: &str) -> String {
 }
 
 /// The workspace's #general (Slack's `is_general` channel), the default channel for invites.
-async fn general_channel(state: &AppState, token: &SecretString) -> Option<String> {
+async fn general_channel(slack: &SlackClient, token: &SecretString) -> Option<String> {
     let mut cursor: Option<String> = None;
     // A workspace has thousands of channels at most; stop after a bounded number of pages.
     for _ in 0..20 {
-        let page = match state
-            .slack
+        let page = match slack
             .conversations_list_page(token, cursor.as_deref(), 200, "public_channel")
             .await
         {
@@ -379,9 +378,9 @@ async fn create_default_community(
 }
 
 /// Gives back tokens we will not keep (best effort: a failure is logged, not shown).
-async fn revoke(state: &AppState, bot: &Option<Grant>, user: &Option<Grant>) {
+async fn revoke(slack: &SlackClient, bot: &Option<Grant>, user: &Option<Grant>) {
     for grant in [bot, user].into_iter().flatten() {
-        if let Err(e) = state.slack.auth_revoke(&grant.token).await {
+        if let Err(e) = slack.auth_revoke(&grant.token).await {
             tracing::warn!(error = %e, "could not revoke a token we refused to keep");
         }
     }

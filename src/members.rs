@@ -8,7 +8,7 @@ use actix_web::web;
 use crate::db;
 use crate::domain::TeamId;
 use crate::installation_tokens as tokens;
-use crate::jobs::{Job, JobKind, NewJob, Outcome};
+use crate::jobs::{Job, JobKind, NewJob, Outcome, Queue};
 use crate::slack::client::SlackError;
 use crate::state::AppState;
 
@@ -38,12 +38,8 @@ impl RefreshMembers {
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
 
 /// Asks for a refresh of one installation's count.
-pub async fn request_refresh(
-    state: &AppState,
-    installation_id: &TeamId,
-) -> Result<(), sqlx::Error> {
-    state
-        .queue
+pub async fn request_refresh(queue: &Queue, installation_id: &TeamId) -> Result<(), sqlx::Error> {
+    queue
         .enqueue(RefreshMembers::job_for(installation_id))
         .await
         .map(|_| ())
@@ -75,7 +71,7 @@ pub fn spawn_refresher(state: web::Data<AppState>) -> tokio::task::JoinHandle<()
                 }
             };
             for installation in installations.iter().filter(|i| i.is_active()) {
-                if let Err(e) = request_refresh(&state, &installation.id).await {
+                if let Err(e) = request_refresh(&state.queue, &installation.id).await {
                     tracing::warn!(error = %e, "could not queue a member count refresh");
                 }
             }

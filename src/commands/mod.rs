@@ -171,7 +171,7 @@ pub async fn answer(
             mrkdwn::escape(&word),
             help_text(commands)
         )),
-        Intent::Stats => Reply::ephemeral(stats::text(state, team_id).await?),
+        Intent::Stats => Reply::ephemeral(stats::text(&state.db, team_id).await?),
         Intent::Invite { email, name } => {
             Reply::ephemeral(propose(state, installation, team_id, user_id, &email, &name).await?)
         }

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::sealed::{
     COMMUNITY_CAPTCHA_SECRET, COMMUNITY_INVITE_LINK, COMMUNITY_LEGACY_TOKEN, SealedColumn,
 };
-use crate::domain::{InviteMode, TeamId};
+use crate::domain::{ChannelId, InviteMode, TeamId};
 use crate::vault::{Keyring, VaultError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -26,7 +26,7 @@ pub struct Community {
     pub denied_domains: String,
     pub captcha_provider: Option<String>,
     pub captcha_site_key: Option<String>,
-    pub admin_channel: Option<String>,
+    pub admin_channel: Option<ChannelId>,
     pub member_count: Option<i64>,
     pub member_count_at: Option<i64>,
     pub config_error: Option<String>,
@@ -113,7 +113,7 @@ impl Community {
             denied_domains: self.denied_domains.clone(),
             captcha_provider: self.captcha_provider.clone(),
             captcha_site_key: self.captcha_site_key.clone(),
-            admin_channel: self.admin_channel.clone(),
+            admin_channel: self.admin_channel.as_ref().map(ChannelId::to_string),
         }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Approved, DecisionError};
 use crate::db::{self, installations::Installation};
-use crate::domain::{TeamId, UserId};
+use crate::domain::{ChannelId, TeamId, UserId};
 use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::replies::{self as reply, Reply, ReplyTo};
@@ -100,7 +100,7 @@ pub async fn run_announce(state: &AppState, job: Job) -> Outcome {
         Ok(None) => return Outcome::Done,
         Err(e) => return Outcome::retry(e.to_string()),
     };
-    let Some(channel) = community.admin_channel.as_deref() else {
+    let Some(channel) = community.admin_channel.as_ref().map(ChannelId::as_str) else {
         return Outcome::Done;
     };
     let token = match tokens::bot_token(state, &community.installation_id).await {

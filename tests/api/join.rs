@@ -389,7 +389,7 @@ pub fn settings_of(c: &db::communities::Community) -> db::communities::Community
         denied_domains: c.denied_domains.clone(),
         captcha_provider: c.captcha_provider.clone(),
         captcha_site_key: c.captcha_site_key.clone(),
-        admin_channel: c.admin_channel.clone(),
+        admin_channel: c.admin_channel.as_ref().map(ToString::to_string),
     }
 }
 
@@ -428,7 +428,7 @@ async fn the_badge_is_svg_with_the_member_count() {
 #[tokio::test]
 async fn an_org_wide_install_counts_the_members_of_its_communitys_workspace() {
     let app = app_with_admin_api(vec![]).await;
-    lobby::members::request_refresh(&app.state, &team(ORG))
+    lobby::members::request_refresh(&app.state.queue, &team(ORG))
         .await
         .unwrap();
     let count = crate::helpers::eventually("the member count to be refreshed", || async {

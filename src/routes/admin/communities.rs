@@ -14,7 +14,7 @@ use crate::admin::community_form::{self, CommunityForm, ParsedCommunity};
 use crate::admin::names::{self, Named};
 use crate::communities::{self, Problem};
 use crate::db::{self, communities::Community};
-use crate::domain::{InviteMode, Slug, TeamId};
+use crate::domain::{ChannelId, InviteMode, Slug, TeamId};
 use crate::error::AppError;
 use crate::routes::pages::{Chrome, render, render_with_status};
 use crate::state::AppState;
@@ -78,7 +78,9 @@ impl Values {
             denied_domains: c.denied_domains.clone(),
             captcha_provider: c.captcha_provider.clone().unwrap_or_default(),
             captcha_site_key: c.captcha_site_key.clone().unwrap_or_default(),
-            admin_channel: c.admin_channel.clone().unwrap_or_default(),
+            admin_channel: (c.admin_channel.as_ref())
+                .map(ChannelId::to_string)
+                .unwrap_or_default(),
         }
     }
 
