@@ -19,6 +19,19 @@ fn exchanges(app: &crate::helpers::TestApp) -> usize {
     app.emulator.calls_to("oauth.v2.access").len()
 }
 
+/// The demo workspace's stored bot token, opened.
+async fn demo_bot_token(app: &crate::helpers::TestApp) -> installations::StoredToken {
+    installations::token(
+        app.db(),
+        &app.state.keyring,
+        &team(DEMO_TEAM),
+        TokenKind::Bot,
+    )
+    .await
+    .unwrap()
+    .expect("a bot token")
+}
+
 async fn installation_count(app: &crate::helpers::TestApp) -> usize {
     installations::list(app.db()).await.unwrap().len()
 }
@@ -77,15 +90,7 @@ async fn adding_to_slack_installs_the_workspace() {
     assert_eq!(inst.team_domain.as_deref(), Some("demo-community"));
     assert_eq!(inst.installer_user_id, DEMO_ADMIN);
     assert!(inst.bot_id.is_some() && inst.bot_user_id.is_some());
-    let token = installations::token(
-        app.db(),
-        &app.state.keyring,
-        &team(DEMO_TEAM),
-        TokenKind::Bot,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let token = demo_bot_token(&app).await;
     assert!(
         app.emulator
             .issued_tokens()
@@ -336,15 +341,7 @@ async fn teams_outside_the_allow_list_are_refused_and_their_token_revoked() {
 async fn reinstalling_updates_the_row_in_place() {
     let app = spawn_app().await;
     app.install_demo_workspace().await;
-    let first = installations::token(
-        app.db(),
-        &app.state.keyring,
-        &team(DEMO_TEAM),
-        TokenKind::Bot,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let first = demo_bot_token(&app).await;
     installations::mark_inactive(app.db(), &team(DEMO_TEAM), "invalid_auth")
         .await
         .unwrap();
@@ -359,15 +356,7 @@ async fn reinstalling_updates_the_row_in_place() {
         .unwrap();
     assert!(inst.is_active());
     assert_eq!(inst.status_reason, None);
-    let second = installations::token(
-        app.db(),
-        &app.state.keyring,
-        &team(DEMO_TEAM),
-        TokenKind::Bot,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let second = demo_bot_token(&app).await;
     assert_ne!(first.token.expose_secret(), second.token.expose_secret());
 }
 
@@ -441,15 +430,7 @@ async fn concurrent_uses_of_an_expiring_token_refresh_it_once() {
     })
     .await;
     app.install_demo_workspace().await;
-    let before = installations::token(
-        app.db(),
-        &app.state.keyring,
-        &team(DEMO_TEAM),
-        TokenKind::Bot,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let before = demo_bot_token(&app).await;
     assert!(before.refresh_token.is_some());
     assert!(
         before.expires_at.unwrap() > lobby::db::now() + 11 * 3600,
