@@ -120,7 +120,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         let enterprise_id = access.enterprise.as_ref().map(|e| e.id.as_str());
         let permitted = allowed
             .iter()
-            .any(|t| t == id.as_str() || Some(t.as_str()) == enterprise_id);
+            .any(|t| *t == id || Some(t.as_str()) == enterprise_id);
         if !permitted {
             tracing::warn!(team_id = %id, "refused an install from a team not in LOBBY_ALLOWED_TEAMS");
             revoke(&state.slack, &bot, &user).await;
