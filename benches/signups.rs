@@ -203,8 +203,8 @@ async fn create_grid_community(db: &lobby::db::Db) {
     lobby::db::communities::create(
         db,
         SLUG,
-        emulator::seed::ORG,
-        emulator::seed::ORG_TEAM,
+        &lobby::domain::TeamId::parse(emulator::seed::ORG).unwrap(),
+        &lobby::domain::TeamId::parse(emulator::seed::ORG_TEAM).unwrap(),
         &settings,
     )
     .await

@@ -27,7 +27,7 @@ pub enum ApiKeyError {
 
 pub async fn create(
     db: &Db,
-    team_id: &str,
+    team_id: &crate::domain::TeamId,
     name: &str,
     created_by: &str,
 ) -> Result<CreatedKey, ApiKeyError> {
@@ -51,7 +51,7 @@ pub async fn create(
 pub async fn authenticate(
     db: &Db,
     presented: &SecretString,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<crate::domain::TeamId>, sqlx::Error> {
     let presented = presented.expose_secret();
     let Some(prefix) = presented
         .strip_prefix(PREFIX)

@@ -7,7 +7,7 @@ use crate::abuse::captcha::CaptchaProvider;
 use crate::abuse::domains::DomainRules;
 use crate::db::communities::CommunitySettings;
 use crate::db::installations::Installation;
-use crate::domain::{InviteMode, TeamId};
+use crate::domain::{ChannelId, InviteMode, TeamId};
 use crate::installation_tokens as tokens;
 use crate::slack::client::SlackError;
 use crate::state::AppState;
@@ -30,24 +30,27 @@ pub async fn target_workspace(
     state: &AppState,
     installation: &Installation,
     requested: Option<&str>,
-) -> Result<String, TargetRefusal> {
+) -> Result<TeamId, TargetRefusal> {
     if let Some(team) = &installation.team_id {
         return Ok(team.clone());
     }
     let requested = requested
-        .map(str::trim)
-        .filter(|t| TeamId::is_valid(t))
+        .and_then(|t| TeamId::parse(t.trim()).ok())
         .ok_or(TargetRefusal::Missing)?;
-    let unreachable = || TargetRefusal::SlackUnreachable(requested.to_owned());
+    let unreachable = || TargetRefusal::SlackUnreachable(requested.to_string());
     let token = tokens::bot_token(state, &installation.id)
         .await
         .map_err(|_| unreachable())?;
-    match state.slack.team_info(&token, Some(requested)).await {
+    match state
+        .slack
+        .team_info(&token, Some(requested.as_str()))
+        .await
+    {
         Ok(team) if team.enterprise_id.as_deref() == Some(installation.id.as_str()) => {
-            Ok(requested.to_owned())
+            Ok(requested)
         }
         Ok(_) | Err(SlackError::Api { .. }) => {
-            Err(TargetRefusal::NotInOrganisation(requested.to_owned()))
+            Err(TargetRefusal::NotInOrganisation(requested.to_string()))
         }
         Err(e) => {
             tracing::warn!(error = %e, "team.info failed while checking a community's workspace");
@@ -59,11 +62,9 @@ pub async fn target_workspace(
 pub const MAX_TITLE: usize = 100;
 pub const MAX_DESCRIPTION: usize = 1000;
 
+/// A community's channels are channels, never direct messages (`D…`).
 fn is_channel_id(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some('C' | 'G'))
-        && (3..=32).contains(&s.len())
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    ChannelId::is_valid(s) && !s.starts_with('D')
 }
 
 /// A comma-separated list as stored: trimmed items, no empty ones.

@@ -14,6 +14,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::abuse::captcha::CaptchaProvider;
+use crate::domain::TeamId;
 use crate::mail::MailSettings;
 use crate::vault::KeySource;
 
@@ -91,7 +92,7 @@ pub struct Settings {
     pub master_key: KeySource,
     pub slack: SlackSettings,
     /// Team (or enterprise) ids allowed to install; `None` allows any.
-    pub allowed_teams: Option<Vec<String>>,
+    pub allowed_teams: Option<Vec<TeamId>>,
     pub trusted_proxies: Vec<IpNet>,
     pub commands: SlashCommands,
     /// `/summarize` may fetch from private, loopback and link-local addresses (for testing only).
@@ -499,18 +500,22 @@ impl Settings {
             ));
         }
 
-        let allowed_teams = source
+        let mut allowed_teams = None;
+        if let Some(listed) = source
             .get("LOBBY_ALLOWED_TEAMS")
             .map(split_list)
-            .filter(|t| !t.is_empty());
-        if let Some(teams) = &allowed_teams {
-            for team in teams {
-                if !crate::domain::TeamId::is_valid(team) {
-                    fail(format!(
+            .filter(|t| !t.is_empty())
+        {
+            let mut teams = Vec::with_capacity(listed.len());
+            for team in &listed {
+                match TeamId::parse(team) {
+                    Ok(id) => teams.push(id),
+                    Err(_) => fail(format!(
                         "LOBBY_ALLOWED_TEAMS: {team:?} is not a Slack team or enterprise id (like T0123ABCD)"
-                    ));
+                    )),
                 }
             }
+            allowed_teams = Some(teams);
         }
 
         let trusted_proxies = source

@@ -5,10 +5,10 @@ use secrecy::SecretString;
 
 use crate::db::communities::CommunitySettings;
 use crate::db::{self, installations::Grant, installations::NewInstallation};
-use crate::domain::Slug;
+use crate::domain::{EnterpriseId, Slug, TeamId, UserId};
 use crate::jobs;
 use crate::oauth_state::{self as oauth, Callback, CallbackRefusal, Flow};
-use crate::slack::client::SlackError;
+use crate::slack::client::{SlackClient, SlackError};
 use crate::slack::methods::OAuthV2Access;
 use crate::slack::payloads::EventCallback;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ pub const REDIRECT_PATH: &str = "/slack/oauth_redirect";
 /// A finished install, for the success page.
 #[derive(Debug)]
 pub struct Installed {
-    pub id: String,
+    pub id: TeamId,
     pub team_name: String,
     pub team_domain: Option<String>,
     pub team_icon: Option<String>,
@@ -98,12 +98,23 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         (_, Some(org)) if access.is_enterprise_install => (org.id.clone(), org.name.clone()),
         (Some(team), _) => (team.id.clone(), team.name.clone()),
         _ => {
-            revoke(state, &bot, &user).await;
+            revoke(&state.slack, &bot, &user).await;
             return Err(InstallRefusal::Callback(CallbackRefusal::CodeRefused(
                 "no_team".into(),
             )));
         }
     };
+    let ids = match GrantedIds::parse(&access, &id) {
+        Ok(ids) => ids,
+        Err(message) => {
+            revoke(&state.slack, &bot, &user).await;
+            return Err(slack_failure(SlackError::Decode {
+                method: "oauth.v2.access".into(),
+                message,
+            }));
+        }
+    };
+    let id = ids.installation.clone();
 
     if let Some(allowed) = &state.settings.allowed_teams {
         let enterprise_id = access.enterprise.as_ref().map(|e| e.id.as_str());
@@ -112,19 +123,19 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
             .any(|t| *t == id || Some(t.as_str()) == enterprise_id);
         if !permitted {
             tracing::warn!(team_id = %id, "refused an install from a team not in LOBBY_ALLOWED_TEAMS");
-            revoke(state, &bot, &user).await;
+            revoke(&state.slack, &bot, &user).await;
             return Err(InstallRefusal::TeamNotAllowed { name });
         }
     }
 
     let Some(bot_grant) = &bot else {
-        revoke(state, &bot, &user).await;
+        revoke(&state.slack, &bot, &user).await;
         return Err(InstallRefusal::NoBotToken);
     };
     let auth = match state.slack.auth_test(&bot_grant.token).await {
         Ok(auth) => auth,
         Err(e) => {
-            revoke(state, &bot, &user).await;
+            revoke(&state.slack, &bot, &user).await;
             return Err(slack_failure(e));
         }
     };
@@ -132,23 +143,27 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
     let team_info = if access.is_enterprise_install {
         None
     } else {
-        match state.slack.team_info(&bot_grant.token, Some(&id)).await {
+        match state
+            .slack
+            .team_info(&bot_grant.token, Some(id.as_str()))
+            .await
+        {
             Ok(info) => Some(info),
             Err(e) => {
-                revoke(state, &bot, &user).await;
+                revoke(&state.slack, &bot, &user).await;
                 return Err(slack_failure(e));
             }
         }
     };
 
     let general = match &team_info {
-        Some(_) => general_channel(state, &bot_grant.token).await,
+        Some(_) => general_channel(&state.slack, &bot_grant.token).await,
         None => None,
     };
 
     let new = NewInstallation {
         id: id.clone(),
-        team_id: access.team.as_ref().map(|t| t.id.clone()),
+        team_id: ids.team,
         team_name: name.clone(),
         team_domain: team_info
             .as_ref()
@@ -159,13 +174,13 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
                 .then(|| t.icon.image_132.clone().or_else(|| t.icon.image_68.clone()))
                 .flatten()
         }),
-        enterprise_id: access.enterprise.as_ref().map(|e| e.id.clone()),
+        enterprise_id: ids.enterprise,
         enterprise_name: access.enterprise.as_ref().map(|e| e.name.clone()),
         is_enterprise_install: access.is_enterprise_install,
         app_id: Some(access.app_id.clone()).filter(|a| !a.is_empty()),
-        bot_user_id: access.bot_user_id.clone(),
+        bot_user_id: ids.bot_user,
         bot_id: auth.bot_id.clone(),
-        installer_user_id: access.authed_user.id.clone(),
+        installer_user_id: ids.installer,
         bot,
         user,
     };
@@ -178,7 +193,7 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         create_default_community(&mut tx, &new, team_id, domain, general.as_deref()).await?;
         // Demo mode closes the loop: the emulator serves the workspace's shared invite link.
         if let Some(emulator) = &state.emulator {
-            let link = emulator.shared_invite_url(team_id).to_string();
+            let link = emulator.shared_invite_url(team_id.as_str()).to_string();
             for community in db::communities::for_installation(&mut *tx, &new.id).await? {
                 if !community.has_invite_link {
                     db::communities::set_secret(
@@ -208,7 +223,14 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
             ),
         ),
     };
-    db::audit::record(&mut *tx, Some(&id), &new.installer_user_id, action, &detail).await?;
+    db::audit::record(
+        &mut *tx,
+        Some(&id),
+        new.installer_user_id.as_str(),
+        action,
+        &detail,
+    )
+    .await?;
     tx.commit().await?;
     state.installations.forget(&id);
     state.queue.wake();
@@ -222,6 +244,36 @@ async fn install(state: &AppState, access: OAuthV2Access) -> Result<Installed, I
         slack_url: Some(auth.url).filter(|u| u.starts_with("https://") || u.starts_with("http://")),
         reinstall,
     })
+}
+
+/// The ids in Slack's OAuth answer, parsed: the installation's (the organisation's for an
+/// org-wide install, else the workspace's), the workspace, organisation, bot user and installer.
+struct GrantedIds {
+    installation: TeamId,
+    team: Option<TeamId>,
+    enterprise: Option<EnterpriseId>,
+    bot_user: Option<UserId>,
+    installer: UserId,
+}
+
+impl GrantedIds {
+    fn parse(access: &OAuthV2Access, installation: &str) -> Result<Self, String> {
+        Ok(GrantedIds {
+            installation: TeamId::parse(installation)?,
+            team: access
+                .team
+                .as_ref()
+                .map(|t| TeamId::parse(&t.id))
+                .transpose()?,
+            enterprise: (access.enterprise.as_ref())
+                .map(|e| EnterpriseId::parse(&e.id))
+                .transpose()?,
+            bot_user: (access.bot_user_id.as_deref())
+                .map(UserId::parse)
+                .transpose()?,
+            installer: UserId::parse(&access.authed_user.id)?,
+        })
+    }
 }
 
 /// What a reinstall changed, for the audit log and the overview: scopes added and removed, and
@@ -268,12 +320,11 @@ fn scope_change(kind: &str, before: &str, after: &str) -> String {
 }
 
 /// The workspace's #general (Slack's `is_general` channel), the default channel for invites.
-async fn general_channel(state: &AppState, token: &SecretString) -> Option<String> {
+async fn general_channel(slack: &SlackClient, token: &SecretString) -> Option<String> {
     let mut cursor: Option<String> = None;
     // A workspace has thousands of channels at most; stop after a bounded number of pages.
     for _ in 0..20 {
-        let page = match state
-            .slack
+        let page = match slack
             .conversations_list_page(token, cursor.as_deref(), 200, "public_channel")
             .await
         {
@@ -295,7 +346,7 @@ async fn general_channel(state: &AppState, token: &SecretString) -> Option<Strin
 async fn create_default_community(
     tx: &mut db::WriteTx,
     new: &NewInstallation,
-    team_id: &str,
+    team_id: &TeamId,
     domain: &str,
     general: Option<&str>,
 ) -> Result<(), sqlx::Error> {
@@ -327,9 +378,9 @@ async fn create_default_community(
 }
 
 /// Gives back tokens we will not keep (best effort: a failure is logged, not shown).
-async fn revoke(state: &AppState, bot: &Option<Grant>, user: &Option<Grant>) {
+async fn revoke(slack: &SlackClient, bot: &Option<Grant>, user: &Option<Grant>) {
     for grant in [bot, user].into_iter().flatten() {
-        if let Err(e) = state.slack.auth_revoke(&grant.token).await {
+        if let Err(e) = slack.auth_revoke(&grant.token).await {
             tracing::warn!(error = %e, "could not revoke a token we refused to keep");
         }
     }
@@ -352,7 +403,7 @@ pub async fn handle_lifecycle_event(
         // Slack lists the users whose tokens for this app were revoked (signed-in admins' OpenID
         // tokens too): only the stored bot user and installer are ours to forget.
         "tokens_revoked" => {
-            let Some(installation) = db::installations::get(&mut **tx, id).await? else {
+            let Some(installation) = db::installations::get(&mut **tx, &id).await? else {
                 return Ok(());
             };
             let listed = |kind: &str, user: Option<&str>| {
@@ -364,7 +415,7 @@ pub async fn handle_lifecycle_event(
             };
             [
                 (
-                    listed("bot", installation.bot_user_id.as_deref()),
+                    listed("bot", installation.bot_user_id.as_ref().map(UserId::as_str)),
                     TokenKind::Bot,
                 ),
                 (
@@ -383,9 +434,9 @@ pub async fn handle_lifecycle_event(
     }
     let reason = envelope.event_type();
     for kind in kinds {
-        db::installations::delete_tokens(&mut **tx, id, kind, reason).await?;
+        db::installations::delete_tokens(&mut **tx, &id, kind, reason).await?;
     }
-    db::audit::record(&mut **tx, Some(id), "slack", reason, "tokens deleted").await?;
+    db::audit::record(&mut **tx, Some(&id), "slack", reason, "tokens deleted").await?;
     tracing::info!(team_id = %id, event = reason, "deleted tokens Slack revoked");
     Ok(())
 }

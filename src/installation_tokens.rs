@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use secrecy::SecretString;
 
 use crate::db::{self, installations::StoredToken, installations::TokenKind};
+use crate::domain::TeamId;
 use crate::slack::client::SlackError;
 use crate::state::AppState;
 use crate::vault::VaultError;
@@ -43,16 +44,16 @@ type RefreshLock = Arc<tokio::sync::Mutex<()>>;
 /// One lock per installation and token kind, held while refreshing.
 #[derive(Default)]
 pub struct RefreshLocks {
-    locks: Mutex<HashMap<(String, TokenKind), RefreshLock>>,
+    locks: Mutex<HashMap<(TeamId, TokenKind), RefreshLock>>,
 }
 
 impl RefreshLocks {
-    fn lock_for(&self, id: &str, kind: TokenKind) -> RefreshLock {
+    fn lock_for(&self, id: &TeamId, kind: TokenKind) -> RefreshLock {
         let mut locks = self
             .locks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        locks.entry((id.to_owned(), kind)).or_default().clone()
+        locks.entry((id.clone(), kind)).or_default().clone()
     }
 }
 
@@ -66,7 +67,7 @@ fn needs_refresh(token: &StoredToken) -> bool {
 /// The installation's token of that kind, refreshed first when it is about to expire.
 pub async fn token(
     state: &AppState,
-    id: &str,
+    id: &TeamId,
     kind: TokenKind,
 ) -> Result<SecretString, TokenError> {
     let load = || async {
@@ -74,7 +75,7 @@ pub async fn token(
             .installations
             .token(&state.db, &state.keyring, id, kind)
             .await?
-            .ok_or_else(|| TokenError::NotInstalled(id.to_owned()))
+            .ok_or_else(|| TokenError::NotInstalled(id.to_string()))
     };
     let current = load().await?;
     if !needs_refresh(&current) {
@@ -86,7 +87,7 @@ pub async fn token(
     let _shared = db::lock_across_instances(&state.db, &format!("refresh:{id}:{kind:?}")).await?;
     // Someone (here or on another instance) may have refreshed while we waited: read the stored
     // token, not this instance's copy.
-    state.installations.forget_here(id);
+    state.installations.forget_here(id.as_str());
     let current = load().await?;
     let Some(refresh_token) = current
         .refresh_token
@@ -135,13 +136,13 @@ pub async fn token(
     Ok(fresh.token)
 }
 
-pub async fn bot_token(state: &AppState, id: &str) -> Result<SecretString, TokenError> {
+pub async fn bot_token(state: &AppState, id: &TeamId) -> Result<SecretString, TokenError> {
     token(state, id, TokenKind::Bot).await
 }
 
 /// After any Slack call made with an installation's token: an answer saying the token is dead
 /// (`invalid_auth`, `account_inactive`, `token_revoked`…) retires the installation.
-pub async fn note_failure(state: &AppState, id: &str, error: &SlackError) {
+pub async fn note_failure(state: &AppState, id: &TeamId, error: &SlackError) {
     if !error.is_auth_failure() && error.code() != Some("invalid_refresh_token") {
         return;
     }

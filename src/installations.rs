@@ -19,6 +19,7 @@ use crate::db::{
     self, Db,
     installations::{Installation, StoredToken, TokenError, TokenKind},
 };
+use crate::domain::{EnterpriseId, TeamId};
 use crate::vault::Keyring;
 
 /// A safety bound: past this many entries the cache starts over (ids come from signed requests
@@ -28,9 +29,9 @@ const MAX_ENTRIES: usize = 10_000;
 #[derive(Default)]
 struct Entries {
     /// Installation id → its row, or `None` when there is no such row.
-    rows: HashMap<String, Option<Arc<Installation>>>,
+    rows: HashMap<TeamId, Option<Arc<Installation>>>,
     /// Opened tokens of active installations; `None` when there is none to use.
-    tokens: HashMap<(String, TokenKind), Option<Arc<StoredToken>>>,
+    tokens: HashMap<(TeamId, TokenKind), Option<Arc<StoredToken>>>,
 }
 
 #[derive(Default)]
@@ -43,14 +44,18 @@ pub struct Installations {
 
 impl Installations {
     /// The installation with that id (active or not).
-    pub async fn get(&self, db: &Db, id: &str) -> Result<Option<Arc<Installation>>, sqlx::Error> {
+    pub async fn get(
+        &self,
+        db: &Db,
+        id: &TeamId,
+    ) -> Result<Option<Arc<Installation>>, sqlx::Error> {
         if let Some(row) = self.read().rows.get(id) {
             return Ok(row.clone());
         }
         let generation = self.generation.load(Ordering::Acquire);
         let row = db::installations::get(db, id).await?.map(Arc::new);
         self.keep(generation, |entries| {
-            entries.rows.insert(id.to_owned(), row.clone());
+            entries.rows.insert(id.clone(), row.clone());
         });
         Ok(row)
     }
@@ -60,17 +65,17 @@ impl Installations {
     pub async fn for_team(
         &self,
         db: &Db,
-        team_id: &str,
-        enterprise_id: Option<&str>,
+        team_id: &TeamId,
+        enterprise_id: Option<&EnterpriseId>,
     ) -> Result<Option<Arc<Installation>>, sqlx::Error> {
         if let Some(own) = self.get(db, team_id).await? {
             return Ok(Some(own));
         }
-        let Some(enterprise_id) = enterprise_id.filter(|e| !e.is_empty()) else {
+        let Some(enterprise_id) = enterprise_id else {
             return Ok(None);
         };
         Ok(self
-            .get(db, enterprise_id)
+            .get(db, &TeamId::from(enterprise_id.clone()))
             .await?
             .filter(|org| org.is_enterprise_install))
     }
@@ -80,10 +85,10 @@ impl Installations {
         &self,
         db: &Db,
         keyring: &Keyring,
-        id: &str,
+        id: &TeamId,
         kind: TokenKind,
     ) -> Result<Option<Arc<StoredToken>>, TokenError> {
-        let key = (id.to_owned(), kind);
+        let key = (id.clone(), kind);
         if let Some(token) = self.read().tokens.get(&key) {
             return Ok(token.clone());
         }
@@ -99,11 +104,11 @@ impl Installations {
 
     /// Call after a change to the installation has committed: the next use reads it again,
     /// here and on every other instance.
-    pub fn forget(&self, id: &str) {
-        self.forget_here(id);
+    pub fn forget(&self, id: &TeamId) {
+        self.forget_here(id.as_str());
         if let Some(outbox) = self.broadcast.get() {
             // Fails only when the sender task is gone, i.e. the server is stopping.
-            let _ = outbox.send(id.to_owned());
+            let _ = outbox.send(id.to_string());
         }
     }
 
@@ -119,12 +124,15 @@ impl Installations {
         *entries = Entries::default();
     }
 
-    /// Forgets the installation in this process only (another instance changed it).
+    /// Forgets the installation in this process only (another instance changed it; its id comes
+    /// as the signal's text, so it is only compared, never parsed).
     pub fn forget_here(&self, id: &str) {
         let mut entries = self.write();
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.rows.remove(id);
-        entries.tokens.retain(|(token_id, _), _| token_id != id);
+        entries
+            .tokens
+            .retain(|(token_id, _), _| token_id.as_str() != id);
     }
 
     /// Stores what was read at `generation`, unless a change came in since.

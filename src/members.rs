@@ -6,8 +6,9 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::db;
+use crate::domain::TeamId;
 use crate::installation_tokens as tokens;
-use crate::jobs::{Job, JobKind, NewJob, Outcome};
+use crate::jobs::{Job, JobKind, NewJob, Outcome, Queue};
 use crate::slack::client::SlackError;
 use crate::state::AppState;
 
@@ -16,7 +17,7 @@ pub const REFRESH_JOB: &str = "members.refresh";
 /// The `members.refresh` job: count one installation's members.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct RefreshMembers {
-    pub installation_id: String,
+    pub installation_id: TeamId,
 }
 
 impl JobKind for RefreshMembers {
@@ -24,9 +25,9 @@ impl JobKind for RefreshMembers {
 }
 
 impl RefreshMembers {
-    pub fn job_for(installation_id: &str) -> NewJob<'static> {
+    pub fn job_for(installation_id: &TeamId) -> NewJob<'static> {
         RefreshMembers {
-            installation_id: installation_id.to_owned(),
+            installation_id: installation_id.clone(),
         }
         .job()
         .max_attempts(3)
@@ -37,9 +38,8 @@ impl RefreshMembers {
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
 
 /// Asks for a refresh of one installation's count.
-pub async fn request_refresh(state: &AppState, installation_id: &str) -> Result<(), sqlx::Error> {
-    state
-        .queue
+pub async fn request_refresh(queue: &Queue, installation_id: &TeamId) -> Result<(), sqlx::Error> {
+    queue
         .enqueue(RefreshMembers::job_for(installation_id))
         .await
         .map(|_| ())
@@ -71,7 +71,7 @@ pub fn spawn_refresher(state: web::Data<AppState>) -> tokio::task::JoinHandle<()
                 }
             };
             for installation in installations.iter().filter(|i| i.is_active()) {
-                if let Err(e) = request_refresh(&state, &installation.id).await {
+                if let Err(e) = request_refresh(&state.queue, &installation.id).await {
                     tracing::warn!(error = %e, "could not queue a member count refresh");
                 }
             }
@@ -85,7 +85,7 @@ pub async fn run(state: &AppState, job: Job) -> Outcome {
         Ok(payload) => payload,
         Err(outcome) => return outcome,
     };
-    let id = installation_id.as_str();
+    let id = &installation_id;
     let token = match tokens::bot_token(state, id).await {
         Ok(token) => token,
         // Uninstalled or retired since: nothing to count.
@@ -107,14 +107,14 @@ pub async fn run(state: &AppState, job: Job) -> Outcome {
     }
     // An org-wide install spans workspaces, and Slack lists one at a time: count each
     // community's workspace.
-    let mut teams: Vec<String> = match db::communities::for_installation(&state.db, id).await {
+    let mut teams: Vec<TeamId> = match db::communities::for_installation(&state.db, id).await {
         Ok(communities) => communities.into_iter().map(|c| c.team_id).collect(),
         Err(e) => return Outcome::retry(e.to_string()),
     };
     teams.sort();
     teams.dedup();
     for team in &teams {
-        match state.slack.users_count(&token, Some(team)).await {
+        match state.slack.users_count(&token, Some(team.as_str())).await {
             Ok(count) => {
                 let saved =
                     db::communities::set_member_count_of_team(&state.db, id, team, count as i64)
@@ -137,7 +137,7 @@ fn stored(saved: Result<(), sqlx::Error>) -> Outcome {
 }
 
 /// What a refused or failed `users.list` means for the job (and for the installation).
-async fn refused(state: &AppState, id: &str, e: SlackError) -> Outcome {
+async fn refused(state: &AppState, id: &TeamId, e: SlackError) -> Outcome {
     tokens::note_failure(state, id, &e).await;
     match e.retry_after() {
         Some(after) => Outcome::retry_after(e.to_string(), after),

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::domain::{ChannelId, TeamId};
 use crate::installation_tokens::{self as tokens, TokenError};
 use crate::jobs::{Job, JobKind, Outcome};
 use crate::slack::client::SlackError;
@@ -58,8 +59,8 @@ pub enum ReplyTo {
     ResponseUrl { url: String },
     /// A thread, posted by the installation's bot (the mention bot).
     Thread {
-        installation_id: String,
-        channel: String,
+        installation_id: TeamId,
+        channel: ChannelId,
         thread_ts: String,
     },
 }

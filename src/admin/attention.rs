@@ -98,11 +98,13 @@ pub fn for_workspace(
 mod tests {
     use super::*;
 
+    use crate::domain::{TeamId, UserId};
+
     fn installation() -> Installation {
         Installation {
             team_name: "One".into(),
-            installer_user_id: "U1".into(),
-            ..Installation::sample("T1")
+            installer_user_id: UserId::parse("U0ONE").unwrap(),
+            ..Installation::sample("T0ONE")
         }
     }
 
@@ -110,8 +112,8 @@ mod tests {
         Community {
             id: 7,
             slug: "rust".into(),
-            installation_id: "T1".into(),
-            team_id: "T1".into(),
+            installation_id: TeamId::parse("T0ONE").unwrap(),
+            team_id: TeamId::parse("T0ONE").unwrap(),
             title: "Rust".into(),
             description: String::new(),
             invite_mode: mode,
@@ -191,7 +193,7 @@ mod tests {
         assert_eq!(
             hrefs,
             [
-                "/slack/install?team=T1",
+                "/slack/install?team=T0ONE",
                 "/admin/communities/7#invite_link",
                 "/admin/requests?community=7&status=failed",
                 "/admin/communities/8",

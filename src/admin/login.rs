@@ -8,8 +8,10 @@ use super::id_token::{self, IdTokenRefusal};
 use super::roles;
 use super::session::{self, SessionError, SignIn};
 use crate::db;
+use crate::domain::{EnterpriseId, TeamId, UserId};
 use crate::oauth_state::{self as oauth, Callback, CallbackRefusal, Flow, Returned};
 use crate::slack::client::SlackError;
+use crate::slack::methods::OpenIdUserInfo;
 use crate::state::AppState;
 
 pub const REDIRECT_PATH: &str = "/admin/oauth_redirect";
@@ -82,31 +84,37 @@ pub async fn finish(
         .openid_connect_user_info(&token.access_token)
         .await
         .map_err(slack_failure)?;
+    let (user_id, team_id, enterprise_id) = person_ids(&person).map_err(|message| {
+        slack_failure(SlackError::Decode {
+            method: "openid.connect.userInfo".into(),
+            message,
+        })
+    })?;
     let name = person
         .name
         .clone()
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| person.user_id.clone());
+        .unwrap_or_else(|| user_id.to_string());
 
     let teams = roles::administered(
         state,
         &roles::Person {
-            user_id: &person.user_id,
-            team_id: &person.team_id,
-            enterprise_id: person.enterprise_id.as_deref(),
+            user_id: &user_id,
+            team_id: &team_id,
+            enterprise_id: enterprise_id.as_ref(),
         },
     )
     .await?;
     if teams.is_empty() {
         db::audit::record(
             &state.db,
-            Some(&person.team_id),
-            &person.user_id,
+            Some(&team_id),
+            user_id.as_str(),
             "login.refused",
             "not an admin or owner of a workspace Lobby is installed in",
         )
         .await?;
-        tracing::info!(team_id = %person.team_id, user_id = %person.user_id, "refused a dashboard sign-in");
+        tracing::info!(%team_id, %user_id, "refused a dashboard sign-in");
         return Err(LoginRefusal::NotAnAdmin);
     }
 
@@ -114,17 +122,32 @@ pub async fn finish(
         &state.db,
         previous_session,
         &SignIn {
-            user_id: &person.user_id,
+            user_id: &user_id,
             name: &name,
-            person_team_id: &person.team_id,
-            person_enterprise_id: person.enterprise_id.as_deref(),
+            person_team_id: &team_id,
+            person_enterprise_id: enterprise_id.as_ref(),
             teams: &teams,
         },
     )
     .await?;
     for team in &teams {
-        db::audit::record(&state.db, Some(team), &person.user_id, "login", &name).await?;
+        db::audit::record(&state.db, Some(team), user_id.as_str(), "login", &name).await?;
     }
-    tracing::info!(user_id = %person.user_id, workspaces = teams.len(), "signed in to the dashboard");
+    tracing::info!(%user_id, workspaces = teams.len(), "signed in to the dashboard");
     Ok(SignedIn { session, name })
+}
+
+/// The person's ids as Slack's `userInfo` names them; an id that does not parse is an answer
+/// Lobby cannot read, like any other malformed answer.
+fn person_ids(person: &OpenIdUserInfo) -> Result<(UserId, TeamId, Option<EnterpriseId>), String> {
+    Ok((
+        UserId::parse(&person.user_id)?,
+        TeamId::parse(&person.team_id)?,
+        person
+            .enterprise_id
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .map(EnterpriseId::parse)
+            .transpose()?,
+    ))
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::domain::TeamId;
 use crate::installation_tokens as tokens;
 use crate::state::AppState;
 
@@ -73,8 +74,8 @@ impl SlackNames {
     }
 
     /// Forgets an installation's channel list, so the next page reads it again from Slack.
-    pub fn forget_channels(&self, installation_id: &str) {
-        self.lock().channels.remove(installation_id);
+    pub fn forget_channels(&self, installation_id: &TeamId) {
+        self.lock().channels.remove(installation_id.as_str());
     }
 
     /// Remembers a name Lobby already knows (e.g. from the installation row).
@@ -93,7 +94,7 @@ impl SlackNames {
 
 /// Reads an installation's channels into the cache in the background (the refresh button), so
 /// the next page finds them without waiting for Slack.
-pub fn warm_channels(state: std::sync::Arc<AppState>, installation_id: String) {
+pub fn warm_channels(state: std::sync::Arc<AppState>, installation_id: TeamId) {
     state.names.forget_channels(&installation_id);
     tokio::spawn(async move {
         channels(&state, &installation_id).await;
@@ -102,12 +103,12 @@ pub fn warm_channels(state: std::sync::Arc<AppState>, installation_id: String) {
 
 /// The public channels of the installation's workspace, by name; `None` when Slack could not
 /// say (no token, a missing scope, too slow): the form then takes ids as text.
-pub async fn channels(state: &AppState, installation_id: &str) -> Option<Vec<ChannelChoice>> {
+pub async fn channels(state: &AppState, installation_id: &TeamId) -> Option<Vec<ChannelChoice>> {
     if let Some(hit) = state
         .names
         .lock()
         .channels
-        .get(installation_id)
+        .get(installation_id.as_str())
         .and_then(|c| c.fresh(CHANNELS_FRESH_FOR))
     {
         return hit;
@@ -117,7 +118,7 @@ pub async fn channels(state: &AppState, installation_id: &str) -> Option<Vec<Cha
         .ok()
         .flatten();
     state.names.lock().channels.insert(
-        installation_id.to_owned(),
+        installation_id.to_string(),
         Cached {
             at: Instant::now(),
             value: listed.clone(),
@@ -126,7 +127,7 @@ pub async fn channels(state: &AppState, installation_id: &str) -> Option<Vec<Cha
     listed
 }
 
-async fn list_channels(state: &AppState, installation_id: &str) -> Option<Vec<ChannelChoice>> {
+async fn list_channels(state: &AppState, installation_id: &TeamId) -> Option<Vec<ChannelChoice>> {
     let token = tokens::bot_token(state, installation_id).await.ok()?;
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
@@ -157,7 +158,7 @@ async fn list_channels(state: &AppState, installation_id: &str) -> Option<Vec<Ch
 }
 
 /// A person's name as Slack shows it, or `None` when Slack could not say (show the id).
-pub async fn person(state: &AppState, installation_id: &str, user_id: &str) -> Option<String> {
+pub async fn person(state: &AppState, installation_id: &TeamId, user_id: &str) -> Option<String> {
     if !looks_like_user(user_id) {
         return None;
     }
@@ -197,12 +198,17 @@ pub async fn person(state: &AppState, installation_id: &str, user_id: &str) -> O
 }
 
 /// A workspace's name, or `None` when Slack could not say (show the id).
-pub async fn workspace(state: &AppState, installation_id: &str, team_id: &str) -> Option<String> {
+pub async fn workspace(
+    state: &AppState,
+    installation_id: &TeamId,
+    team_id: &TeamId,
+) -> Option<String> {
+    let team_key = team_id.as_str();
     if let Some(hit) = state
         .names
         .lock()
         .workspaces
-        .get(team_id)
+        .get(team_key)
         .and_then(|c| c.fresh(NAMES_FRESH_FOR))
     {
         return hit;
@@ -211,12 +217,12 @@ pub async fn workspace(state: &AppState, installation_id: &str, team_id: &str) -
     if let Ok(Some(installed)) = crate::db::installations::get(&state.db, team_id).await
         && !installed.team_name.trim().is_empty()
     {
-        state.names.note_workspace(team_id, &installed.team_name);
+        state.names.note_workspace(team_key, &installed.team_name);
         return Some(installed.team_name);
     }
     let lookup = async {
         let token = tokens::bot_token(state, installation_id).await.ok()?;
-        let team = state.slack.team_info(&token, Some(team_id)).await.ok()?;
+        let team = state.slack.team_info(&token, Some(team_key)).await.ok()?;
         Some(team.name).filter(|n| !n.trim().is_empty())
     };
     let name = tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
@@ -224,7 +230,7 @@ pub async fn workspace(state: &AppState, installation_id: &str, team_id: &str) -
         .ok()
         .flatten();
     state.names.lock().workspaces.insert(
-        team_id.to_owned(),
+        team_key.to_owned(),
         Cached {
             at: Instant::now(),
             value: name.clone(),

@@ -2,6 +2,7 @@
 //! then delete the row — its communities, requests, API keys and session grants go with it.
 
 use crate::db::{self, installations::TokenKind};
+use crate::domain::TeamId;
 use crate::slack::client::SlackError;
 use crate::state::AppState;
 
@@ -18,7 +19,7 @@ pub enum RemovalError {
     Token(#[from] db::installations::TokenError),
 }
 
-pub async fn remove(state: &AppState, id: &str, actor: &str) -> Result<(), RemovalError> {
+pub async fn remove(state: &AppState, id: &TeamId, actor: &str) -> Result<(), RemovalError> {
     let installation = db::installations::get(&state.db, id)
         .await?
         .ok_or(RemovalError::NotFound)?;

@@ -4,6 +4,7 @@
 //! session lives, at least every `RECHECK_SECS`.
 
 use crate::db::{self, installations::Installation};
+use crate::domain::{EnterpriseId, TeamId, UserId};
 use crate::installation_tokens as tokens;
 use crate::slack::methods::User;
 use crate::state::AppState;
@@ -26,17 +27,17 @@ pub enum Role {
 
 /// Whom to ask about: a person by id, in their workspace and organisation.
 pub struct Person<'a> {
-    pub user_id: &'a str,
-    pub team_id: &'a str,
-    pub enterprise_id: Option<&'a str>,
+    pub user_id: &'a UserId,
+    pub team_id: &'a TeamId,
+    pub enterprise_id: Option<&'a EnterpriseId>,
 }
 
 /// Whether the installation is the person's workspace, or their organisation's org-wide one.
 pub fn serves(installation: &Installation, person: &Person<'_>) -> bool {
     if installation.is_enterprise_install {
-        person.enterprise_id == Some(installation.id.as_str())
+        person.enterprise_id.map(EnterpriseId::as_str) == Some(installation.id.as_str())
     } else {
-        installation.team_id.as_deref() == Some(person.team_id)
+        installation.team_id.as_ref() == Some(person.team_id)
     }
 }
 
@@ -71,7 +72,11 @@ pub async fn ask(state: &AppState, installation: &Installation, person: &Person<
             return Role::Unknown;
         }
     };
-    match state.slack.users_info(&token, person.user_id).await {
+    match state
+        .slack
+        .users_info(&token, person.user_id.as_str())
+        .await
+    {
         Ok(user) => role_of(&user, installation.is_enterprise_install),
         Err(crate::slack::client::SlackError::Api { code, .. }) if code == "user_not_found" => {
             Role::NotAdmin
@@ -88,7 +93,7 @@ pub async fn ask(state: &AppState, installation: &Installation, person: &Person<
 pub async fn administered(
     state: &AppState,
     person: &Person<'_>,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<TeamId>, sqlx::Error> {
     let installations = db::installations::list(&state.db).await?;
     let mut teams = Vec::new();
     for installation in installations.iter().filter(|i| serves(i, person)) {
@@ -123,7 +128,7 @@ pub async fn recheck(state: &AppState, admin: Admin) -> Result<Rechecked, sqlx::
     let person = Person {
         user_id: &admin.user_id,
         team_id: &admin.person_team_id,
-        enterprise_id: admin.person_enterprise_id.as_deref(),
+        enterprise_id: admin.person_enterprise_id.as_ref(),
     };
     let mut confirmed = Vec::new();
     let mut dropped = Vec::new();
@@ -151,7 +156,7 @@ pub async fn recheck(state: &AppState, admin: Admin) -> Result<Rechecked, sqlx::
         db::audit::record(
             &mut *tx,
             Some(team),
-            &admin.user_id,
+            admin.user_id.as_str(),
             "admin.demoted",
             "Slack no longer lists this person as an admin or owner; dashboard access ended",
         )
@@ -191,30 +196,35 @@ mod tests {
 
     fn installation(id: &str, team: Option<&str>, org_wide: bool) -> Installation {
         Installation {
-            team_id: team.map(str::to_owned),
+            team_id: team.map(|t| TeamId::parse(t).unwrap()),
             is_enterprise_install: org_wide,
             ..Installation::sample(id)
         }
     }
 
-    fn person<'a>(team: &'a str, enterprise: Option<&'a str>) -> Person<'a> {
-        Person {
-            user_id: "U1",
-            team_id: team,
-            enterprise_id: enterprise,
-        }
+    /// Whether `installation` serves the person of that workspace and organisation.
+    fn serves_person(installation: &Installation, team: &str, enterprise: Option<&str>) -> bool {
+        let user = UserId::parse("U0ADA").unwrap();
+        let team = TeamId::parse(team).unwrap();
+        let enterprise = enterprise.map(|e| EnterpriseId::parse(e).unwrap());
+        let person = Person {
+            user_id: &user,
+            team_id: &team,
+            enterprise_id: enterprise.as_ref(),
+        };
+        serves(installation, &person)
     }
 
     #[test]
     fn only_the_persons_workspace_or_organisation_is_asked() {
-        let own = installation("T1", Some("T1"), false);
-        let other = installation("T2", Some("T2"), false);
-        let org = installation("E1", None, true);
-        assert!(serves(&own, &person("T1", None)));
-        assert!(!serves(&other, &person("T1", None)));
-        assert!(serves(&org, &person("T9", Some("E1"))));
-        assert!(!serves(&org, &person("T9", Some("E2"))));
-        assert!(!serves(&org, &person("T9", None)));
+        let own = installation("T0ONE", Some("T0ONE"), false);
+        let other = installation("T0TWO", Some("T0TWO"), false);
+        let org = installation("E0ONE", None, true);
+        assert!(serves_person(&own, "T0ONE", None));
+        assert!(!serves_person(&other, "T0ONE", None));
+        assert!(serves_person(&org, "T0NINE", Some("E0ONE")));
+        assert!(!serves_person(&org, "T0NINE", Some("E0TWO")));
+        assert!(!serves_person(&org, "T0NINE", None));
     }
 
     #[test]

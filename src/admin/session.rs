@@ -8,6 +8,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::db::{self, Db, sessions::NewSession};
+use crate::domain::{EnterpriseId, TeamId, UserId};
 use crate::opaque::{random_token, token_hash};
 
 /// A session unused this long is over.
@@ -23,13 +24,13 @@ const CSRF_LABEL: &[u8] = b"lobby dashboard csrf v1";
 /// The person a request's session belongs to, and the installations they may manage.
 #[derive(Clone)]
 pub struct Admin {
-    pub user_id: String,
+    pub user_id: UserId,
     pub name: String,
     /// Installation ids (team ids, or enterprise ids for org-wide installs).
-    pub teams: Vec<String>,
+    pub teams: Vec<TeamId>,
     /// The person's own workspace and organisation, to ask Slack about their role again.
-    pub person_team_id: String,
-    pub person_enterprise_id: Option<String>,
+    pub person_team_id: TeamId,
+    pub person_enterprise_id: Option<EnterpriseId>,
     /// When Slack last confirmed the role (unix seconds).
     pub checked_at: i64,
     pub(crate) session_id: i64,
@@ -56,13 +57,13 @@ impl Admin {
         presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(self.csrf_token.as_bytes())))
     }
 
-    pub fn manages(&self, installation_id: &str) -> bool {
-        self.teams.iter().any(|t| t == installation_id)
+    pub fn manages(&self, installation_id: &TeamId) -> bool {
+        self.teams.contains(installation_id)
     }
 
     /// How the audit log names this person.
     pub fn actor(&self) -> &str {
-        &self.user_id
+        self.user_id.as_str()
     }
 }
 
@@ -97,11 +98,11 @@ fn live_since(now: i64) -> (i64, i64) {
 
 /// Who signs in, and what they may manage.
 pub struct SignIn<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub name: &'a str,
-    pub person_team_id: &'a str,
-    pub person_enterprise_id: Option<&'a str>,
-    pub teams: &'a [String],
+    pub person_team_id: &'a TeamId,
+    pub person_enterprise_id: Option<&'a EnterpriseId>,
+    pub teams: &'a [TeamId],
 }
 
 /// Starts a new session, ending the one the browser presented (if any) in the same transaction,
@@ -173,10 +174,10 @@ mod tests {
 
     fn admin(secret: &[u8]) -> Admin {
         Admin {
-            user_id: "U1".into(),
+            user_id: UserId::parse("U0ADA").unwrap(),
             name: "Ada".into(),
-            teams: vec!["T1".into()],
-            person_team_id: "T1".into(),
+            teams: vec![TeamId::parse("T0ONE").unwrap()],
+            person_team_id: TeamId::parse("T0ONE").unwrap(),
             person_enterprise_id: None,
             checked_at: 0,
             session_id: 1,
@@ -217,16 +218,20 @@ mod tests {
     #[tokio::test]
     async fn a_session_opens_until_it_is_ended_and_a_new_one_replaces_the_old() {
         let (_dir, db) = db().await;
+        let (user, team) = (
+            UserId::parse("U0ADA").unwrap(),
+            TeamId::parse("T0ONE").unwrap(),
+        );
         let who = SignIn {
-            user_id: "U1",
+            user_id: &user,
             name: "Ada",
-            person_team_id: "T1",
+            person_team_id: &team,
             person_enterprise_id: None,
             teams: &[],
         };
         let first = start(&db, None, &who).await.unwrap();
         let admin = resolve(&db, &first).await.unwrap().expect("live");
-        assert_eq!(admin.user_id, "U1");
+        assert_eq!(admin.user_id, user);
         assert!(admin.teams.is_empty());
 
         let second = start(&db, Some(&first), &who).await.unwrap();
@@ -239,10 +244,14 @@ mod tests {
     #[tokio::test]
     async fn idle_and_old_sessions_no_longer_open() {
         let (_dir, db) = db().await;
+        let (user, team) = (
+            UserId::parse("U0ADA").unwrap(),
+            TeamId::parse("T0ONE").unwrap(),
+        );
         let who = SignIn {
-            user_id: "U1",
+            user_id: &user,
             name: "Ada",
-            person_team_id: "T1",
+            person_team_id: &team,
             person_enterprise_id: None,
             teams: &[],
         };

@@ -4,6 +4,7 @@ use anyhow::anyhow;
 use clap::Subcommand;
 use secrecy::ExposeSecret;
 
+use crate::domain::TeamId;
 use crate::state::AppState;
 use crate::{api_keys, db};
 
@@ -11,20 +12,20 @@ use crate::{api_keys, db};
 pub enum ApiKeysCommand {
     /// Create a key for a workspace; it is printed once and stored only as a hash
     Create {
-        #[arg(long)]
-        team: String,
+        #[arg(long, value_parser = TeamId::parse)]
+        team: TeamId,
         #[arg(long)]
         name: String,
     },
     /// List a workspace's keys (never the keys themselves)
     List {
-        #[arg(long)]
-        team: String,
+        #[arg(long, value_parser = TeamId::parse)]
+        team: TeamId,
     },
     /// Revoke a key
     Revoke {
-        #[arg(long)]
-        team: String,
+        #[arg(long, value_parser = TeamId::parse)]
+        team: TeamId,
         id: i64,
     },
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::config::Settings;
 use crate::db::{self, installations::Installation, installations::InstallationStatus};
+use crate::domain::{EnterpriseId, TeamId};
 use crate::installation_tokens as tokens;
 use crate::invites;
 use crate::startup::{self, StartupError};
@@ -260,10 +261,14 @@ async fn check_installation(state: &AppState, installation: &Installation, repor
 
 /// An org-wide installation's token answers for the organization, a team's for the team.
 fn belongs_to(installation: &Installation, team_id: &str, enterprise_id: Option<&str>) -> bool {
-    installation.team_id.as_deref() == Some(team_id)
+    installation.team_id.as_ref().map(TeamId::as_str) == Some(team_id)
         || (installation.is_enterprise_install
             && installation.enterprise_id.is_some()
-            && installation.enterprise_id.as_deref() == enterprise_id)
+            && installation
+                .enterprise_id
+                .as_ref()
+                .map(EnterpriseId::as_str)
+                == enterprise_id)
 }
 
 /// The checks' lines, printed as they come (a slow Slack should not look like a hang).

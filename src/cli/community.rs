@@ -10,7 +10,7 @@ use crate::communities;
 use crate::db::{
     self, communities::CommunitySecret, communities::CommunitySettings, communities::SecretChange,
 };
-use crate::domain::{InviteLink, InviteMode, Slug};
+use crate::domain::{InviteLink, InviteMode, Slug, TeamId};
 use crate::state::AppState;
 
 #[derive(Debug, Subcommand)]
@@ -18,8 +18,8 @@ pub enum CommunityCommand {
     /// Create a community for an installed workspace
     Add {
         /// The installation (team id, or enterprise id for org-wide installs)
-        #[arg(long)]
-        team: String,
+        #[arg(long, value_parser = TeamId::parse)]
+        team: TeamId,
         /// The workspace invites go to, when it differs from --team (org-wide installs)
         #[arg(long)]
         workspace: Option<String>,

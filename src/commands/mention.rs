@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Intent, summarize};
 use crate::db::{self, installations::Installation};
+use crate::domain::{ChannelId, TeamId, UserId};
 use crate::jobs::{Job, Outcome};
 use crate::replies::{self as reply, ReplyTo};
 use crate::slack::payloads::EventCallback;
@@ -38,12 +39,13 @@ async fn handle(state: &AppState, envelope: &EventCallback) -> anyhow::Result<Ou
         let team = event["user"]["team_id"]
             .as_str()
             .or(envelope.team_id.as_deref())
-            .unwrap_or_default();
-        if let Some(email) = event["user"]["profile"]["email"].as_str() {
+            .and_then(|t| TeamId::parse(t).ok());
+        // Without a team id, no community's requests are this person's.
+        if let (Some(team), Some(email)) = (team, event["user"]["profile"]["email"].as_str()) {
             let email = crate::domain::Email::parse(email)
                 .map(|e| e.as_str().to_owned())
                 .unwrap_or_default();
-            let joined = db::invite_requests::mark_joined(&state.db, team, &email).await?;
+            let joined = db::invite_requests::mark_joined(&state.db, &team, &email).await?;
             tracing::info!(team_id = %team, requests = joined, "a new member joined");
         }
         return Ok(Outcome::Done);
@@ -55,7 +57,10 @@ async fn handle(state: &AppState, envelope: &EventCallback) -> anyhow::Result<Ou
         return Ok(Outcome::Done);
     }
     let message = event;
-    let Some(channel) = event["channel"].as_str() else {
+    let Some(channel) = event["channel"]
+        .as_str()
+        .and_then(|c| ChannelId::parse(c).ok())
+    else {
         return Ok(Outcome::Done);
     };
     if !is_for_us(message, &installation) {
@@ -67,18 +72,20 @@ async fn handle(state: &AppState, envelope: &EventCallback) -> anyhow::Result<Ou
     };
     let to = ReplyTo::Thread {
         installation_id: installation.id.clone(),
-        channel: channel.to_owned(),
+        channel,
         thread_ts: ts.to_owned(),
     };
-    let team = envelope
-        .team_id
-        .as_deref()
-        .unwrap_or(installation.id.as_str());
-    let user = message["user"].as_str().unwrap_or_default();
+    let team = (envelope.team_id.as_deref())
+        .and_then(|t| TeamId::parse(t).ok())
+        .unwrap_or_else(|| installation.id.clone());
+    // `is_for_us` saw an author; one whose id does not parse is no member to answer.
+    let Some(user) = message["user"].as_str().and_then(|u| UserId::parse(u).ok()) else {
+        return Ok(Outcome::Done);
+    };
     let answer = match super::parse(&without_mentions(text)) {
         // Already inside a job: read the page now rather than queueing another job.
         Intent::Summarize { url } if !url.is_empty() => summarize::compose(state, &url).await,
-        intent => super::answer(state, &installation, team, user, intent, to.clone()).await?,
+        intent => super::answer(state, &installation, &team, &user, intent, to.clone()).await?,
     };
     Ok(reply::outcome_of(reply::send(state, &to, &answer).await))
 }
@@ -92,7 +99,7 @@ async fn installation(
     };
     Ok(state
         .installations
-        .get(&state.db, key)
+        .get(&state.db, &key)
         .await?
         .filter(|i| i.is_active()))
 }
@@ -103,7 +110,7 @@ fn is_for_us(message: &Value, installation: &Installation) -> bool {
         return false;
     }
     let author = message["user"].as_str();
-    if author.is_none() || author == installation.bot_user_id.as_deref() {
+    if author.is_none() || author == installation.bot_user_id.as_ref().map(UserId::as_str) {
         return false;
     }
     match &installation.bot_user_id {

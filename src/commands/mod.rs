@@ -10,7 +10,7 @@ pub mod summarize;
 
 use crate::config::SlashCommands;
 use crate::db::{self, installations::Installation};
-use crate::domain::Email;
+use crate::domain::{Email, EnterpriseId, TeamId, UserId};
 use crate::invites::intake::{self, IntakeRefusal, Signup, Via};
 use crate::invites::{SubmitError, Submitted};
 pub use crate::replies::{Reply, ReplyTo};
@@ -119,12 +119,22 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
     let Some(intent) = intent_of(&state.settings.commands, &cmd.command, &cmd.text) else {
         return Ok(None);
     };
-    let installation = state
-        .installations
-        .for_team(&state.db, &cmd.team_id, cmd.enterprise_id.as_deref())
-        .await?
-        .filter(|i| i.is_active());
-    let Some(installation) = installation else {
+    // A team id that does not parse names no installation.
+    let team_id = TeamId::parse(&cmd.team_id).ok();
+    let enterprise_id = (cmd.enterprise_id.as_deref())
+        .filter(|e| !e.is_empty())
+        .and_then(|e| EnterpriseId::parse(e).ok());
+    let installation = match &team_id {
+        Some(team_id) => state
+            .installations
+            .for_team(&state.db, team_id, enterprise_id.as_ref())
+            .await?
+            .filter(|i| i.is_active()),
+        None => None,
+    };
+    let (Some(installation), Some(team_id), Ok(user_id)) =
+        (installation, team_id, UserId::parse(&cmd.user_id))
+    else {
         return Ok(Some(Reply::ephemeral(
             "Lobby is not installed in this workspace (any more). An admin can add it again.",
         )));
@@ -135,8 +145,8 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
     answer(
         state,
         installation.as_ref(),
-        &cmd.team_id,
-        &cmd.user_id,
+        &team_id,
+        &user_id,
         intent,
         reply_to,
     )
@@ -148,8 +158,8 @@ pub async fn slash(state: &AppState, cmd: SlashCommand) -> Result<Option<Reply>,
 pub async fn answer(
     state: &AppState,
     installation: &Installation,
-    team_id: &str,
-    user_id: &str,
+    team_id: &TeamId,
+    user_id: &UserId,
     intent: Intent,
     reply_to: ReplyTo,
 ) -> Result<Reply, CommandError> {
@@ -161,7 +171,7 @@ pub async fn answer(
             mrkdwn::escape(&word),
             help_text(commands)
         )),
-        Intent::Stats => Reply::ephemeral(stats::text(state, team_id).await?),
+        Intent::Stats => Reply::ephemeral(stats::text(&state.db, team_id).await?),
         Intent::Invite { email, name } => {
             Reply::ephemeral(propose(state, installation, team_id, user_id, &email, &name).await?)
         }
@@ -185,8 +195,8 @@ pub async fn answer(
 async fn propose(
     state: &AppState,
     installation: &Installation,
-    team_id: &str,
-    user_id: &str,
+    team_id: &TeamId,
+    user_id: &UserId,
     email: &str,
     name: &str,
 ) -> Result<String, CommandError> {
@@ -204,7 +214,7 @@ async fn propose(
     let communities = db::communities::for_installation(&state.db, &installation.id).await?;
     let Some(community) = communities
         .iter()
-        .find(|c| c.team_id == team_id)
+        .find(|c| &c.team_id == team_id)
         .or(communities.first())
     else {
         return Ok("This workspace has no community to invite people to yet. An admin can create one in the dashboard.".into());

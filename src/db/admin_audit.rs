@@ -3,6 +3,7 @@
 use super::{Exec, on_conn};
 
 use super::admin_scope::json_list;
+use crate::domain::TeamId;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditEntry {
@@ -17,7 +18,7 @@ pub struct AuditEntry {
 /// Entries of these installations, newest first, before `before_id` (the keyset cursor).
 pub async fn page(
     db: impl Into<Exec<'_>>,
-    installations: &[String],
+    installations: &[TeamId],
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
@@ -39,7 +40,7 @@ pub async fn page(
 /// The latest entries of one installation.
 pub async fn recent(
     db: impl Into<Exec<'_>>,
-    installation_id: &str,
+    installation_id: &TeamId,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
     on_conn!(db, |c| sqlx::query_as(
@@ -55,7 +56,7 @@ pub async fn recent(
 /// The latest entry of one installation with this action, if any.
 pub async fn latest(
     db: impl Into<Exec<'_>>,
-    installation_id: &str,
+    installation_id: &TeamId,
     action: &str,
 ) -> Result<Option<AuditEntry>, sqlx::Error> {
     on_conn!(db, |c| sqlx::query_as(

@@ -7,7 +7,7 @@
 use super::{Exec, on_conn};
 
 use super::invite_requests::InviteRequest;
-use crate::domain::InviteStatus;
+use crate::domain::{InviteStatus, TeamId};
 
 const SELECT: &str = "SELECT id, community_id, email, name, source, requested_by, status, status_message, slack_error, \
      decided_by, created_at, updated_at FROM invite_requests";
@@ -145,7 +145,7 @@ fn prefix_end(prefix: &str) -> String {
 pub async fn installation_of(
     db: impl Into<Exec<'_>>,
     request_id: i64,
-    installations: &[String],
+    installations: &[TeamId],
 ) -> Result<Option<String>, sqlx::Error> {
     let db: Exec = db.into();
     let sql = db.pick(
@@ -186,7 +186,7 @@ pub struct FunnelDay {
 /// daily rollup the migration's triggers keep, so the cost does not grow with the requests.
 pub async fn funnel(
     db: impl Into<Exec<'_>>,
-    installation_id: &str,
+    installation_id: &TeamId,
     since: i64,
 ) -> Result<Vec<FunnelDay>, sqlx::Error> {
     on_conn!(db, |c| {
@@ -263,7 +263,7 @@ mod tests {
         let (_dir, db) = test_db().await;
         on_conn!(&db, |c| sqlx::query(
             "INSERT INTO installations (id, team_name, installer_user_id, installed_at, updated_at) \
-             VALUES ('T1', 'One', 'U1', 0, 0)",
+             VALUES ('T0ONE', 'One', 'U0ONE', 0, 0)",
         )
         .execute(c)
         .await
@@ -272,7 +272,7 @@ mod tests {
         for (id, slug) in [(1, "a"), (2, "b")] {
             on_conn!(&db, |c| sqlx::query(
                 "INSERT INTO communities (id, slug, installation_id, team_id, title, invite_mode, created_at, updated_at) \
-                 VALUES ($1, $2, 'T1', 'T1', 'A', 'approval', 0, 0)",
+                 VALUES ($1, $2, 'T0ONE', 'T0ONE', 'A', 'approval', 0, 0)",
             )
             .bind(id)
             .bind(slug)
@@ -319,7 +319,9 @@ mod tests {
                 on_conn!(&db, |c| sqlx::query_as(rollup).fetch_all(c).await).unwrap();
             assert_eq!(got, want, "after {sql}");
         }
-        let days = funnel(&db, "T1", 10 * day).await.unwrap();
+        let days = funnel(&db, &TeamId::parse("T0ONE").unwrap(), 10 * day)
+            .await
+            .unwrap();
         assert_eq!(
             days,
             [
@@ -337,6 +339,11 @@ mod tests {
                 },
             ]
         );
-        assert!(funnel(&db, "T1", 12 * day).await.unwrap().is_empty());
+        assert!(
+            funnel(&db, &TeamId::parse("T0ONE").unwrap(), 12 * day)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }

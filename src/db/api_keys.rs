@@ -1,11 +1,12 @@
 //! API keys: only the public prefix and a hash of the whole key are stored.
 
 use super::{Exec, on_conn};
+use crate::domain::TeamId;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKey {
     pub id: i64,
-    pub team_id: String,
+    pub team_id: TeamId,
     pub name: String,
     pub prefix: String,
     pub created_by: String,
@@ -18,14 +19,14 @@ pub struct ApiKey {
 #[derive(Debug, sqlx::FromRow)]
 pub struct StoredKey {
     pub id: i64,
-    pub team_id: String,
+    pub team_id: TeamId,
     pub secret_hash: Vec<u8>,
     pub revoked_at: Option<i64>,
 }
 
 pub async fn insert(
     db: impl Into<Exec<'_>>,
-    team_id: &str,
+    team_id: &TeamId,
     name: &str,
     prefix: &str,
     secret_hash: &[u8],
@@ -69,7 +70,7 @@ pub async fn touch(db: impl Into<Exec<'_>>, id: i64) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-pub async fn list(db: impl Into<Exec<'_>>, team_id: &str) -> Result<Vec<ApiKey>, sqlx::Error> {
+pub async fn list(db: impl Into<Exec<'_>>, team_id: &TeamId) -> Result<Vec<ApiKey>, sqlx::Error> {
     on_conn!(db, |c| {
         sqlx::query_as(
         "SELECT id, team_id, name, prefix, created_by, created_at, last_used_at, revoked_at FROM api_keys \
@@ -82,7 +83,11 @@ pub async fn list(db: impl Into<Exec<'_>>, team_id: &str) -> Result<Vec<ApiKey>,
 }
 
 /// Revokes the key of that team; false when there is none (or it belongs to another team).
-pub async fn revoke(db: impl Into<Exec<'_>>, team_id: &str, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn revoke(
+    db: impl Into<Exec<'_>>,
+    team_id: &TeamId,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
     let done = on_conn!(db, |c| {
         sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND team_id = $3 AND revoked_at IS NULL",

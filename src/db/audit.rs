@@ -1,10 +1,11 @@
 //! The audit log: who did what, when.
 
 use super::{Exec, on_conn};
+use crate::domain::TeamId;
 
 pub async fn record(
     db: impl Into<Exec<'_>>,
-    team_id: Option<&str>,
+    team_id: Option<&TeamId>,
     actor: &str,
     action: &str,
     detail: &str,
@@ -34,7 +35,7 @@ pub struct Entry {
 
 pub async fn recent(
     db: impl Into<Exec<'_>>,
-    team_id: &str,
+    team_id: &TeamId,
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
     on_conn!(db, |c| {

@@ -6,15 +6,15 @@ use secrecy::{ExposeSecret, SecretString};
 use super::sealed::{
     COMMUNITY_CAPTCHA_SECRET, COMMUNITY_INVITE_LINK, COMMUNITY_LEGACY_TOKEN, SealedColumn,
 };
-use crate::domain::InviteMode;
+use crate::domain::{ChannelId, InviteMode, TeamId};
 use crate::vault::{Keyring, VaultError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Community {
     pub id: i64,
     pub slug: String,
-    pub installation_id: String,
-    pub team_id: String,
+    pub installation_id: TeamId,
+    pub team_id: TeamId,
     pub title: String,
     pub description: String,
     #[sqlx(try_from = "String")]
@@ -26,7 +26,7 @@ pub struct Community {
     pub denied_domains: String,
     pub captcha_provider: Option<String>,
     pub captcha_site_key: Option<String>,
-    pub admin_channel: Option<String>,
+    pub admin_channel: Option<ChannelId>,
     pub member_count: Option<i64>,
     pub member_count_at: Option<i64>,
     pub config_error: Option<String>,
@@ -113,7 +113,7 @@ impl Community {
             denied_domains: self.denied_domains.clone(),
             captcha_provider: self.captcha_provider.clone(),
             captcha_site_key: self.captcha_site_key.clone(),
-            admin_channel: self.admin_channel.clone(),
+            admin_channel: self.admin_channel.as_ref().map(ChannelId::to_string),
         }
     }
 }
@@ -136,8 +136,8 @@ const SELECT: &str = "SELECT id, slug, installation_id, team_id, title, descript
 pub async fn create(
     db: impl Into<Exec<'_>>,
     slug: &str,
-    installation_id: &str,
-    team_id: &str,
+    installation_id: &TeamId,
+    team_id: &TeamId,
     settings: &CommunitySettings,
 ) -> Result<i64, sqlx::Error> {
     let now = super::now();
@@ -334,7 +334,7 @@ pub async fn list_public(db: impl Into<Exec<'_>>) -> Result<Vec<Community>, sqlx
 
 pub async fn for_installation(
     db: impl Into<Exec<'_>>,
-    installation_id: &str,
+    installation_id: &TeamId,
 ) -> Result<Vec<Community>, sqlx::Error> {
     on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE installation_id = $1 ORDER BY title, id"
@@ -347,8 +347,8 @@ pub async fn for_installation(
 /// The count of one workspace of an org-wide installation, for the communities in it.
 pub async fn set_member_count_of_team(
     db: impl Into<Exec<'_>>,
-    installation_id: &str,
-    team_id: &str,
+    installation_id: &TeamId,
+    team_id: &TeamId,
     count: i64,
 ) -> Result<(), sqlx::Error> {
     on_conn!(db, |c| sqlx::query(
@@ -367,7 +367,7 @@ pub async fn set_member_count_of_team(
 
 pub async fn set_member_count(
     db: impl Into<Exec<'_>>,
-    installation_id: &str,
+    installation_id: &TeamId,
     count: i64,
 ) -> Result<(), sqlx::Error> {
     on_conn!(db, |c| sqlx::query(

@@ -565,6 +565,10 @@ mod tests {
     use crate::db::sealed::{COMMUNITY_INVITE_LINK, INSTALLATION_BOT_TOKEN};
     use crate::vault::MasterKey;
 
+    fn team() -> crate::domain::TeamId {
+        crate::domain::TeamId::parse("T0COPY").unwrap()
+    }
+
     #[test]
     fn values_move_between_the_engines_types() {
         use ColumnType::*;
@@ -713,7 +717,7 @@ mod tests {
             .map(|d| d.rows_affected()))
             .unwrap();
         }
-        crate::db::audit::record(db, Some("T0COPY"), "U0ADMIN", "copy.test", "")
+        crate::db::audit::record(db, Some(&team()), "U0ADMIN", "copy.test", "")
             .await
             .unwrap();
     }
@@ -758,7 +762,7 @@ mod tests {
         let token = crate::db::installations::token(
             &target,
             &keyring,
-            "T0COPY",
+            &team(),
             crate::db::installations::TokenKind::Bot,
         )
         .await

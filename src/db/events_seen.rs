@@ -1,12 +1,13 @@
 //! Events already received, so Slack's retries have no second effect.
 
 use super::{Exec, on_conn};
+use crate::domain::TeamId;
 
 /// Records the event; false when it was seen before.
 pub async fn first_sighting(
     db: impl Into<Exec<'_>>,
     event_id: &str,
-    team_id: Option<&str>,
+    team_id: Option<&TeamId>,
 ) -> Result<bool, sqlx::Error> {
     let done = on_conn!(db, |c| {
         sqlx::query(

@@ -7,25 +7,26 @@ use super::sealed::{
     INSTALLATION_BOT_REFRESH, INSTALLATION_BOT_TOKEN, INSTALLATION_USER_REFRESH,
     INSTALLATION_USER_TOKEN, SealedColumn,
 };
+use crate::domain::{EnterpriseId, TeamId, UserId};
 use crate::vault::{Keyring, VaultError};
 
 /// An installation as the dashboard and the rest of the app see it: no token material.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Installation {
-    pub id: String,
-    pub team_id: Option<String>,
+    pub id: TeamId,
+    pub team_id: Option<TeamId>,
     pub team_name: String,
     pub team_domain: Option<String>,
     pub team_icon: Option<String>,
-    pub enterprise_id: Option<String>,
+    pub enterprise_id: Option<EnterpriseId>,
     pub enterprise_name: Option<String>,
     pub is_enterprise_install: bool,
     pub app_id: Option<String>,
-    pub bot_user_id: Option<String>,
+    pub bot_user_id: Option<UserId>,
     pub bot_id: Option<String>,
     pub bot_scopes: String,
     pub bot_token_expires_at: Option<i64>,
-    pub installer_user_id: String,
+    pub installer_user_id: UserId,
     pub user_scopes: String,
     pub user_token_expires_at: Option<i64>,
     pub status: InstallationStatus,
@@ -68,9 +69,10 @@ impl std::fmt::Display for InstallationStatus {
 impl Installation {
     /// An active team installation with a bot token and no user token, for unit tests.
     pub(crate) fn sample(id: &str) -> Self {
+        let id = TeamId::parse(id).expect("a sample's id is a team id");
         Installation {
-            id: id.into(),
-            team_id: Some(id.into()),
+            team_id: Some(id.clone()),
+            id,
             team_name: String::new(),
             team_domain: None,
             team_icon: None,
@@ -82,7 +84,7 @@ impl Installation {
             bot_id: None,
             bot_scopes: String::new(),
             bot_token_expires_at: None,
-            installer_user_id: "U0INSTALL".into(),
+            installer_user_id: UserId::parse("U0INSTALL").expect("a user id"),
             user_scopes: String::new(),
             user_token_expires_at: None,
             status: InstallationStatus::Active,
@@ -117,18 +119,18 @@ pub struct Grant {
 /// What an OAuth exchange produced, ready to be stored.
 #[derive(Debug)]
 pub struct NewInstallation {
-    pub id: String,
-    pub team_id: Option<String>,
+    pub id: TeamId,
+    pub team_id: Option<TeamId>,
     pub team_name: String,
     pub team_domain: Option<String>,
     pub team_icon: Option<String>,
-    pub enterprise_id: Option<String>,
+    pub enterprise_id: Option<EnterpriseId>,
     pub enterprise_name: Option<String>,
     pub is_enterprise_install: bool,
     pub app_id: Option<String>,
-    pub bot_user_id: Option<String>,
+    pub bot_user_id: Option<UserId>,
     pub bot_id: Option<String>,
-    pub installer_user_id: String,
+    pub installer_user_id: UserId,
     pub bot: Option<Grant>,
     pub user: Option<Grant>,
 }
@@ -172,10 +174,10 @@ const SELECT: &str = "SELECT id, team_id, team_name, team_domain, team_icon, ent
 fn seal(
     keyring: &Keyring,
     col: SealedColumn,
-    id: &str,
+    id: &TeamId,
     value: Option<&SecretString>,
 ) -> Option<String> {
-    value.map(|v| keyring.seal_str(v.expose_secret(), &col.aad(id)))
+    value.map(|v| keyring.seal_str(v.expose_secret(), &col.aad(id.as_str())))
 }
 
 /// Inserts the installation, or on reinstall replaces its tokens and scopes and makes it active
@@ -187,7 +189,7 @@ pub async fn upsert(
     keyring: &Keyring,
     new: &NewInstallation,
 ) -> Result<(), sqlx::Error> {
-    let id = new.id.as_str();
+    let id = &new.id;
     let now = super::now();
     let bot = new.bot.as_ref();
     let user = new.user.as_ref();
@@ -244,7 +246,10 @@ pub async fn upsert(
     Ok(())
 }
 
-pub async fn get(db: impl Into<Exec<'_>>, id: &str) -> Result<Option<Installation>, sqlx::Error> {
+pub async fn get(
+    db: impl Into<Exec<'_>>,
+    id: &TeamId,
+) -> Result<Option<Installation>, sqlx::Error> {
     on_conn!(db, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE id = $1"
     )))
@@ -256,15 +261,15 @@ pub async fn get(db: impl Into<Exec<'_>>, id: &str) -> Result<Option<Installatio
 /// The installation that serves a workspace: its own, or its organisation's org-wide one.
 pub async fn for_team(
     db: impl Into<Exec<'_>>,
-    team_id: &str,
-    enterprise_id: Option<&str>,
+    team_id: &TeamId,
+    enterprise_id: Option<&EnterpriseId>,
 ) -> Result<Option<Installation>, sqlx::Error> {
     on_conn!(db, |c| {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE id = $1 OR (is_enterprise_install = TRUE AND id = $2) ORDER BY is_enterprise_install LIMIT 1"
     )))
     .bind(team_id)
-    .bind(enterprise_id.unwrap_or(""))
+    .bind(enterprise_id.map_or("", EnterpriseId::as_str))
     .fetch_optional(c)
         .await
     })
@@ -299,7 +304,7 @@ pub async fn count_by_status(db: impl Into<Exec<'_>>) -> Result<Vec<(String, i64
 pub async fn token(
     db: impl Into<Exec<'_>>,
     keyring: &Keyring,
-    id: &str,
+    id: &TeamId,
     kind: TokenKind,
 ) -> Result<Option<StoredToken>, TokenError> {
     let (token_col, refresh_col) = kind.columns();
@@ -321,9 +326,9 @@ pub async fn token(
         return Ok(None);
     };
     Ok(Some(StoredToken {
-        token: keyring.open_str(&token, &token_col.aad(id))?,
+        token: keyring.open_str(&token, &token_col.aad(id.as_str()))?,
         refresh_token: refresh
-            .map(|r| keyring.open_str(&r, &refresh_col.aad(id)))
+            .map(|r| keyring.open_str(&r, &refresh_col.aad(id.as_str())))
             .transpose()?,
         expires_at,
     }))
@@ -333,7 +338,7 @@ pub async fn token(
 pub async fn store_refreshed(
     db: impl Into<Exec<'_>>,
     keyring: &Keyring,
-    id: &str,
+    id: &TeamId,
     kind: TokenKind,
     token: &StoredToken,
 ) -> Result<(), sqlx::Error> {
@@ -362,7 +367,7 @@ pub async fn store_refreshed(
 /// Stops using an installation Slack refused (`invalid_auth`, `account_inactive`, `token_revoked`).
 pub async fn mark_inactive(
     db: impl Into<Exec<'_>>,
-    id: &str,
+    id: &TeamId,
     reason: &str,
 ) -> Result<bool, sqlx::Error> {
     let done = on_conn!(db, |c| sqlx::query(
@@ -382,7 +387,7 @@ pub async fn mark_inactive(
 /// uninstalled.
 pub async fn delete_tokens(
     db: impl Into<Exec<'_>>,
-    id: &str,
+    id: &TeamId,
     kind: TokenKind,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
@@ -409,7 +414,7 @@ pub async fn delete_tokens(
 }
 
 /// Removes the installation (after its token was revoked at Slack).
-pub async fn delete(db: impl Into<Exec<'_>>, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: impl Into<Exec<'_>>, id: &TeamId) -> Result<bool, sqlx::Error> {
     let done = on_conn!(db, |c| sqlx::query(
         "DELETE FROM installations WHERE id = $1"
     )

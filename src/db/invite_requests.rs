@@ -2,7 +2,7 @@
 
 use super::{Exec, on_conn};
 
-use crate::domain::InviteStatus;
+use crate::domain::{InviteStatus, TeamId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InviteRequest {
@@ -11,7 +11,7 @@ pub struct InviteRequest {
     pub email: String,
     pub name: String,
     pub source: String,
-    pub requested_by: Option<String>,
+    pub requested_by: Option<UserId>,
     #[sqlx(try_from = "String")]
     pub status: InviteStatus,
     pub status_message: String,
@@ -27,7 +27,7 @@ pub struct NewRequest<'a> {
     pub email: &'a str,
     pub name: &'a str,
     pub source: &'a str,
-    pub requested_by: Option<&'a str>,
+    pub requested_by: Option<&'a UserId>,
     pub status: InviteStatus,
     pub status_message: &'a str,
 }
@@ -262,7 +262,7 @@ pub async fn list(
 /// The requests of one team's communities for this email still waiting for Slack to say they joined.
 pub async fn mark_joined(
     db: impl Into<Exec<'_>>,
-    team_id: &str,
+    team_id: &TeamId,
     email: &str,
 ) -> Result<u64, sqlx::Error> {
     let done = on_conn!(db, |c| {
@@ -316,7 +316,7 @@ pub struct WeeklyCounts {
 
 pub async fn weekly_counts(
     db: impl Into<Exec<'_>>,
-    team_id: &str,
+    team_id: &TeamId,
     since: i64,
 ) -> Result<WeeklyCounts, sqlx::Error> {
     on_conn!(db, |c| {

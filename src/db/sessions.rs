@@ -1,18 +1,19 @@
 //! Dashboard sessions: a hash of the cookie, who signed in, and which installations they manage.
 
 use super::{Exec, on_conn};
+use crate::domain::{EnterpriseId, TeamId, UserId};
 
 /// A live session as the dashboard needs it on every request.
 #[derive(Debug, sqlx::FromRow)]
 pub struct LiveSession {
     pub id: i64,
-    pub user_id: String,
+    pub user_id: UserId,
     pub user_name: String,
     pub csrf_secret: Vec<u8>,
     pub last_seen_at: i64,
     /// The workspace and organisation of the person, to ask Slack about them again.
-    pub person_team_id: String,
-    pub person_enterprise_id: Option<String>,
+    pub person_team_id: TeamId,
+    pub person_enterprise_id: Option<EnterpriseId>,
     /// When Slack last confirmed the person's admin role (unix seconds).
     pub checked_at: i64,
     /// The installation ids, comma-separated (Slack ids have no commas); `None` when there are none.
@@ -20,25 +21,25 @@ pub struct LiveSession {
 }
 
 impl LiveSession {
-    pub fn installation_ids(&self) -> Vec<String> {
+    /// Only ids that parse: each was a parsed id when it was stored.
+    pub fn installation_ids(&self) -> Vec<TeamId> {
         self.installations
             .as_deref()
             .unwrap_or_default()
             .split(',')
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
+            .filter_map(|id| TeamId::parse(id).ok())
             .collect()
     }
 }
 
 pub struct NewSession<'a> {
     pub token_hash: &'a [u8],
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub user_name: &'a str,
     pub csrf_secret: &'a [u8],
-    pub person_team_id: &'a str,
-    pub person_enterprise_id: Option<&'a str>,
-    pub installations: &'a [String],
+    pub person_team_id: &'a TeamId,
+    pub person_enterprise_id: Option<&'a EnterpriseId>,
+    pub installations: &'a [TeamId],
 }
 
 /// Inserts the session and its installations; run it in a transaction so both land or neither.
@@ -122,7 +123,7 @@ pub async fn confirm_admin(
     tx: &mut super::WriteTx,
     id: i64,
     now: i64,
-    dropped: &[String],
+    dropped: &[TeamId],
 ) -> Result<(), sqlx::Error> {
     for installation in dropped {
         on_conn!(&mut **tx, |c| sqlx::query(
@@ -192,16 +193,20 @@ mod tests {
     fn installation_ids_split_the_concatenated_column() {
         let session = LiveSession {
             id: 1,
-            user_id: "U1".into(),
+            user_id: UserId::parse("U0ADA").unwrap(),
             user_name: String::new(),
             csrf_secret: vec![],
             last_seen_at: 0,
-            person_team_id: "T1".into(),
+            person_team_id: TeamId::parse("T0ONE").unwrap(),
             person_enterprise_id: None,
             checked_at: 0,
-            installations: Some("T1,E2".into()),
+            installations: Some("T0ONE,E0TWO".into()),
         };
-        assert_eq!(session.installation_ids(), ["T1", "E2"]);
+        let ids = session.installation_ids();
+        assert_eq!(
+            ids.iter().map(TeamId::as_str).collect::<Vec<_>>(),
+            ["T0ONE", "E0TWO"]
+        );
         let none = LiveSession {
             installations: None,
             ..session

@@ -12,5 +12,5 @@ pub use email::{
 };
 pub use invite_link::{InviteLink, InviteLinkError};
 pub use invites::{InviteMode, InviteStatus};
-pub use slack_ids::{TeamId, UserId};
+pub use slack_ids::{ChannelId, EnterpriseId, TeamId, UserId};
 pub use slug::{Slug, SlugError};

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Approved, DecisionError};
 use crate::db::{self, installations::Installation};
+use crate::domain::{ChannelId, TeamId, UserId};
 use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
 use crate::replies::{self as reply, Reply, ReplyTo};
@@ -33,8 +34,8 @@ impl JobKind for Announce {
 pub struct Decide {
     pub request_id: i64,
     pub approve: bool,
-    pub user_id: String,
-    pub team_id: String,
+    pub user_id: UserId,
+    pub team_id: TeamId,
     pub response_url: String,
 }
 
@@ -99,7 +100,7 @@ pub async fn run_announce(state: &AppState, job: Job) -> Outcome {
         Ok(None) => return Outcome::Done,
         Err(e) => return Outcome::retry(e.to_string()),
     };
-    let Some(channel) = community.admin_channel.as_deref() else {
+    let Some(channel) = community.admin_channel.as_ref().map(ChannelId::as_str) else {
         return Outcome::Done;
     };
     let token = match tokens::bot_token(state, &community.installation_id).await {
@@ -126,9 +127,11 @@ pub async fn queue_decision(state: &AppState, click: &BlockActions) -> Result<()
     else {
         return Ok(());
     };
-    let (Some(request_id), Some(team_id), Some(response_url)) = (
+    // Ids that do not parse are as good as missing: no request of Lobby's was clicked.
+    let (Some(request_id), Some(team_id), Ok(user_id), Some(response_url)) = (
         action.value.as_deref().and_then(|v| v.parse::<i64>().ok()),
-        click.team_id(),
+        click.team_id().and_then(|t| TeamId::parse(t).ok()),
+        UserId::parse(&click.user.id),
         click.response_url.as_deref(),
     ) else {
         return Ok(());
@@ -136,8 +139,8 @@ pub async fn queue_decision(state: &AppState, click: &BlockActions) -> Result<()
     let job = Decide {
         request_id,
         approve: action.action_id == APPROVE_ACTION,
-        user_id: click.user.id.clone(),
-        team_id: team_id.to_owned(),
+        user_id,
+        team_id,
         response_url: response_url.to_owned(),
     }
     .job()
@@ -157,11 +160,11 @@ pub async fn run_decide(state: &AppState, job: Job) -> Outcome {
         Ok(payload) => payload,
         Err(outcome) => return outcome,
     };
-    let (user_id, team_id, response_url) = (&*user_id, &*team_id, &*response_url);
+    let response_url = response_url.as_str();
     let to = ReplyTo::ResponseUrl {
         url: response_url.to_owned(),
     };
-    match decide(state, request_id, approve, user_id, team_id, response_url).await {
+    match decide(state, request_id, approve, &user_id, &team_id, response_url).await {
         // The invite mail's job replaces the message once it knows how the mail went.
         Ok(Decision::Later) => Outcome::Done,
         Ok(Decision::Replace(text)) => {
@@ -188,8 +191,8 @@ async fn decide(
     state: &AppState,
     request_id: i64,
     approve: bool,
-    user_id: &str,
-    team_id: &str,
+    user_id: &UserId,
+    team_id: &TeamId,
     response_url: &str,
 ) -> Result<Decision, Outcome> {
     let retry = |e: &dyn std::fmt::Display| Outcome::retry(e.to_string());
@@ -203,7 +206,7 @@ async fn decide(
         None => None,
     };
     // A click from another workspace (or on a request that is gone) decides nothing.
-    let Some(community) = community.filter(|c| c.team_id == team_id) else {
+    let Some(community) = community.filter(|c| &c.team_id == team_id) else {
         return Ok(Decision::Tell(
             "That request is not one of this workspace's.".into(),
         ));
@@ -220,14 +223,14 @@ async fn decide(
     let token = tokens::bot_token(state, &installation.id)
         .await
         .map_err(|e| Outcome::fail(e.to_string()))?;
-    let clicker = match state.slack.users_info(&token, user_id).await {
+    let clicker = match state.slack.users_info(&token, user_id.as_str()).await {
         Ok(user) => user,
         Err(e) => {
             tokens::note_failure(state, &installation.id, &e).await;
             return Err(reply::outcome_of(Err(e)));
         }
     };
-    let other_team = !clicker.team_id.is_empty() && clicker.team_id != team_id;
+    let other_team = !clicker.team_id.is_empty() && clicker.team_id != team_id.as_str();
     if !clicker.is_admin_or_owner() || other_team {
         return Ok(Decision::Tell(
             "Only admins of this workspace can approve or deny requests.".into(),
@@ -237,7 +240,7 @@ async fn decide(
     let outcome = if approve {
         let message = super::mail::SlackMessage {
             response_url: response_url.to_owned(),
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
         };
         super::approve_from_slack(state, request_id, &actor, message).await.map(|approved| match approved {
             Approved::Queued => Decision::Replace(format!("✅ Approved by <@{user_id}>; Slack will email the invitation.")),

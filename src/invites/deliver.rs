@@ -120,7 +120,12 @@ async fn attempt(state: &AppState, request_id: i64, attempt: i64) -> anyhow::Res
                 Ok(token) => {
                     state
                         .slack
-                        .admin_users_invite(&token, &community.team_id, &request.email, &channels)
+                        .admin_users_invite(
+                            &token,
+                            community.team_id.as_str(),
+                            &request.email,
+                            &channels,
+                        )
                         .await
                 }
                 // No user token at all: a configuration problem. A refresh Slack refused is
@@ -148,7 +153,7 @@ async fn attempt(state: &AppState, request_id: i64, attempt: i64) -> anyhow::Res
                     legacy_invite(
                         state,
                         &token,
-                        &community.team_id,
+                        community.team_id.as_str(),
                         &request.email,
                         &request.name,
                         &channels,

@@ -10,7 +10,7 @@ use crate::abuse::captcha::{self, CaptchaProvider};
 use crate::abuse::form_token::MAX_AGE_SECS;
 use crate::abuse::{FormToken, FormTokenError};
 use crate::db::{self, communities::Community, communities::CommunitySecret};
-use crate::domain::{Email, EmailError};
+use crate::domain::{Email, EmailError, UserId};
 use crate::i18n::Lang;
 use crate::state::AppState;
 
@@ -43,7 +43,7 @@ pub enum Via<'a> {
     /// too when it says `verified`.
     Api { verified: bool },
     /// A member of the workspace, in Slack (`/lobby-invite`); they vouch for the address.
-    Slack { user_id: &'a str },
+    Slack { user_id: &'a UserId },
 }
 
 /// What the join form sends besides the address and the name.

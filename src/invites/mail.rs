@@ -12,7 +12,7 @@ use crate::db::{
     invite_requests::InviteRequest,
     mails::MailRecord,
 };
-use crate::domain::InviteStatus;
+use crate::domain::{ChannelId, InviteStatus, UserId};
 use crate::i18n::Lang;
 use crate::installation_tokens as tokens;
 use crate::jobs::{Job, JobKind, NewJob, Outcome};
@@ -112,7 +112,7 @@ pub fn link_job(request_id: i64) -> NewJob<'static> {
 pub struct SlackMessage {
     pub response_url: String,
     /// Who clicked Approve.
-    pub user_id: String,
+    pub user_id: UserId,
 }
 
 pub fn link_job_for(request_id: i64, slack_message: Option<SlackMessage>) -> NewJob<'static> {
@@ -700,7 +700,7 @@ pub async fn run_link_warning(state: &AppState, job: Job) -> Outcome {
         Err(e) => return Outcome::retry(e.to_string()),
     };
     let (Some(channel), Some(text)) = (
-        community.admin_channel.as_deref(),
+        community.admin_channel.as_ref().map(ChannelId::as_str),
         link_health_warning(&community, db::now()),
     ) else {
         return Outcome::Done;

@@ -12,10 +12,11 @@ use secrecy::ExposeSecret;
 use crate::abuse::domains::DomainRefusal;
 use crate::abuse::{disposable, domains::DomainRules};
 use crate::db::{
-    self, communities::Community, communities::CommunitySecret, communities::SecretError,
+    self, Db, communities::Community, communities::CommunitySecret, communities::SecretError,
     installations::Installation,
 };
 use crate::domain::{Email, InviteLink, InviteMode, InviteStatus};
+use crate::mail::Mailer;
 use crate::state::AppState;
 
 /// The job that delivers one request to Slack.
@@ -46,7 +47,7 @@ pub struct Submission<'a> {
     pub email: &'a Email,
     pub name: &'a str,
     pub source: Source,
-    pub requested_by: Option<&'a str>,
+    pub requested_by: Option<&'a crate::domain::UserId>,
     /// The caller already proved the address (an API client saying `"verified": true`, a Slack member).
     pub verified: bool,
     /// The form came back faster than a person fills it in: kept, but confirmed or held for an admin.
@@ -203,18 +204,18 @@ pub const MSG_HELD: &str =
 pub const MSG_MAILING_LINK: &str = "Mailing the invite link.";
 
 /// Where a request goes once its address is known to be real (or needs no proof).
-fn next_step(state: &AppState, community: &Community) -> (InviteStatus, &'static str) {
+fn next_step(mailer: Option<&Mailer>, community: &Community) -> (InviteStatus, &'static str) {
     match community.invite_mode {
         InviteMode::AdminApi | InviteMode::Legacy => (InviteStatus::Queued, MSG_QUEUED),
         InviteMode::Approval => (InviteStatus::Pending, MSG_PENDING),
-        InviteMode::Link if state.mailer.is_some() => (InviteStatus::Queued, MSG_MAILING_LINK),
+        InviteMode::Link if mailer.is_some() => (InviteStatus::Queued, MSG_MAILING_LINK),
         InviteMode::Link => (InviteStatus::LinkShown, MSG_LINK),
     }
 }
 
 /// Whether requests to this community must confirm their address first.
-pub fn needs_confirmation(state: &AppState, community: &Community) -> bool {
-    state.mailer.is_some() && community.confirm_addresses
+pub fn needs_confirmation(mailer: Option<&Mailer>, community: &Community) -> bool {
+    mailer.is_some() && community.confirm_addresses
 }
 
 /// The job that takes a request in `status` on, if any: delivery, the link mail, or the
@@ -280,13 +281,13 @@ async fn record(
     form_token: Option<(Vec<u8>, i64)>,
 ) -> Result<Option<Submitted>, SubmitError> {
     let community = sub.community;
-    let confirm = !sub.verified && needs_confirmation(state, community);
+    let confirm = !sub.verified && needs_confirmation(state.mailer.as_ref(), community);
     let (status, message) = if confirm {
         (InviteStatus::Unconfirmed, MSG_CONFIRMING)
     } else if sub.too_fast {
         (InviteStatus::Pending, MSG_HELD)
     } else {
-        next_step(state, community)
+        next_step(state.mailer.as_ref(), community)
     };
     let link = if status == InviteStatus::LinkShown {
         let link = shared_link(state, community).await?;
@@ -314,7 +315,7 @@ async fn record(
         email: sub.email.as_str().to_owned(),
         name: crate::domain::text::clean_line(sub.name, MAX_NAME_CHARS),
         source: sub.source.as_str(),
-        requested_by: sub.requested_by.map(str::to_owned),
+        requested_by: sub.requested_by.cloned(),
         status,
         status_message: message,
         confirm: token.as_deref().map(|token| {
@@ -366,15 +367,15 @@ pub enum ConfirmError {
 
 /// The request an unspent, unexpired confirmation token belongs to (for the page with the button).
 pub async fn pending_confirmation(
-    state: &AppState,
+    db: &Db,
     slug: &str,
     token: &str,
 ) -> Result<(db::invite_requests::InviteRequest, Community), ConfirmError> {
     let hash = crate::opaque::token_hash(token);
-    let request = db::invite_requests::by_confirm_hash(&state.db, &hash, db::now())
+    let request = db::invite_requests::by_confirm_hash(db, &hash, db::now())
         .await?
         .ok_or(ConfirmError::Invalid)?;
-    let community = db::communities::get(&state.db, request.community_id)
+    let community = db::communities::get(db, request.community_id)
         .await?
         .filter(|c| c.slug == slug)
         .ok_or(ConfirmError::Invalid)?;
@@ -383,8 +384,8 @@ pub async fn pending_confirmation(
 
 /// The person confirms their address: the token is spent and the request goes on.
 pub async fn confirm(state: &AppState, slug: &str, token: &str) -> Result<Confirmed, ConfirmError> {
-    let (request, community) = pending_confirmation(state, slug, token).await?;
-    let (status, message) = match next_step(state, &community) {
+    let (request, community) = pending_confirmation(&state.db, slug, token).await?;
+    let (status, message) = match next_step(state.mailer.as_ref(), &community) {
         // Without mail there is nothing to confirm with; a link is never shown to a visitor here.
         (InviteStatus::LinkShown, _) => (InviteStatus::Pending, MSG_PENDING),
         step => step,
@@ -467,13 +468,13 @@ impl From<sqlx::Error> for DecisionError {
 }
 
 async fn load(
-    state: &AppState,
+    db: &Db,
     request_id: i64,
 ) -> Result<(db::invite_requests::InviteRequest, Community), DecisionError> {
-    let request = db::invite_requests::get(&state.db, request_id)
+    let request = db::invite_requests::get(db, request_id)
         .await?
         .ok_or(DecisionError::NotFound)?;
-    let community = db::communities::get(&state.db, request.community_id)
+    let community = db::communities::get(db, request.community_id)
         .await?
         .ok_or(DecisionError::NotFound)?;
     Ok((request, community))
@@ -505,7 +506,7 @@ async fn approve_with(
     admin: &str,
     slack_message: Option<mail::SlackMessage>,
 ) -> Result<Approved, DecisionError> {
-    let (request, community) = load(state, request_id).await?;
+    let (request, community) = load(&state.db, request_id).await?;
     if request.status != InviteStatus::Pending {
         return Err(DecisionError::NotPending(request.status));
     }
@@ -532,7 +533,7 @@ async fn approve_with(
                 .await?
                 .ok_or_else(|| no_route(state, &community))?;
             decide(
-                state,
+                &state.db,
                 &community,
                 &request,
                 admin,
@@ -586,7 +587,7 @@ fn dead_link(state: &AppState, community: &Community, reason: &str) -> DecisionE
 
 /// An admin sends a pending or failed request through delivery again.
 pub async fn retry(state: &AppState, request_id: i64, admin: &str) -> Result<(), DecisionError> {
-    let (request, community) = load(state, request_id).await?;
+    let (request, community) = load(&state.db, request_id).await?;
     if !matches!(request.status, InviteStatus::Pending | InviteStatus::Failed) {
         return Err(DecisionError::NotPending(request.status));
     }
@@ -658,9 +659,9 @@ async fn queue_request(
 }
 
 pub async fn deny(state: &AppState, request_id: i64, admin: &str) -> Result<(), DecisionError> {
-    let (request, community) = load(state, request_id).await?;
+    let (request, community) = load(&state.db, request_id).await?;
     decide(
-        state,
+        &state.db,
         &community,
         &request,
         admin,
@@ -677,7 +678,7 @@ pub async fn deny(state: &AppState, request_id: i64, admin: &str) -> Result<(), 
 /// A decision that needs no job: a pending request moves to `to` (with its status message), and
 /// the audit log records who decided.
 async fn decide(
-    state: &AppState,
+    db: &Db,
     community: &Community,
     request: &db::invite_requests::InviteRequest,
     admin: &str,
@@ -685,7 +686,7 @@ async fn decide(
     action: &str,
 ) -> Result<(), DecisionError> {
     let moved = db::invite_requests::transition(
-        &state.db,
+        db,
         request.id,
         &[InviteStatus::Pending],
         to,
@@ -698,7 +699,7 @@ async fn decide(
         return Err(DecisionError::NotPending(request.status));
     }
     db::audit::record(
-        &state.db,
+        db,
         Some(&community.installation_id),
         admin,
         action,

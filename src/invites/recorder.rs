@@ -29,7 +29,7 @@ pub(crate) struct SignupWrite {
     pub email: String,
     pub name: String,
     pub source: &'static str,
-    pub requested_by: Option<String>,
+    pub requested_by: Option<crate::domain::UserId>,
     pub status: InviteStatus,
     pub status_message: &'static str,
     /// The confirmation token's hash and expiry. When the address already has an open request,
@@ -274,7 +274,7 @@ fn request_row(
         email: &w.email,
         name: &w.name,
         source: w.source,
-        requested_by: w.requested_by.as_deref(),
+        requested_by: w.requested_by.as_ref(),
         status: w.status,
         status_message: w.status_message,
     };

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::{api_keys, db};
 
 /// The team whose API key the request carries.
-pub struct ApiTeam(pub String);
+pub struct ApiTeam(pub crate::domain::TeamId);
 
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiTeam, AppError> {
     let presented = req
@@ -38,7 +38,7 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<ApiTeam
         .get(&state.db, &team)
         .await?
         .is_some_and(|i| i.is_active());
-    crate::middleware::record_team_id(&team);
+    crate::middleware::record_team_id(team.as_str());
     if !active {
         return Err(AppError::Forbidden(
             "The workspace of this API key is not installed.".into(),

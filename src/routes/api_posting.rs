@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api::{ApiTeam, authenticate};
+use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::installation_tokens::{self as tokens, TokenError};
 use crate::middleware::request_id;
@@ -65,9 +66,11 @@ pub async fn post_message(
     };
     let token = match bot_token(&state, &team).await? {
         Ok(token) => token,
-        Err(e) => return Ok(refusal(&req, &team, &e)),
+        Err(e) => return Ok(refusal(&req, team.as_str(), &e)),
     };
-    let posted = poster(&state, &token, &team).post_message(&message).await;
+    let posted = poster(&state, &token, team.as_str())
+        .post_message(&message)
+        .await;
     match posted {
         Ok(posted) => Ok(HttpResponse::Ok()
             .json(json!({ "ok": true, "channel": posted.channel, "ts": posted.ts }))),
@@ -86,15 +89,15 @@ pub async fn post_file(
     // Authenticated before a byte of the body is read.
     let ApiTeam(team) = authenticate(&req, &state).await?;
     if declared_length(&req).is_some_and(|n| n > MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES) {
-        return Ok(refusal(&req, &team, &too_large()));
+        return Ok(refusal(&req, team.as_str(), &too_large()));
     }
     let form = match read_form(multipart).await {
         Ok(form) => form,
-        Err(e) => return Ok(refusal(&req, &team, &e)),
+        Err(e) => return Ok(refusal(&req, team.as_str(), &e)),
     };
     let token = match bot_token(&state, &team).await? {
         Ok(token) => token,
-        Err(e) => return Ok(refusal(&req, &team, &e)),
+        Err(e) => return Ok(refusal(&req, team.as_str(), &e)),
     };
     let upload = FileUpload {
         channel: &form.channel,
@@ -106,7 +109,9 @@ pub async fn post_file(
     };
     // The exact bytes received; `Bytes` clones share one buffer.
     let body = reqwest::Body::from(form.bytes.clone());
-    let shared = poster(&state, &token, &team).post_file(upload, body).await;
+    let shared = poster(&state, &token, team.as_str())
+        .post_file(upload, body)
+        .await;
     match shared {
         Ok(file) => Ok(HttpResponse::Ok().json(json!({
             "ok": true,
@@ -129,7 +134,7 @@ fn poster<'a>(state: &'a AppState, token: &'a SecretString, team: &'a str) -> Po
 /// The workspace's bot token; a Slack refusal while refreshing it is a post error.
 async fn bot_token(
     state: &AppState,
-    team: &str,
+    team: &TeamId,
 ) -> Result<Result<SecretString, PostError>, AppError> {
     match tokens::bot_token(state, team).await {
         Ok(token) => Ok(Ok(token)),
@@ -142,11 +147,16 @@ async fn bot_token(
 }
 
 /// A failed post: a dead token retires the installation; the caller gets the JSON refusal.
-async fn failed(req: &HttpRequest, state: &AppState, team: &str, error: PostError) -> HttpResponse {
+async fn failed(
+    req: &HttpRequest,
+    state: &AppState,
+    team: &TeamId,
+    error: PostError,
+) -> HttpResponse {
     if let Some(slack) = error.slack_error() {
         tokens::note_failure(state, team, slack).await;
     }
-    refusal(req, team, &error)
+    refusal(req, team.as_str(), &error)
 }
 
 /// The JSON error answer, in the shape of every other API error, with Slack's code.

@@ -112,7 +112,7 @@ pub async fn oauth_redirect(req: HttpRequest, state: web::Data<AppState>) -> Htt
         Ok(installed) => {
             remember = query
                 .state()
-                .map(|s| installed_cookie(&state, &installed.id, s));
+                .map(|s| installed_cookie(&state, installed.id.as_str(), s));
             Ok(installed)
         }
         // A refresh of the page after a good install replays a used state: show what was
@@ -209,7 +209,8 @@ async fn already_installed(
     if want.is_empty() || !bool::from(want.ct_eq(&tag)) {
         return None;
     }
-    let i = crate::db::installations::get(&state.db, id).await.ok()??;
+    let id = crate::domain::TeamId::parse(id).ok()?;
+    let i = crate::db::installations::get(&state.db, &id).await.ok()??;
     Some(Installed {
         slack_url: i
             .team_domain

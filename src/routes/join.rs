@@ -337,7 +337,11 @@ pub async fn submit(
         Submitted::Queued { .. } => Next::Slack,
         // An address that already asked gets the answer a new one would: the form tells nobody
         // who is a member.
-        Submitted::AlreadyOpen if invites::needs_confirmation(&state, &community) => Next::Confirm,
+        Submitted::AlreadyOpen
+            if invites::needs_confirmation(state.mailer.as_ref(), &community) =>
+        {
+            Next::Confirm
+        }
         Submitted::AlreadyOpen => usual_next(&state, &community),
     };
     done(&req, show, next, embed)
@@ -415,7 +419,7 @@ async fn show_confirm_page(
     slug: String,
     token: String,
 ) -> Result<HttpResponse, AppError> {
-    let title = match invites::pending_confirmation(state, &slug, &token).await {
+    let title = match invites::pending_confirmation(&state.db, &slug, &token).await {
         Ok((_, community)) => Some(community.title),
         Err(invites::ConfirmError::Invalid) => None,
         Err(invites::ConfirmError::Db(e)) => return Err(e.into()),
@@ -450,7 +454,7 @@ pub async fn confirm(
     form: web::Form<ConfirmToken>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, token) = (slug.into_inner(), form.into_inner().t);
-    let (_, community) = match invites::pending_confirmation(&state, &slug, &token).await {
+    let (_, community) = match invites::pending_confirmation(&state.db, &slug, &token).await {
         Ok(found) => found,
         Err(invites::ConfirmError::Invalid) => {
             return show_confirm_page(&req, &state, slug, token).await;

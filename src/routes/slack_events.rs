@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::commands::{self, mention};
 use crate::db;
+use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::install;
 use crate::invites::announce;
@@ -122,10 +123,10 @@ async fn record_event(state: &AppState, callback: &EventCallback) -> Result<(), 
     if !lifecycle && !wanted {
         return Ok(());
     }
+    // The team is kept for the record only: one that does not parse is left out.
+    let team_id = (callback.team_id.as_deref()).and_then(|t| TeamId::parse(t).ok());
     let mut tx = db::begin_write(&state.db).await?;
-    if !db::events_seen::first_sighting(&mut *tx, &callback.event_id, callback.team_id.as_deref())
-        .await?
-    {
+    if !db::events_seen::first_sighting(&mut *tx, &callback.event_id, team_id.as_ref()).await? {
         return Ok(());
     }
     if lifecycle {
@@ -147,7 +148,7 @@ async fn record_event(state: &AppState, callback: &EventCallback) -> Result<(), 
     tx.commit().await?;
     if lifecycle && let Some(id) = callback.installation_key() {
         // Refused from the next request on, not when the cache happens to expire.
-        state.installations.forget(id);
+        state.installations.forget(&id);
     }
     if wanted {
         state.queue.wake();

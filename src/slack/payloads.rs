@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::domain::TeamId;
+
 /// A form post: a slash command, an interaction (`payload`), or Slack's `ssl_check`. Fields stay
 /// as the body has them until asked for, so an ack for a command Lobby ignores decodes one field.
 #[derive(Debug, Default)]
@@ -162,12 +164,14 @@ impl EventCallback {
     }
 
     /// The installation this event is for: the org for org-wide installs, else the workspace.
-    pub fn installation_key(&self) -> Option<&str> {
-        if self.is_enterprise_install {
+    /// `None` also when Slack's id does not parse: no installation has such an id.
+    pub fn installation_key(&self) -> Option<TeamId> {
+        let key = if self.is_enterprise_install {
             self.enterprise_id.as_deref()
         } else {
             self.team_id.as_deref()
-        }
+        };
+        key.and_then(|k| TeamId::parse(k).ok())
     }
 }
 

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::helpers::{
     AppOptions, Consent, TestApp, attr_after, browser, consent_in, install_at, spawn_app,
-    spawn_app_with,
+    spawn_app_with, team,
 };
 
 const DEMO_SLUG: &str = "demo-community";
@@ -131,7 +131,7 @@ async fn status_of(app: &TestApp, id: i64) -> InviteStatus {
 }
 
 async fn audit_actions(app: &TestApp, team: &str) -> Vec<String> {
-    db::admin_audit::recent(app.db(), team, 100)
+    db::admin_audit::recent(app.db(), &crate::helpers::team(team), 100)
         .await
         .unwrap()
         .into_iter()
@@ -445,7 +445,7 @@ async fn a_post_without_its_csrf_token_is_refused() {
         assert_eq!(res.headers()["cache-control"], "no-store");
     }
     assert!(
-        db::api_keys::list(app.db(), DEMO_TEAM)
+        db::api_keys::list(app.db(), &team(DEMO_TEAM))
             .await
             .unwrap()
             .is_empty()
@@ -550,7 +550,7 @@ async fn an_admin_of_one_workspace_can_neither_read_nor_change_another() {
         .unwrap();
     assert_eq!(community.title, "Other Workspace");
     assert!(
-        installations::get(app.db(), OTHER_TEAM)
+        installations::get(app.db(), &team(OTHER_TEAM))
             .await
             .unwrap()
             .is_some()
@@ -561,7 +561,7 @@ async fn an_admin_of_one_workspace_can_neither_read_nor_change_another() {
             .unwrap()
     );
     assert!(
-        db::api_keys::list(app.db(), OTHER_TEAM)
+        db::api_keys::list(app.db(), &team(OTHER_TEAM))
             .await
             .unwrap()
             .is_empty()
@@ -576,7 +576,7 @@ async fn removing_an_installation_revokes_its_token_and_deletes_it() {
     let bot = installations::token(
         app.db(),
         &app.state.keyring,
-        DEMO_TEAM,
+        &team(DEMO_TEAM),
         installations::TokenKind::Bot,
     )
     .await
@@ -594,7 +594,7 @@ async fn removing_an_installation_revokes_its_token_and_deletes_it() {
     assert_eq!(status, 200);
     assert!(confirm.contains("cannot be undone"));
     assert!(
-        installations::get(app.db(), DEMO_TEAM)
+        installations::get(app.db(), &team(DEMO_TEAM))
             .await
             .unwrap()
             .is_some(),
@@ -614,7 +614,7 @@ async fn removing_an_installation_revokes_its_token_and_deletes_it() {
     use secrecy::ExposeSecret;
     assert_eq!(revokes[0].token.as_deref(), Some(bot.token.expose_secret()));
     assert!(
-        installations::get(app.db(), DEMO_TEAM)
+        installations::get(app.db(), &team(DEMO_TEAM))
             .await
             .unwrap()
             .is_none()
@@ -680,7 +680,7 @@ async fn after_logout_the_old_cookie_opens_nothing() {
         .unwrap();
     assert_eq!(res.status(), 401);
     assert!(
-        db::api_keys::list(app.db(), DEMO_TEAM)
+        db::api_keys::list(app.db(), &team(DEMO_TEAM))
             .await
             .unwrap()
             .is_empty()
@@ -1224,7 +1224,7 @@ async fn an_admin_creates_a_community_only_for_a_workspace_they_manage() {
 #[tokio::test]
 async fn an_admin_revokes_an_api_key_of_their_workspace_and_only_theirs() {
     let app = two_workspaces().await;
-    let created = lobby::api_keys::create(app.db(), DEMO_TEAM, "ci", "test")
+    let created = lobby::api_keys::create(app.db(), &team(DEMO_TEAM), "ci", "test")
         .await
         .unwrap();
     let key = secrecy::ExposeSecret::expose_secret(&created.key).to_owned();

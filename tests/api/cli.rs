@@ -11,7 +11,7 @@ use lobby::emulator::seed::{DEMO_TEAM, ORG, ORG_GENERAL, ORG_TEAM};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{TestApp, app_with_admin_api, browser, eventually, lobby_command};
+use crate::helpers::{TestApp, app_with_admin_api, browser, eventually, lobby_command, team};
 
 const SLUG: &str = "demo-community";
 
@@ -478,7 +478,10 @@ async fn api_keys_create_list_and_revoke_from_the_command_line() {
     assert!(ran.ok, "{}", ran.stderr);
     assert!(ran.stdout.contains("cms"));
     assert!(!ran.stdout.contains(&key), "the key is never shown again");
-    let id = db::api_keys::list(app.db(), DEMO_TEAM).await.unwrap()[0].id;
+    let id = db::api_keys::list(app.db(), &team(DEMO_TEAM))
+        .await
+        .unwrap()[0]
+        .id;
 
     let ran = lobby(
         &dir,

@@ -12,7 +12,7 @@ use lobby::emulator::{Fault, TokenKind};
 use secrecy::SecretString;
 
 use crate::helpers::{
-    AppOptions, TestApp, app_with_admin_api, attr_after, browser, eventually, spawn_app_with,
+    AppOptions, TestApp, app_with_admin_api, attr_after, browser, eventually, spawn_app_with, team,
 };
 
 const SLUG: &str = "demo-community";
@@ -188,9 +188,10 @@ async fn allowed_and_denied_domains_refuse_with_a_message_and_send_nothing() {
 /// `POST /api/v1/invites` with a fresh API key of the community's workspace.
 async fn api_invite(app: &TestApp, email: &str) -> reqwest::Response {
     use secrecy::ExposeSecret;
-    let created = lobby::api_keys::create(app.db(), lobby::emulator::seed::ORG, "cms", "test")
-        .await
-        .unwrap();
+    let created =
+        lobby::api_keys::create(app.db(), &team(lobby::emulator::seed::ORG), "cms", "test")
+            .await
+            .unwrap();
     browser()
         .post(app.url("/api/v1/invites"))
         .bearer_auth(created.key.expose_secret())
@@ -546,7 +547,7 @@ async fn account_inactive_retires_the_installation_and_keeps_the_request() {
         "{}",
         request.status_message
     );
-    let installation = db::installations::get(app.db(), lobby::emulator::seed::ORG)
+    let installation = db::installations::get(app.db(), &team(lobby::emulator::seed::ORG))
         .await
         .unwrap()
         .unwrap();

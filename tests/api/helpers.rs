@@ -212,9 +212,25 @@ pub async fn create_grid_community(db: &lobby::db::Db) {
         captcha_site_key: None,
         admin_channel: None,
     };
-    lobby::db::communities::create(db, DEMO_SLUG, seed::ORG, seed::ORG_TEAM, &settings)
-        .await
-        .unwrap();
+    lobby::db::communities::create(
+        db,
+        DEMO_SLUG,
+        &team(seed::ORG),
+        &team(seed::ORG_TEAM),
+        &settings,
+    )
+    .await
+    .unwrap();
+}
+
+/// A team id the tests know to be one (the emulator's seeds).
+pub fn team(id: &str) -> lobby::domain::TeamId {
+    lobby::domain::TeamId::parse(id).expect("a team id")
+}
+
+/// A user id the tests know to be one (the emulator's seeds).
+pub fn user(id: &str) -> lobby::domain::UserId {
+    lobby::domain::UserId::parse(id).expect("a user id")
 }
 
 /// Installs the server at `address` org-wide on the Grid organisation, as its admin, and gives it

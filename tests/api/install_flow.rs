@@ -12,11 +12,24 @@ use serde_json::json;
 
 use crate::helpers::{
     AppOptions, Consent, browser, captured_logs, contains_bytes, database_bytes, spawn_app,
-    spawn_app_with,
+    spawn_app_with, team,
 };
 
 fn exchanges(app: &crate::helpers::TestApp) -> usize {
     app.emulator.calls_to("oauth.v2.access").len()
+}
+
+/// The demo workspace's stored bot token, opened.
+async fn demo_bot_token(app: &crate::helpers::TestApp) -> installations::StoredToken {
+    installations::token(
+        app.db(),
+        &app.state.keyring,
+        &team(DEMO_TEAM),
+        TokenKind::Bot,
+    )
+    .await
+    .unwrap()
+    .expect("a bot token")
 }
 
 async fn installation_count(app: &crate::helpers::TestApp) -> usize {
@@ -69,7 +82,7 @@ async fn adding_to_slack_installs_the_workspace() {
     assert_eq!(app.emulator.calls_to("auth.test").len(), 1);
     assert_eq!(app.emulator.calls_to("team.info").len(), 1);
 
-    let inst = installations::get(app.db(), DEMO_TEAM)
+    let inst = installations::get(app.db(), &team(DEMO_TEAM))
         .await
         .unwrap()
         .expect("a row");
@@ -77,10 +90,7 @@ async fn adding_to_slack_installs_the_workspace() {
     assert_eq!(inst.team_domain.as_deref(), Some("demo-community"));
     assert_eq!(inst.installer_user_id, DEMO_ADMIN);
     assert!(inst.bot_id.is_some() && inst.bot_user_id.is_some());
-    let token = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
-        .await
-        .unwrap()
-        .unwrap();
+    let token = demo_bot_token(&app).await;
     assert!(
         app.emulator
             .issued_tokens()
@@ -331,11 +341,8 @@ async fn teams_outside_the_allow_list_are_refused_and_their_token_revoked() {
 async fn reinstalling_updates_the_row_in_place() {
     let app = spawn_app().await;
     app.install_demo_workspace().await;
-    let first = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
-        .await
-        .unwrap()
-        .unwrap();
-    installations::mark_inactive(app.db(), DEMO_TEAM, "invalid_auth")
+    let first = demo_bot_token(&app).await;
+    installations::mark_inactive(app.db(), &team(DEMO_TEAM), "invalid_auth")
         .await
         .unwrap();
 
@@ -343,16 +350,13 @@ async fn reinstalling_updates_the_row_in_place() {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("updated"));
     assert_eq!(installation_count(&app).await, 1);
-    let inst = installations::get(app.db(), DEMO_TEAM)
+    let inst = installations::get(app.db(), &team(DEMO_TEAM))
         .await
         .unwrap()
         .unwrap();
     assert!(inst.is_active());
     assert_eq!(inst.status_reason, None);
-    let second = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
-        .await
-        .unwrap()
-        .unwrap();
+    let second = demo_bot_token(&app).await;
     assert_ne!(first.token.expose_secret(), second.token.expose_secret());
 }
 
@@ -361,7 +365,7 @@ async fn an_org_wide_install_is_keyed_by_the_enterprise() {
     let app = spawn_app().await;
     let res = app.install(ORG, ORG_ADMIN).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let inst = installations::get(app.db(), ORG)
+    let inst = installations::get(app.db(), &team(ORG))
         .await
         .unwrap()
         .expect("keyed by enterprise id");
@@ -426,10 +430,7 @@ async fn concurrent_uses_of_an_expiring_token_refresh_it_once() {
     })
     .await;
     app.install_demo_workspace().await;
-    let before = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, TokenKind::Bot)
-        .await
-        .unwrap()
-        .unwrap();
+    let before = demo_bot_token(&app).await;
     assert!(before.refresh_token.is_some());
     assert!(
         before.expires_at.unwrap() > lobby::db::now() + 11 * 3600,
@@ -445,13 +446,15 @@ async fn concurrent_uses_of_an_expiring_token_refresh_it_once() {
     .map(|done| done.rows_affected()))
     .unwrap();
     // Changed behind the app's back: drop what it holds in memory.
-    app.state.installations.forget(DEMO_TEAM);
+    app.state.installations.forget(&team(DEMO_TEAM));
 
     let state = app.state.clone();
     let mut uses = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let state = state.clone();
-        uses.spawn(async move { lobby::installation_tokens::bot_token(&state, DEMO_TEAM).await });
+        uses.spawn(
+            async move { lobby::installation_tokens::bot_token(&state, &team(DEMO_TEAM)).await },
+        );
     }
     let tokens: Vec<String> = uses
         .join_all()
@@ -472,7 +475,7 @@ async fn concurrent_uses_of_an_expiring_token_refresh_it_once() {
         "everyone got the refreshed token"
     );
     assert_ne!(tokens[0], before.token.expose_secret());
-    let after = installations::get(app.db(), DEMO_TEAM)
+    let after = installations::get(app.db(), &team(DEMO_TEAM))
         .await
         .unwrap()
         .unwrap();
@@ -482,13 +485,13 @@ async fn concurrent_uses_of_an_expiring_token_refresh_it_once() {
 async fn assert_no_tokens(app: &crate::helpers::TestApp) {
     for kind in [TokenKind::Bot, TokenKind::User] {
         assert!(
-            installations::token(app.db(), &app.state.keyring, DEMO_TEAM, kind)
+            installations::token(app.db(), &app.state.keyring, &team(DEMO_TEAM), kind)
                 .await
                 .unwrap()
                 .is_none()
         );
     }
-    let inst = installations::get(app.db(), DEMO_TEAM)
+    let inst = installations::get(app.db(), &team(DEMO_TEAM))
         .await
         .unwrap()
         .unwrap();
@@ -534,21 +537,21 @@ async fn uninstall_events_in_either_order_leave_no_token() {
 async fn slack_refusing_a_token_marks_the_installation_inactive() {
     let app = spawn_app().await;
     app.install_demo_workspace().await;
-    let token = lobby::installation_tokens::bot_token(&app.state, DEMO_TEAM)
+    let token = lobby::installation_tokens::bot_token(&app.state, &team(DEMO_TEAM))
         .await
         .unwrap();
     app.emulator
         .inject("auth.test", Fault::Error("invalid_auth".into()), 1);
     let err = app.state.slack.auth_test(&token).await.unwrap_err();
-    lobby::installation_tokens::note_failure(&app.state, DEMO_TEAM, &err).await;
-    let inst = installations::get(app.db(), DEMO_TEAM)
+    lobby::installation_tokens::note_failure(&app.state, &team(DEMO_TEAM), &err).await;
+    let inst = installations::get(app.db(), &team(DEMO_TEAM))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(inst.status, installations::InstallationStatus::Inactive);
     assert_eq!(inst.status_reason.as_deref(), Some("invalid_auth"));
     assert!(
-        lobby::installation_tokens::bot_token(&app.state, DEMO_TEAM)
+        lobby::installation_tokens::bot_token(&app.state, &team(DEMO_TEAM))
             .await
             .is_err(),
         "no longer used"
@@ -580,7 +583,7 @@ async fn oauth_starts_are_limited_per_client() {
 async fn stored_tokens(app: &crate::helpers::TestApp) -> (bool, bool) {
     let mut held = [false, false];
     for (i, kind) in [TokenKind::Bot, TokenKind::User].into_iter().enumerate() {
-        held[i] = installations::token(app.db(), &app.state.keyring, DEMO_TEAM, kind)
+        held[i] = installations::token(app.db(), &app.state.keyring, &team(DEMO_TEAM), kind)
             .await
             .unwrap()
             .is_some();
@@ -611,7 +614,7 @@ async fn tokens_revoked_for_another_user_changes_nothing_and_for_the_installer_d
     let (_, res) = app.emulator.send_event(DEMO_TEAM, other).await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(stored_tokens(&app).await, (true, true), "nothing changed");
-    let inst = installations::get(app.db(), DEMO_TEAM)
+    let inst = installations::get(app.db(), &team(DEMO_TEAM))
         .await
         .unwrap()
         .unwrap();
@@ -625,7 +628,7 @@ async fn tokens_revoked_for_another_user_changes_nothing_and_for_the_installer_d
         (true, false),
         "only the user token is gone"
     );
-    let inst = installations::get(app.db(), DEMO_TEAM)
+    let inst = installations::get(app.db(), &team(DEMO_TEAM))
         .await
         .unwrap()
         .unwrap();

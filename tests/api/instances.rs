@@ -20,7 +20,7 @@ use url::Url;
 use crate::helpers::{
     DEMO_SLUG, Server, browser, count, create_grid_community, eventually, fresh_postgres_database,
     install_at, install_without_user_scopes, join_form_key, postgres_admin_url, sign_in_at,
-    sign_up_with,
+    sign_up_with, team,
 };
 
 /// Both instances' job lease: a killed instance's jobs are taken over five seconds on (renewed
@@ -593,7 +593,7 @@ async fn two_instances_refresh_a_rotating_token_once() {
         refreshes, 1,
         "one instance refreshed; the other used its new token"
     );
-    let installation = lobby::db::installations::get(&cluster.db, ORG)
+    let installation = lobby::db::installations::get(&cluster.db, &team(ORG))
         .await
         .unwrap()
         .unwrap();

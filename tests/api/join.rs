@@ -6,7 +6,7 @@ use lobby::emulator::Fault;
 use lobby::emulator::seed::{ORG, ORG_ADMIN, ORG_GENERAL, ORG_MEMBER, ORG_TEAM};
 
 use crate::helpers::{
-    AppOptions, Consent, TestApp, app_with_admin_api, attr_after, browser, spawn_app_with,
+    AppOptions, Consent, TestApp, app_with_admin_api, attr_after, browser, spawn_app_with, team,
 };
 
 const SLUG: &str = "demo-community";
@@ -169,7 +169,7 @@ async fn invalid_auth_retires_the_installation() {
         .inject("admin.users.invite", Fault::Error("invalid_auth".into()), 1);
     app.sign_up("ada@example.org", "203.0.113.9").await;
     request_reaches(&app, InviteStatus::Pending).await;
-    let inst = db::installations::get(app.db(), ORG)
+    let inst = db::installations::get(app.db(), &team(ORG))
         .await
         .unwrap()
         .unwrap();
@@ -389,7 +389,7 @@ pub fn settings_of(c: &db::communities::Community) -> db::communities::Community
         denied_domains: c.denied_domains.clone(),
         captcha_provider: c.captcha_provider.clone(),
         captcha_site_key: c.captcha_site_key.clone(),
-        admin_channel: c.admin_channel.clone(),
+        admin_channel: c.admin_channel.as_ref().map(ToString::to_string),
     }
 }
 
@@ -428,7 +428,7 @@ async fn the_badge_is_svg_with_the_member_count() {
 #[tokio::test]
 async fn an_org_wide_install_counts_the_members_of_its_communitys_workspace() {
     let app = app_with_admin_api(vec![]).await;
-    lobby::members::request_refresh(&app.state, ORG)
+    lobby::members::request_refresh(&app.state.queue, &team(ORG))
         .await
         .unwrap();
     let count = crate::helpers::eventually("the member count to be refreshed", || async {
@@ -488,7 +488,7 @@ async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
     let json: serde_json::Value = res.json().await.unwrap();
     assert_eq!(json["ok"], false);
 
-    let created = lobby::api_keys::create(app.db(), ORG, "cms", "test")
+    let created = lobby::api_keys::create(app.db(), &team(ORG), "cms", "test")
         .await
         .unwrap();
     use secrecy::ExposeSecret;
@@ -515,7 +515,7 @@ async fn the_api_refuses_a_bad_key_and_accepts_a_good_one() {
         .unwrap();
     assert_eq!(res.status(), 400);
 
-    db::api_keys::revoke(app.db(), ORG, created.id)
+    db::api_keys::revoke(app.db(), &team(ORG), created.id)
         .await
         .unwrap();
     let res = browser()
@@ -556,7 +556,7 @@ async fn a_member_reinstall_without_user_scopes_keeps_admin_api_delivery() {
         res.text().await.unwrap_or_default()
     );
 
-    let installation = db::installations::get(app.db(), ORG)
+    let installation = db::installations::get(app.db(), &team(ORG))
         .await
         .unwrap()
         .unwrap();
@@ -565,7 +565,7 @@ async fn a_member_reinstall_without_user_scopes_keeps_admin_api_delivery() {
         installation.installer_user_id, ORG_ADMIN,
         "the token is still the admin's"
     );
-    let reinstall = db::admin_audit::latest(app.db(), ORG, "app.reinstalled")
+    let reinstall = db::admin_audit::latest(app.db(), &team(ORG), "app.reinstalled")
         .await
         .unwrap()
         .expect("the reinstall is audited");
@@ -695,7 +695,7 @@ async fn a_delivery_whose_token_refresh_gets_a_503_is_retried_and_delivered() {
     // Changed behind the app's back: drop what it holds in memory.
     app.state
         .installations
-        .forget(lobby::emulator::seed::DEMO_TEAM);
+        .forget(&team(lobby::emulator::seed::DEMO_TEAM));
     app.emulator
         .inject("oauth.v2.access", Fault::Status(503), 1);
 

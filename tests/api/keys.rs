@@ -7,12 +7,14 @@ use lobby::vault::{self, KeySource};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::helpers::{Server, browser, eventually, install_at, lobby_command, open_db, spawn_app};
+use crate::helpers::{
+    Server, browser, eventually, install_at, lobby_command, open_db, spawn_app, team, user,
+};
 
 fn installation(id: &str, token: &str) -> NewInstallation {
     NewInstallation {
-        id: id.into(),
-        team_id: Some(id.into()),
+        id: team(id),
+        team_id: Some(team(id)),
         team_name: "Rotation Test".into(),
         team_domain: Some("rotation-test".into()),
         team_icon: None,
@@ -20,9 +22,9 @@ fn installation(id: &str, token: &str) -> NewInstallation {
         enterprise_name: None,
         is_enterprise_install: false,
         app_id: Some("A0LOBBY001".into()),
-        bot_user_id: Some("U0BOT00001".into()),
+        bot_user_id: Some(user("U0BOT00001")),
         bot_id: Some("B0BOT00001".into()),
-        installer_user_id: "U0ADMIN001".into(),
+        installer_user_id: user("U0ADMIN001"),
         bot: Some(Grant {
             token: SecretString::from(token),
             refresh_token: Some(SecretString::from(format!("{token}-refresh"))),
@@ -78,7 +80,7 @@ async fn rotation_reseals_every_secret_and_everything_still_opens() {
         .unwrap()
         .keyring;
     assert_eq!(keyring.sealing_key_id(), new_id);
-    let opened = installations::token(app.db(), &keyring, "T0ROTATE01", TokenKind::Bot)
+    let opened = installations::token(app.db(), &keyring, &team("T0ROTATE01"), TokenKind::Bot)
         .await
         .unwrap()
         .unwrap();
@@ -137,8 +139,13 @@ async fn a_sealed_token_moved_to_another_row_does_not_open() {
     .await
     .map(|done| done.rows_affected()))
     .unwrap();
-    let moved =
-        installations::token(app.db(), &app.state.keyring, "T0ROWBBBB1", TokenKind::Bot).await;
+    let moved = installations::token(
+        app.db(),
+        &app.state.keyring,
+        &team("T0ROWBBBB1"),
+        TokenKind::Bot,
+    )
+    .await;
     assert!(
         moved.is_err(),
         "a value sealed for row A must not open as row B's"
@@ -154,7 +161,7 @@ async fn serving_with_api_key(
     let server = Server::start(dir, emulator, &[("SLACK_USER_SCOPES", "")]).await;
     let res = install_at(&server.address, &browser(), DEMO_TEAM, DEMO_ADMIN).await;
     assert_eq!(res.status(), 200, "the demo workspace installs");
-    let created = lobby::api_keys::create(&open_db(dir).await, DEMO_TEAM, "ci", "test")
+    let created = lobby::api_keys::create(&open_db(dir).await, &team(DEMO_TEAM), "ci", "test")
         .await
         .unwrap();
     (server, created.key.expose_secret().to_owned())

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::helpers::{
-    AppOptions, DEMO_SLUG, TestApp, attr_after, browser, captured_logs, spawn_app_with,
+    AppOptions, DEMO_SLUG, TestApp, attr_after, browser, captured_logs, spawn_app_with, team,
 };
 use crate::join::settings_of;
 
@@ -808,7 +808,7 @@ async fn api_callers_may_vouch_for_an_address_others_confirm_it() {
     use_mode(&app, InviteMode::Link, true).await;
     let key = lobby::api_keys::create(
         app.db(),
-        lobby::emulator::seed::DEMO_TEAM,
+        &team(lobby::emulator::seed::DEMO_TEAM),
         "cms",
         "U0ADMIN001",
     )

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 
 use crate::helpers::{
     Server, TestApp, app_with_admin_api, captured_logs, count, install_grid_at, lobby_command,
-    open_db, sign_up_at, wait_for, with_emulator,
+    open_db, sign_up_at, team, wait_for, with_emulator,
 };
 
 const SLUG: &str = "demo-community";
@@ -358,11 +358,12 @@ async fn lobby_check_passes_then_fails_on_a_revoked_installation() {
 
     // The install's own jobs would meet the revoked token and retire the installation first.
     crate::helpers::jobs_settled(app.db()).await;
-    let bot = lobby::db::installations::token(app.db(), &app.state.keyring, ORG, TokenKind::Bot)
-        .await
-        .unwrap()
-        .unwrap()
-        .token;
+    let bot =
+        lobby::db::installations::token(app.db(), &app.state.keyring, &team(ORG), TokenKind::Bot)
+            .await
+            .unwrap()
+            .unwrap()
+            .token;
     assert!(app.state.slack.auth_revoke(&bot).await.unwrap());
 
     let out = lobby_check(&app).await;

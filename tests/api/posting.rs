@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
-use crate::helpers::{TestApp, browser, captured_logs, install_at, lobby_command, spawn_app};
+use crate::helpers::{TestApp, browser, captured_logs, install_at, lobby_command, spawn_app, team};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -33,7 +33,7 @@ async fn app_with_key() -> (TestApp, String) {
 }
 
 async fn key_for(app: &TestApp, team: &str) -> String {
-    let created = lobby::api_keys::create(app.db(), team, "ci", "test")
+    let created = lobby::api_keys::create(app.db(), &crate::helpers::team(team), "ci", "test")
         .await
         .unwrap();
     created.key.expose_secret().to_owned()
@@ -279,10 +279,10 @@ async fn missing_wrong_and_revoked_keys_are_refused_without_calling_slack() {
     assert_eq!(wrong["ok"], false);
     assert_eq!(wrong["error"], "unauthorized");
 
-    let revoked_key = lobby::api_keys::create(app.db(), DEMO_TEAM, "old", "test")
+    let revoked_key = lobby::api_keys::create(app.db(), &team(DEMO_TEAM), "old", "test")
         .await
         .unwrap();
-    lobby::db::api_keys::revoke(app.db(), DEMO_TEAM, revoked_key.id)
+    lobby::db::api_keys::revoke(app.db(), &team(DEMO_TEAM), revoked_key.id)
         .await
         .unwrap();
     let key = revoked_key.key.expose_secret().to_owned();
@@ -310,7 +310,7 @@ async fn another_workspaces_key_cannot_reach_this_workspaces_channels() {
     let res = install_at(&app.address, &browser(), OTHER_TEAM, OTHER_ADMIN).await;
     assert_eq!(res.status(), 200);
     let other_key = key_for(&app, OTHER_TEAM).await;
-    let demo_token = lobby::installation_tokens::bot_token(&app.state, DEMO_TEAM)
+    let demo_token = lobby::installation_tokens::bot_token(&app.state, &team(DEMO_TEAM))
         .await
         .unwrap();
     // The installs' own jobs (member counts) call Slack with their tokens: let them finish first.

@@ -11,7 +11,7 @@ use lobby::emulator::{Fault, Gate, Signing, SlashCommand};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    AppOptions, TestApp, app_with_admin_api, eventually, spawn_app, spawn_app_with,
+    AppOptions, TestApp, app_with_admin_api, eventually, spawn_app, spawn_app_with, user,
 };
 
 async fn installed(options: AppOptions) -> TestApp {
@@ -254,7 +254,7 @@ async fn invite_proposes_someone_for_approval() {
     let request = &requests(&app).await[0];
     assert_eq!(request.status, InviteStatus::Pending);
     assert_eq!(request.source, "slack");
-    assert_eq!(request.requested_by.as_deref(), Some(DEMO_MEMBER));
+    assert_eq!(request.requested_by, Some(user(DEMO_MEMBER)));
 
     let res = app
         .emulator

@@ -14,7 +14,7 @@ use crate::admin::community_form::{self, CommunityForm, ParsedCommunity};
 use crate::admin::names::{self, Named};
 use crate::communities::{self, Problem};
 use crate::db::{self, communities::Community};
-use crate::domain::{InviteMode, Slug};
+use crate::domain::{ChannelId, InviteMode, Slug, TeamId};
 use crate::error::AppError;
 use crate::routes::pages::{Chrome, render, render_with_status};
 use crate::state::AppState;
@@ -78,7 +78,9 @@ impl Values {
             denied_domains: c.denied_domains.clone(),
             captcha_provider: c.captcha_provider.clone().unwrap_or_default(),
             captcha_site_key: c.captcha_site_key.clone().unwrap_or_default(),
-            admin_channel: c.admin_channel.clone().unwrap_or_default(),
+            admin_channel: (c.admin_channel.as_ref())
+                .map(ChannelId::to_string)
+                .unwrap_or_default(),
         }
     }
 
@@ -143,11 +145,11 @@ async fn choices(state: &AppState, admin: &Admin) -> Result<Vec<Choice>, AppErro
         if let Some(i) = db::installations::get(&state.db, team).await? {
             out.push(Choice {
                 name: if i.team_name.is_empty() {
-                    i.id.clone()
+                    i.id.to_string()
                 } else {
                     i.team_name
                 },
-                id: i.id,
+                id: i.id.to_string(),
                 org_wide: i.is_enterprise_install,
             });
         }
@@ -211,10 +213,12 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let admin = &form.admin;
     let new = &form.fields;
-    if !admin.manages(&new.installation) {
+    // An id that does not parse is no installation this admin manages.
+    let installation_id = TeamId::parse(&new.installation).map_err(|_| AppError::NotFound)?;
+    if !admin.manages(&installation_id) {
         return Err(AppError::NotFound);
     }
-    let installation = db::installations::get(&state.db, &new.installation)
+    let installation = db::installations::get(&state.db, &installation_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (req, state) = (&req, &state);
@@ -325,7 +329,7 @@ async fn edit_page(
         .as_deref()
         .map(|l| channel_options(l, &[values.admin_channel.trim()]));
     let workspace = Named::new(
-        &community.team_id,
+        community.team_id.as_str(),
         names::workspace(state, &community.installation_id, &community.team_id).await,
     );
     let join_url = state

@@ -11,6 +11,7 @@ use super::views::InstallationView;
 use crate::admin::Admin;
 use crate::admin::removal::{self, RemovalError};
 use crate::db;
+use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::routes::pages::{Chrome, render};
 use crate::state::AppState;
@@ -66,6 +67,8 @@ pub async fn confirm_remove(
     admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    // An id that does not parse is no installation this admin manages.
+    let id = TeamId::parse(&id).map_err(|_| AppError::NotFound)?;
     if !admin.manages(&id) {
         return Err(AppError::NotFound);
     }
@@ -89,6 +92,7 @@ pub async fn remove(
     id: web::Path<String>,
     form: AdminForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
+    let id = TeamId::parse(&id).map_err(|_| AppError::NotFound)?;
     if !form.admin.manages(&id) {
         return Err(AppError::NotFound);
     }

@@ -12,6 +12,7 @@ use crate::admin::display::when;
 use crate::admin::names::{self, Named};
 use crate::api_keys;
 use crate::db;
+use crate::domain::TeamId;
 use crate::error::AppError;
 use crate::routes::pages::{Chrome, render};
 use crate::state::AppState;
@@ -76,7 +77,7 @@ pub async fn list(
     let mut keys = Vec::new();
     for team in &admin.teams {
         for k in db::api_keys::list(&state.db, team).await? {
-            let workspace = Named::new(team, names::workspace(&state, team, team).await);
+            let workspace = Named::new(team.as_str(), names::workspace(&state, team, team).await);
             let creator = Named::new(
                 &k.created_by,
                 names::person(&state, team, &k.created_by).await,
@@ -85,7 +86,7 @@ pub async fn list(
                 workspace,
                 creator,
                 id: k.id,
-                team: k.team_id,
+                team: k.team_id.to_string(),
                 name: k.name,
                 prefix: k.prefix,
                 created: when(k.created_at),
@@ -107,7 +108,10 @@ pub async fn list(
 async fn workspaces(state: &AppState, admin: &Admin) -> Vec<Named> {
     let mut out = Vec::with_capacity(admin.teams.len());
     for team in &admin.teams {
-        out.push(Named::new(team, names::workspace(state, team, team).await));
+        out.push(Named::new(
+            team.as_str(),
+            names::workspace(state, team, team).await,
+        ));
     }
     out
 }
@@ -120,7 +124,9 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let admin = &form.admin;
     let new = &form.fields;
-    if !admin.manages(&new.team) {
+    // An id that does not parse is no workspace this admin manages.
+    let team = TeamId::parse(&new.team).map_err(|_| AppError::NotFound)?;
+    if !admin.manages(&team) {
         return Err(AppError::NotFound);
     }
     let name = new.name.trim();
@@ -129,12 +135,12 @@ pub async fn create(
             "Give the key a name of at most {MAX_NAME} characters, to know later what uses it."
         )));
     }
-    let created = api_keys::create(&state.db, &new.team, name, admin.actor())
+    let created = api_keys::create(&state.db, &team, name, admin.actor())
         .await
         .map_err(AppError::internal)?;
     db::audit::record(
         &state.db,
-        Some(&new.team),
+        Some(&team),
         admin.actor(),
         "api_key.created",
         &format!("{name} (#{})", created.id),
@@ -155,7 +161,7 @@ pub async fn revoke(
     form: AdminForm<RevokeKey>,
 ) -> Result<HttpResponse, AppError> {
     let admin = &form.admin;
-    let team = &form.fields.team;
+    let team = &TeamId::parse(&form.fields.team).map_err(|_| AppError::NotFound)?;
     let id = id.into_inner();
     if !admin.manages(team) || !db::api_keys::revoke(&state.db, team, id).await? {
         return Err(AppError::NotFound);

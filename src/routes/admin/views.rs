@@ -7,6 +7,7 @@ use crate::communities::Problem;
 use crate::db::{
     self, admin_audit::AuditEntry, communities::Community, installations::Installation,
 };
+use crate::domain::TeamId;
 use crate::state::AppState;
 
 /// The problems of a refused form; templates ask for a field's own.
@@ -98,7 +99,7 @@ fn scopes(list: &str) -> Vec<String> {
 impl InstallationView {
     /// With the installer's name from Slack (cached).
     pub async fn load(state: &AppState, i: Installation) -> Self {
-        let installer = names::person(state, &i.id, &i.installer_user_id).await;
+        let installer = names::person(state, &i.id, i.installer_user_id.as_str()).await;
         let mut view = InstallationView::from(i);
         view.installer = Named::new(&view.installer.id, installer);
         view
@@ -126,13 +127,13 @@ impl From<Installation> for InstallationView {
             reason: i.status_reason,
             status: i.status,
             domain: i.team_domain,
-            installer: Named::new(&i.installer_user_id, None),
+            installer: Named::new(i.installer_user_id.as_str(), None),
             name: if i.team_name.is_empty() {
-                i.id.clone()
+                i.id.to_string()
             } else {
                 i.team_name
             },
-            id: i.id,
+            id: i.id.to_string(),
         }
     }
 }
@@ -147,14 +148,14 @@ pub struct CommunityRow {
 impl CommunityRow {
     pub async fn load_for(
         state: &AppState,
-        installation_id: &str,
+        installation_id: &TeamId,
     ) -> Result<Vec<Self>, sqlx::Error> {
         let db = &state.db;
         let mut rows = Vec::new();
         for community in db::communities::for_installation(db, installation_id).await? {
             let pending = db::admin_requests::pending_count(db, community.id).await?;
             let workspace = Named::new(
-                &community.team_id,
+                community.team_id.as_str(),
                 names::workspace(state, installation_id, &community.team_id).await,
             );
             rows.push(CommunityRow {
@@ -208,8 +209,13 @@ impl AuditRow {
             Some(user) => (user, true),
             None => (e.actor.as_str(), false),
         };
-        let (team, actor) = match &e.team_id {
-            Some(team) => {
+        // The log's team ids were parsed when written; one that does not parse is shown as it is.
+        let parsed = e.team_id.as_deref().and_then(|t| TeamId::parse(t).ok());
+        let (team, actor) = match (&parsed, &e.team_id) {
+            (None, Some(unparsed)) => {
+                (Some(Named::new(unparsed, None)), Named::new(&e.actor, None))
+            }
+            (Some(team), _) => {
                 let name = names::person(state, team, person).await.map(|n| {
                     if via_slack {
                         format!("{n} (in Slack)")
@@ -218,11 +224,14 @@ impl AuditRow {
                     }
                 });
                 (
-                    Some(Named::new(team, names::workspace(state, team, team).await)),
+                    Some(Named::new(
+                        team.as_str(),
+                        names::workspace(state, team, team).await,
+                    )),
                     Named::new(&e.actor, name),
                 )
             }
-            None => (None, Named::new(&e.actor, None)),
+            (None, None) => (None, Named::new(&e.actor, None)),
         };
         AuditRow {
             when: when(e.at),
