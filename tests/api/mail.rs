@@ -13,7 +13,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::helpers::{
-    AppOptions, DEMO_SLUG, TestApp, attr_after, browser, captured_logs, spawn_app_with, team,
+    AppOptions, DEMO_SLUG, TestApp, attr_after, browser, captured_logs, eventually, spawn_app_with,
+    team,
 };
 use crate::join::settings_of;
 
@@ -398,7 +399,11 @@ async fn link_mode_mails_the_link_only_after_confirmation() {
     let mails = smtp.wait_for(2).await;
     assert!(mails[1]["text"].as_str().unwrap().contains(LINK));
     status_reaches(&app, email, InviteStatus::LinkSent).await;
-    assert_eq!(community(&app).await.invite_link_uses, 1);
+    // The use is counted just after the status moves, in a write of its own.
+    eventually("the link's use to be counted", || async {
+        (community(&app).await.invite_link_uses == 1).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
