@@ -88,11 +88,12 @@ pub async fn insert_many(
         return Ok(Vec::new());
     }
     let now = super::now();
+    let db: Exec = db.into();
     let sql = format!(
         "INSERT INTO invite_requests (community_id, email, name, source, requested_by, status, status_message, \
            created_at, updated_at, confirm_hash, confirm_expires_at, too_fast, lang) \
          VALUES {} ON CONFLICT DO NOTHING RETURNING id, community_id, email",
-        super::values_placeholders(requests.len(), 13)
+        super::values_placeholders(db.engine(), requests.len(), 13)
     );
     on_conn!(db, |c| {
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);

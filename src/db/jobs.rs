@@ -111,7 +111,7 @@ pub async fn enqueue_many(
     }
     let now = super::now();
     let db: Exec = db.into();
-    let values = super::values_placeholders(jobs.len(), 6);
+    let values = super::values_placeholders(db.engine(), jobs.len(), 6);
     let sql = match db.engine() {
         super::Engine::Sqlite => format!(
             "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {values}"

@@ -432,10 +432,13 @@ pub async fn lock_across_instances(db: &Db, key: &str) -> Result<SharedLock, sql
     Ok(SharedLock { _tx: Some(tx) })
 }
 
-/// `($1, $2, …), ($n+1, …), …`: the placeholders of a multi-row `VALUES` of `rows` rows of
-/// `columns` values each, for statements that write many rows at once (both engines number them).
-pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
-    let mut sql = String::with_capacity(rows * columns * 5);
+/// The placeholders of a multi-row `VALUES` of `rows` rows of `columns` values each, for
+/// statements that write many rows at once and bind nothing else: `(?, ?), (?, ?)` on SQLite,
+/// `($1, $2), ($3, $4)` on PostgreSQL. SQLite looks numbered and named parameters up in a list, once
+/// per occurrence when it prepares and once per parameter when sqlx binds — quadratic in a batch
+/// of a few thousand values — while anonymous ones are taken in order.
+pub(crate) fn values_placeholders(engine: Engine, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 6);
     for row in 0..rows {
         if row > 0 {
             sql.push_str(", ");
@@ -445,8 +448,13 @@ pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&(row * columns + column + 1).to_string());
+            match engine {
+                Engine::Sqlite => sql.push('?'),
+                Engine::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&(row * columns + column + 1).to_string());
+                }
+            }
         }
         sql.push(')');
     }
@@ -485,8 +493,12 @@ mod tests {
 
     #[test]
     fn multi_row_placeholders_number_every_value() {
-        assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(values_placeholders(1, 1), "($1)");
+        assert_eq!(
+            values_placeholders(Engine::Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(values_placeholders(Engine::Postgres, 1, 1), "($1)");
+        assert_eq!(values_placeholders(Engine::Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 
     #[test]

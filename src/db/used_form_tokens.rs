@@ -30,10 +30,11 @@ pub async fn spend_many(
     if tokens.is_empty() {
         return Ok(Vec::new());
     }
+    let db: Exec = db.into();
     let sql = format!(
         "INSERT INTO used_form_tokens (token_hash, expires_at) VALUES {} \
          ON CONFLICT DO NOTHING RETURNING token_hash",
-        super::values_placeholders(tokens.len(), 2)
+        super::values_placeholders(db.engine(), tokens.len(), 2)
     );
     on_conn!(db, |c| {
         let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
