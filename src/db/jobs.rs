@@ -624,6 +624,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failing_outcome_in_a_finish_batch_does_not_lose_the_others() {
+        let (_dir, db) = temp_db().await;
+        let now = crate::db::now();
+        for n in 0..3 {
+            enqueue(&db, "test", &json!(n), now, 3).await.unwrap();
+        }
+        let jobs = claim_batch(&db, "w", now, 3).await.unwrap();
+        // The second job's attempt record refuses to close.
+        let trigger = format!(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON job_attempts WHEN NEW.job_id = {}
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            jobs[1].id
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(trigger))
+            .execute(db.as_sqlite().unwrap())
+            .await
+            .unwrap();
+
+        let done = Ending::Done;
+        let finishes: Vec<Finish<'_>> = jobs
+            .iter()
+            .map(|job| Finish {
+                claim: claim_of(job, "w"),
+                ending: &done,
+            })
+            .collect();
+        let held = finish_batch(&db, &finishes).await.unwrap();
+        assert!(matches!(held[..], [Ok(true), Err(_), Ok(true)]), "{held:?}");
+        let statuses: Vec<String> = {
+            let mut statuses = Vec::new();
+            for job in &jobs {
+                statuses.push(get(&db, job.id).await.unwrap().unwrap().status);
+            }
+            statuses
+        };
+        // The failed one is undone whole: still running, so a release hands it back later.
+        assert_eq!(statuses, ["done", "running", "done"]);
+    }
+
+    #[tokio::test]
     async fn a_finish_batch_reports_false_only_for_the_claim_taken_back() {
         let (_dir, db) = temp_db().await;
         let now = crate::db::now();

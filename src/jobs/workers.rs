@@ -863,6 +863,121 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_burst_of_jobs_runs_each_exactly_once_with_one_attempt_each() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        const JOBS: usize = 300;
+        let counts: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..JOBS).map(|_| AtomicUsize::new(0)).collect());
+        let seen = counts.clone();
+        let mut registry = Registry::new();
+        registry.register("count", move |job: Job| {
+            let seen = seen.clone();
+            async move {
+                let Some(n) = job.payload["n"].as_u64() else {
+                    return Outcome::fail("no n");
+                };
+                seen[usize::try_from(n).unwrap()].fetch_add(1, Ordering::SeqCst);
+                Outcome::Done
+            }
+        });
+        let workers = Workers::start(&queue, registry, no_backoff(8))
+            .await
+            .unwrap();
+
+        // Enqueued at once, as a burst of signups would: the enqueues commit in batches too.
+        let mut sends = JoinSet::new();
+        for n in 0..JOBS {
+            let queue = queue.clone();
+            sends
+                .spawn(async move { queue.enqueue(NewJob::new("count", json!({ "n": n }))).await });
+        }
+        let ids: Vec<i64> = sends
+            .join_all()
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        for &id in &ids {
+            wait_for_status(&db, id, "done").await;
+        }
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        for (n, count) in counts.iter().enumerate() {
+            assert_eq!(count.load(Ordering::SeqCst), 1, "job {n}");
+        }
+        for id in ids {
+            let outcomes: Vec<_> = db::jobs::attempts(&db, id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.attempt, a.outcome))
+                .collect();
+            assert_eq!(outcomes, [(1, Some("done".to_owned()))], "job {id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn claims_never_take_more_jobs_than_there_are_free_slots() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        const SLOTS: usize = 3;
+        let running = Arc::new(AtomicUsize::new(0));
+        let most_running = Arc::new(AtomicUsize::new(0));
+        let most_claimed = Arc::new(AtomicUsize::new(0));
+        let (now_running, most, claimed, stats_db) = (
+            running.clone(),
+            most_running.clone(),
+            most_claimed.clone(),
+            db.clone(),
+        );
+        let mut registry = Registry::new();
+        registry.register("slot", move |_job: Job| {
+            let (now_running, most, claimed, db) = (
+                now_running.clone(),
+                most.clone(),
+                claimed.clone(),
+                stats_db.clone(),
+            );
+            async move {
+                let here = now_running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(here, Ordering::SeqCst);
+                // Claimed in the database: running here, or waiting for a slot, or finishing.
+                let stats = db::jobs::stats(&db, db::now()).await.unwrap();
+                claimed.fetch_max(usize::try_from(stats.running).unwrap(), Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                now_running.fetch_sub(1, Ordering::SeqCst);
+                Outcome::Done
+            }
+        });
+
+        let mut tx = db::begin_write(&db).await.unwrap();
+        let jobs: Vec<NewJob<'_>> = (0..40).map(|_| NewJob::new("slot", json!({}))).collect();
+        Queue::enqueue_many_in(&mut *tx, &jobs).await.unwrap();
+        tx.commit().await.unwrap();
+        let workers = Workers::start(&queue, registry, no_backoff(SLOTS))
+            .await
+            .unwrap();
+        hang_guard("every job to be done", async {
+            while db::jobs::stats(&db, db::now()).await.unwrap().ready
+                + db::jobs::stats(&db, db::now()).await.unwrap().running
+                > 0
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_eq!(most_running.load(Ordering::SeqCst), SLOTS);
+        assert!(
+            most_claimed.load(Ordering::SeqCst) <= SLOTS,
+            "{} jobs were claimed at once",
+            most_claimed.load(Ordering::SeqCst)
+        );
+    }
+
+    #[tokio::test]
     async fn wake_starts_a_job_without_waiting_for_the_poll() {
         let (_dir, db) = temp_db().await;
         let queue = Queue::new(db.clone());
