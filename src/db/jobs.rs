@@ -187,7 +187,9 @@ pub async fn claim_batch(
             .await
     })?;
     if jobs.is_empty() {
-        // Nothing was written: dropping the transaction rolls it back and frees the write lock.
+        // Nothing was written. Rolled back here, not on drop, so SQLite's write lock is free
+        // before the next writer passes the gate (an empty claim is common when idle).
+        tx.rollback().await?;
         return Ok(jobs);
     }
     // `RETURNING` promises no order; ids follow enqueue order, near enough to due order.
