@@ -3,7 +3,8 @@
 //! A job moves `ready → running → done | ready (retry) | failed`. Every transition out of
 //! `running` names the claim it ends (job, worker, attempt), so a job is never finished twice and
 //! a worker that lost its claim changes nothing. Transitions that also touch `job_attempts` take the
-//! pool and run in one short `BEGIN IMMEDIATE` transaction, so no caller can split them.
+//! pool and run in one short `BEGIN IMMEDIATE` transaction, so no caller can split them; claims
+//! and finishes take many jobs at once ([`claim_batch`], [`finish_batch`]), one transaction each.
 
 use super::{Exec, on_conn};
 
