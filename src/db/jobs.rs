@@ -617,12 +617,7 @@ mod tests {
         assert!(claim_batch(&db, "w", now, 0).await.unwrap().is_empty());
 
         for id in ids {
-            let recorded = attempts(&db, id).await.unwrap();
-            assert_eq!(recorded.len(), 1, "job {id}");
-            assert_eq!(
-                (recorded[0].attempt, recorded[0].outcome.as_deref()),
-                (1, None)
-            );
+            assert_first_attempt_open(&db, id).await;
         }
     }
 
@@ -750,12 +745,17 @@ mod tests {
             (row.status.as_str(), row.claimed_by.as_deref()),
             ("running", Some("w"))
         );
-        let recorded = attempts(&db, first).await.unwrap();
-        assert_eq!(recorded.len(), 1);
-        assert_eq!(
-            (recorded[0].attempt, recorded[0].outcome.as_deref()),
-            (1, None)
-        );
+        assert_first_attempt_open(&db, first).await;
+    }
+
+    /// The job has run once, and that attempt is still open.
+    async fn assert_first_attempt_open(db: &Db, id: i64) {
+        let recorded = attempts(db, id).await.unwrap();
+        let recorded: Vec<_> = recorded
+            .iter()
+            .map(|a| (a.attempt, a.outcome.as_deref()))
+            .collect();
+        assert_eq!(recorded, [(1, None)], "job {id}");
     }
 
     #[tokio::test]

@@ -557,6 +557,31 @@ mod tests {
         runs
     }
 
+    /// Registers `count`: a job with payload `{"n": n}` counts its runs in the `n`th counter.
+    fn counting_each(registry: &mut Registry, jobs: usize) -> Arc<Vec<AtomicUsize>> {
+        let counts: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..jobs).map(|_| AtomicUsize::new(0)).collect());
+        let seen = counts.clone();
+        registry.register("count", move |job: Job| {
+            let seen = seen.clone();
+            async move {
+                let Some(n) = job.payload["n"].as_u64() else {
+                    return Outcome::fail("no n");
+                };
+                seen[usize::try_from(n).unwrap()].fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Outcome::Done
+            }
+        });
+        counts
+    }
+
+    fn assert_each_ran_once(counts: &[AtomicUsize]) {
+        for (n, count) in counts.iter().enumerate() {
+            assert_eq!(count.load(Ordering::SeqCst), 1, "job {n}");
+        }
+    }
+
     #[tokio::test]
     async fn an_enqueued_job_runs_once_and_is_done() {
         let (_dir, db) = temp_db().await;
@@ -820,21 +845,8 @@ mod tests {
         let (_dir, db) = temp_db().await;
         let queue = Queue::new(db.clone());
         const JOBS: usize = 200;
-        let counts: Arc<Vec<AtomicUsize>> =
-            Arc::new((0..JOBS).map(|_| AtomicUsize::new(0)).collect());
-        let seen = counts.clone();
         let mut registry = Registry::new();
-        registry.register("count", move |job: Job| {
-            let seen = seen.clone();
-            async move {
-                let Some(n) = job.payload["n"].as_u64() else {
-                    return Outcome::fail("no n");
-                };
-                seen[usize::try_from(n).unwrap()].fetch_add(1, Ordering::SeqCst);
-                tokio::task::yield_now().await;
-                Outcome::Done
-            }
-        });
+        let counts = counting_each(&mut registry, JOBS);
 
         let mut tx = db::begin_write(&db).await.unwrap();
         let mut ids = Vec::new();
@@ -855,9 +867,7 @@ mod tests {
         }
         workers.shutdown(Duration::from_secs(1)).await;
 
-        for (n, count) in counts.iter().enumerate() {
-            assert_eq!(count.load(Ordering::SeqCst), 1, "job {n}");
-        }
+        assert_each_ran_once(&counts);
         let stats = db::jobs::stats(&db, db::now()).await.unwrap();
         assert_eq!((stats.ready, stats.running, stats.failed), (0, 0, 0));
     }
@@ -867,20 +877,8 @@ mod tests {
         let (_dir, db) = temp_db().await;
         let queue = Queue::new(db.clone());
         const JOBS: usize = 300;
-        let counts: Arc<Vec<AtomicUsize>> =
-            Arc::new((0..JOBS).map(|_| AtomicUsize::new(0)).collect());
-        let seen = counts.clone();
         let mut registry = Registry::new();
-        registry.register("count", move |job: Job| {
-            let seen = seen.clone();
-            async move {
-                let Some(n) = job.payload["n"].as_u64() else {
-                    return Outcome::fail("no n");
-                };
-                seen[usize::try_from(n).unwrap()].fetch_add(1, Ordering::SeqCst);
-                Outcome::Done
-            }
-        });
+        let counts = counting_each(&mut registry, JOBS);
         let workers = Workers::start(&queue, registry, no_backoff(8))
             .await
             .unwrap();
@@ -903,9 +901,7 @@ mod tests {
         }
         workers.shutdown(Duration::from_secs(1)).await;
 
-        for (n, count) in counts.iter().enumerate() {
-            assert_eq!(count.load(Ordering::SeqCst), 1, "job {n}");
-        }
+        assert_each_ran_once(&counts);
         for id in ids {
             let outcomes: Vec<_> = db::jobs::attempts(&db, id)
                 .await
