@@ -253,6 +253,21 @@ impl Ending {
         }
     }
 
+    /// The job's status after it.
+    fn status(&self) -> &'static str {
+        match self {
+            Ending::Retry { .. } => "ready",
+            Ending::Done | Ending::Failed { .. } => self.outcome(),
+        }
+    }
+
+    fn run_at(&self) -> Option<i64> {
+        match self {
+            Ending::Retry { run_at, .. } => Some(*run_at),
+            Ending::Done | Ending::Failed { .. } => None,
+        }
+    }
+
     fn error(&self) -> Option<&str> {
         match self {
             Ending::Done => None,
@@ -322,15 +337,20 @@ async fn finish_in(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let Finish { claim, ending } = finish;
-    let updated = match ending {
-        Ending::Retry { run_at, error } => on_conn!(&mut **tx, |c| {
-            sqlx::query(
-                "UPDATE jobs SET status = 'ready', run_at = $1, last_error = $2, claimed_by = NULL,
-                     claimed_at = NULL, updated_at = $3
-                 WHERE id = $4 AND status = 'running' AND claimed_by = $5 AND attempts = $6",
-            )
-            .bind(run_at)
-            .bind(error.as_str())
+    // One statement for every ending: a retry keeps its payload (it runs again), the others
+    // keep only its ids.
+    let sql = format!(
+        "UPDATE jobs SET status = $1, run_at = COALESCE($2, run_at), last_error = COALESCE($3, last_error),
+             claimed_by = NULL, claimed_at = NULL, updated_at = $4,
+             payload = CASE WHEN $1 = 'ready' THEN payload ELSE {} END
+         WHERE id = $5 AND status = 'running' AND claimed_by = $6 AND attempts = $7",
+        ids_only(tx.engine())
+    );
+    let updated = on_conn!(&mut **tx, |c| {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(ending.status())
+            .bind(ending.run_at())
+            .bind(ending.error())
             .bind(now)
             .bind(claim.job_id)
             .bind(claim.worker_id)
@@ -338,28 +358,7 @@ async fn finish_in(
             .execute(c)
             .await
             .map(|done| done.rows_affected())
-        })?,
-        Ending::Done | Ending::Failed { .. } => {
-            let sql = format!(
-                "UPDATE jobs SET status = $1, last_error = COALESCE($2, last_error), claimed_by = NULL,
-                     claimed_at = NULL, updated_at = $3, payload = {}
-                 WHERE id = $4 AND status = 'running' AND claimed_by = $5 AND attempts = $6",
-                ids_only(tx.engine())
-            );
-            on_conn!(&mut **tx, |c| {
-                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                    .bind(ending.outcome())
-                    .bind(ending.error())
-                    .bind(now)
-                    .bind(claim.job_id)
-                    .bind(claim.worker_id)
-                    .bind(claim.attempt)
-                    .execute(c)
-                    .await
-                    .map(|done| done.rows_affected())
-            })?
-        }
-    };
+    })?;
     if updated != 1 {
         return Ok(false);
     }
