@@ -184,6 +184,10 @@ struct Finishing {
     held: oneshot::Sender<Result<bool, String>>,
 }
 
+/// At most this many jobs are claimed in one transaction (a statement's values stay well
+/// within either engine's limit however large the concurrency).
+const MAX_CLAIM: usize = 256;
+
 const LEASE_EXPIRED: &str = "its worker stopped renewing the claim (the process died)";
 
 fn lease_secs(lease: Duration) -> i64 {
@@ -207,9 +211,10 @@ impl Worker {
                 continue;
             }
             self.take_over_expired(&mut last_expiry_check).await;
-            match db::jobs::claim_batch(&self.db, &self.id, db::now(), free).await {
+            let wanted = free.min(MAX_CLAIM);
+            match db::jobs::claim_batch(&self.db, &self.id, db::now(), wanted).await {
                 Ok(jobs) => {
-                    let nothing_more_due = jobs.len() < free;
+                    let nothing_more_due = jobs.len() < wanted;
                     for job in jobs {
                         running.spawn(self.clone().process(job));
                     }
