@@ -3,7 +3,8 @@
 //! A job moves `ready → running → done | ready (retry) | failed`. Every transition out of
 //! `running` names the claim it ends (job, worker, attempt), so a job is never finished twice and
 //! a worker that lost its claim changes nothing. Transitions that also touch `job_attempts` take the
-//! pool and run in one short `BEGIN IMMEDIATE` transaction, so no caller can split them.
+//! pool and run in one short `BEGIN IMMEDIATE` transaction, so no caller can split them; claims
+//! and finishes take many jobs at once ([`claim_batch`], [`finish_batch`]), one transaction each.
 
 use super::{Exec, on_conn};
 
@@ -141,48 +142,72 @@ pub async fn enqueue_many(
     .map(drop)
 }
 
-/// Takes the next due job for `worker_id` and opens its attempt record; `None` when nothing is due.
-pub async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
+/// Takes up to `limit` due jobs for `worker_id`, oldest due first, and opens their attempt
+/// records, all in one transaction: a worker with several free slots fills them with one write.
+pub async fn claim_batch(
+    db: &Db,
+    worker_id: &str,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut tx = begin_write(db).await?;
     // SQLite lets one writer in at a time; PostgreSQL's workers on every instance pass each
-    // other by skipping the rows another transaction has locked.
+    // other by skipping the rows another transaction has locked. There the pick is a
+    // materialized CTE: a subquery with `LIMIT … SKIP LOCKED` inside `IN (…)` may be run again
+    // by the planner and hand out more rows than asked for.
     let sql = match tx.engine() {
         super::Engine::Sqlite => {
             "UPDATE jobs
              SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1, updated_at = $3
-             WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $4 ORDER BY run_at, id LIMIT 1)
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $4
+                          ORDER BY run_at, id LIMIT $5)
              RETURNING id, kind, payload, attempts AS attempt, max_attempts"
         }
         super::Engine::Postgres => {
-            "UPDATE jobs
+            "WITH picked AS MATERIALIZED (
+                 SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $4 ORDER BY run_at, id LIMIT $5
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE jobs
              SET status = 'running', claimed_by = $1, claimed_at = $2, attempts = attempts + 1, updated_at = $3
-             WHERE id = (SELECT id FROM jobs WHERE status = 'ready' AND run_at <= $4 ORDER BY run_at, id LIMIT 1
-                         FOR UPDATE SKIP LOCKED)
-             RETURNING id, kind, payload, attempts AS attempt, max_attempts"
+             FROM picked WHERE jobs.id = picked.id
+             RETURNING jobs.id, jobs.kind, jobs.payload, jobs.attempts AS attempt, jobs.max_attempts"
         }
     };
-    let job: Option<ClaimedJob> = on_conn!(&mut *tx, |c| {
+    let mut jobs: Vec<ClaimedJob> = on_conn!(&mut *tx, |c| {
         sqlx::query_as(sql)
             .bind(worker_id)
             .bind(now)
             .bind(now)
             .bind(now)
-            .fetch_optional(c)
+            .bind(limit)
+            .fetch_all(c)
             .await
     })?;
-    if let Some(job) = &job {
-        on_conn!(&mut *tx, |c| sqlx::query(
-            "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES ($1, $2, $3)"
-        )
-        .bind(job.id)
-        .bind(job.attempt)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+    if jobs.is_empty() {
+        // Nothing was written. Rolled back here, not on drop, so SQLite's write lock is free
+        // before the next writer passes the gate (an empty claim is common when idle).
+        tx.rollback().await?;
+        return Ok(jobs);
     }
+    // `RETURNING` promises no order; ids follow enqueue order, near enough to due order.
+    jobs.sort_by_key(|job| job.id);
+    let sql = format!(
+        "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES {}",
+        super::values_placeholders(tx.engine(), jobs.len(), 3)
+    );
+    on_conn!(&mut *tx, |c| {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+        for job in &jobs {
+            query = query.bind(job.id).bind(job.attempt).bind(now);
+        }
+        query.execute(c).await.map(|done| done.rows_affected())
+    })?;
     tx.commit().await?;
-    Ok(job)
+    Ok(jobs)
 }
 
 // A finished job keeps only the ids in its payload: response URLs, addresses and message text
@@ -203,64 +228,129 @@ fn ids_only(engine: super::Engine) -> &'static str {
     }
 }
 
-/// Marks the job done; false when the claim no longer holds (nothing changed).
-pub async fn complete(db: &Db, claim: Claim<'_>) -> Result<bool, sqlx::Error> {
-    end(db, claim, "done", None).await
+/// How a run ended, as the job records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    Done,
+    /// Back to `ready`, to run again at `run_at`, keeping `error`.
+    Retry {
+        run_at: i64,
+        error: String,
+    },
+    /// Given up for good, keeping `error`.
+    Failed {
+        error: String,
+    },
 }
 
-/// Puts the job back to run again at `run_at`, keeping `error`; false when the claim no longer holds.
-pub async fn retry(
+impl Ending {
+    /// The attempt's outcome, as `job_attempts.outcome` names it.
+    fn outcome(&self) -> &'static str {
+        match self {
+            Ending::Done => "done",
+            Ending::Retry { .. } => "retry",
+            Ending::Failed { .. } => "failed",
+        }
+    }
+
+    /// The job's status after it.
+    fn status(&self) -> &'static str {
+        match self {
+            Ending::Retry { .. } => "ready",
+            Ending::Done | Ending::Failed { .. } => self.outcome(),
+        }
+    }
+
+    fn run_at(&self) -> Option<i64> {
+        match self {
+            Ending::Retry { run_at, .. } => Some(*run_at),
+            Ending::Done | Ending::Failed { .. } => None,
+        }
+    }
+
+    fn error(&self) -> Option<&str> {
+        match self {
+            Ending::Done => None,
+            Ending::Retry { error, .. } | Ending::Failed { error } => Some(error),
+        }
+    }
+}
+
+/// One job's ending, under the claim that ran it.
+#[derive(Debug, Clone, Copy)]
+pub struct Finish<'a> {
+    pub claim: Claim<'a>,
+    pub ending: &'a Ending,
+}
+
+/// Records many jobs' endings in one transaction. Each answer says whether that job's claim
+/// still held (false: it was taken back, and nothing of it changed). When a statement fails,
+/// the batch is written again with each job a step of its own (a savepoint), so only the
+/// failing one is undone and the others still commit; the outer error means nothing committed.
+pub async fn finish_batch(
     db: &Db,
-    claim: Claim<'_>,
-    run_at: i64,
-    error: &str,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
+    finishes: &[Finish<'_>],
+) -> Result<Vec<Result<bool, sqlx::Error>>, sqlx::Error> {
     let now = super::now();
-    let applied = on_conn!(&mut *tx, |c| {
-        sqlx::query(
-        "UPDATE jobs SET status = 'ready', run_at = $1, last_error = $2, claimed_by = NULL, claimed_at = NULL,
-             updated_at = $3
-         WHERE id = $4 AND status = 'running' AND claimed_by = $5 AND attempts = $6",
-    )
-    .bind(run_at)
-    .bind(error)
-    .bind(now)
-    .bind(claim.job_id)
-    .bind(claim.worker_id)
-    .bind(claim.attempt)
-    .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })? == 1;
-    finish_attempt(tx, applied, claim, "retry", Some(error), now).await
+    let mut tx = begin_write(db).await?;
+    let mut held = Vec::with_capacity(finishes.len());
+    let mut failed = None;
+    for finish in finishes {
+        match finish_in(&mut tx, *finish, now).await {
+            Ok(applied) => held.push(Ok(applied)),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let Some(error) = failed else {
+        tx.commit().await?;
+        return Ok(held);
+    };
+    tracing::warn!(%error, jobs = finishes.len(), "a batch of job outcomes failed; writing each on its own step");
+    tx.rollback().await?;
+    let mut tx = begin_write(db).await?;
+    let mut held = Vec::with_capacity(finishes.len());
+    for finish in finishes {
+        tx.begin_step().await?;
+        match finish_in(&mut tx, *finish, now).await {
+            Ok(applied) => {
+                tx.keep_step().await?;
+                held.push(Ok(applied));
+            }
+            Err(e) => {
+                tx.undo_step().await?;
+                held.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(held)
 }
 
-/// Gives the job up for good, keeping `error`; false when the claim no longer holds.
-pub async fn fail(db: &Db, claim: Claim<'_>, error: &str) -> Result<bool, sqlx::Error> {
-    end(db, claim, "failed", Some(error)).await
-}
-
-/// Ends the job for good as `status` (`done` or `failed`, keeping `error`), its payload cut down
-/// to its ids.
-async fn end(
-    db: &Db,
-    claim: Claim<'_>,
-    status: &str,
-    error: Option<&str>,
+/// One job's claim-checked update and, when it applied, the close of its attempt record.
+/// `done` and `failed` jobs keep only the ids of their payload.
+async fn finish_in(
+    tx: &mut super::WriteTx,
+    finish: Finish<'_>,
+    now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = begin_write(db).await?;
-    let now = super::now();
+    let Finish { claim, ending } = finish;
+    // One statement for every ending: a retry keeps its payload (it runs again), the others
+    // keep only its ids.
     let sql = format!(
-        "UPDATE jobs SET status = $1, last_error = COALESCE($2, last_error), claimed_by = NULL,
-             claimed_at = NULL, updated_at = $3, payload = {}
-         WHERE id = $4 AND status = 'running' AND claimed_by = $5 AND attempts = $6",
+        "UPDATE jobs SET status = $1, run_at = COALESCE($2, run_at), last_error = COALESCE($3, last_error),
+             claimed_by = NULL, claimed_at = NULL, updated_at = $4,
+             payload = CASE WHEN $1 = 'ready' THEN payload ELSE {} END
+         WHERE id = $5 AND status = 'running' AND claimed_by = $6 AND attempts = $7",
         ids_only(tx.engine())
     );
-    let applied = on_conn!(&mut *tx, |c| {
+    let updated = on_conn!(&mut **tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(status)
-            .bind(error)
+            .bind(ending.status())
+            .bind(ending.run_at())
+            .bind(ending.error())
             .bind(now)
             .bind(claim.job_id)
             .bind(claim.worker_id)
@@ -268,37 +358,23 @@ async fn end(
             .execute(c)
             .await
             .map(|done| done.rows_affected())
-    })? == 1;
-    finish_attempt(tx, applied, claim, status, error, now).await
-}
-
-/// Closes the attempt record and commits when the job's own update applied.
-async fn finish_attempt(
-    mut tx: super::WriteTx,
-    applied: bool,
-    claim: Claim<'_>,
-    outcome: &str,
-    error: Option<&str>,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    if !applied {
-        // Nothing was written: dropping the transaction rolls it back and frees the write lock.
+    })?;
+    if updated != 1 {
         return Ok(false);
     }
-    on_conn!(&mut *tx, |c| {
+    on_conn!(&mut **tx, |c| {
         sqlx::query(
-        "UPDATE job_attempts SET finished_at = $1, outcome = $2, error = $3 WHERE job_id = $4 AND attempt = $5",
-    )
-    .bind(now)
-    .bind(outcome)
-    .bind(error)
-    .bind(claim.job_id)
-    .bind(claim.attempt)
-    .execute(c)
+            "UPDATE job_attempts SET finished_at = $1, outcome = $2, error = $3 WHERE job_id = $4 AND attempt = $5",
+        )
+        .bind(now)
+        .bind(ending.outcome())
+        .bind(ending.error())
+        .bind(claim.job_id)
+        .bind(claim.attempt)
+        .execute(c)
         .await
         .map(|done| done.rows_affected())
     })?;
-    tx.commit().await?;
     Ok(true)
 }
 
@@ -484,6 +560,168 @@ mod tests {
         }
     }
 
+    // The one-job cases of the batched calls, which the tests below use one step at a time.
+
+    async fn claim(db: &Db, worker_id: &str, now: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
+        Ok(claim_batch(db, worker_id, now, 1).await?.pop())
+    }
+
+    async fn finish(db: &Db, claim: Claim<'_>, ending: Ending) -> Result<bool, sqlx::Error> {
+        let finish = Finish {
+            claim,
+            ending: &ending,
+        };
+        let mut held = finish_batch(db, &[finish]).await?;
+        held.pop().unwrap()
+    }
+
+    async fn complete(db: &Db, claim: Claim<'_>) -> Result<bool, sqlx::Error> {
+        finish(db, claim, Ending::Done).await
+    }
+
+    async fn retry(
+        db: &Db,
+        claim: Claim<'_>,
+        run_at: i64,
+        error: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let error = error.to_owned();
+        finish(db, claim, Ending::Retry { run_at, error }).await
+    }
+
+    async fn fail(db: &Db, claim: Claim<'_>, error: &str) -> Result<bool, sqlx::Error> {
+        let error = error.to_owned();
+        finish(db, claim, Ending::Failed { error }).await
+    }
+
+    #[tokio::test]
+    async fn a_claim_batch_takes_at_most_its_limit_and_opens_one_attempt_each() {
+        let (_dir, db) = temp_db().await;
+        let now = crate::db::now();
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            ids.push(
+                enqueue(&db, "test", &json!(n), now - 5 + n, 3)
+                    .await
+                    .unwrap(),
+            );
+        }
+
+        let first = claim_batch(&db, "w", now, 3).await.unwrap();
+        let claimed: Vec<i64> = first.iter().map(|job| job.id).collect();
+        assert_eq!(claimed, ids[..3], "the three due the longest, in order");
+        let rest = claim_batch(&db, "w", now, 10).await.unwrap();
+        assert_eq!(rest.iter().map(|job| job.id).collect::<Vec<_>>(), ids[3..]);
+        assert!(claim_batch(&db, "w", now, 10).await.unwrap().is_empty());
+        assert!(claim_batch(&db, "w", now, 0).await.unwrap().is_empty());
+
+        for id in ids {
+            assert_first_attempt_open(&db, id).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_outcome_in_a_finish_batch_does_not_lose_the_others() {
+        let (_dir, db) = temp_db().await;
+        let now = crate::db::now();
+        for n in 0..3 {
+            enqueue(&db, "test", &json!(n), now, 3).await.unwrap();
+        }
+        let jobs = claim_batch(&db, "w", now, 3).await.unwrap();
+        // The second job's attempt record refuses to close.
+        let trigger = format!(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON job_attempts WHEN NEW.job_id = {}
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            jobs[1].id
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(trigger))
+            .execute(db.as_sqlite().unwrap())
+            .await
+            .unwrap();
+
+        let done = Ending::Done;
+        let finishes: Vec<Finish<'_>> = jobs
+            .iter()
+            .map(|job| Finish {
+                claim: claim_of(job, "w"),
+                ending: &done,
+            })
+            .collect();
+        let held = finish_batch(&db, &finishes).await.unwrap();
+        assert!(matches!(held[..], [Ok(true), Err(_), Ok(true)]), "{held:?}");
+        let statuses: Vec<String> = {
+            let mut statuses = Vec::new();
+            for job in &jobs {
+                statuses.push(get(&db, job.id).await.unwrap().unwrap().status);
+            }
+            statuses
+        };
+        // The failed one is undone whole: still running, so a release hands it back later.
+        assert_eq!(statuses, ["done", "running", "done"]);
+    }
+
+    #[tokio::test]
+    async fn a_finish_batch_reports_false_only_for_the_claim_taken_back() {
+        let (_dir, db) = temp_db().await;
+        let now = crate::db::now();
+        for n in 0..3 {
+            enqueue(&db, "test", &json!({ "n": n, "team_id": "T" }), now, 3)
+                .await
+                .unwrap();
+        }
+        let jobs = claim_batch(&db, "w", now, 3).await.unwrap();
+        // The second job was taken back (its lease ran out) and another worker runs it now.
+        sqlx::query("UPDATE jobs SET claimed_by = 'other', attempts = 2 WHERE id = $1")
+            .bind(jobs[1].id)
+            .execute(db.as_sqlite().unwrap())
+            .await
+            .unwrap();
+
+        let endings = [
+            Ending::Done,
+            Ending::Retry {
+                run_at: now,
+                error: "late".into(),
+            },
+            Ending::Failed { error: "no".into() },
+        ];
+        let finishes: Vec<Finish<'_>> = jobs
+            .iter()
+            .zip(&endings)
+            .map(|(job, ending)| Finish {
+                claim: claim_of(job, "w"),
+                ending,
+            })
+            .collect();
+        let held: Vec<bool> = finish_batch(&db, &finishes)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(held, [true, false, true]);
+
+        let statuses: Vec<(String, Option<String>)> = {
+            let mut rows = Vec::new();
+            for job in &jobs {
+                let row = get(&db, job.id).await.unwrap().unwrap();
+                rows.push((row.status, row.claimed_by));
+            }
+            rows
+        };
+        assert_eq!(
+            statuses,
+            [
+                ("done".to_owned(), None),
+                ("running".to_owned(), Some("other".to_owned())),
+                ("failed".to_owned(), None),
+            ]
+        );
+        let kept: serde_json::Value =
+            serde_json::from_str(&get(&db, jobs[0].id).await.unwrap().unwrap().payload).unwrap();
+        assert_eq!(kept, json!({ "team_id": "T" }));
+    }
+
     #[tokio::test]
     async fn claim_takes_due_jobs_in_order_and_records_the_attempt() {
         let (_dir, db) = temp_db().await;
@@ -506,12 +744,17 @@ mod tests {
             (row.status.as_str(), row.claimed_by.as_deref()),
             ("running", Some("w"))
         );
-        let recorded = attempts(&db, first).await.unwrap();
-        assert_eq!(recorded.len(), 1);
-        assert_eq!(
-            (recorded[0].attempt, recorded[0].outcome.as_deref()),
-            (1, None)
-        );
+        assert_first_attempt_open(&db, first).await;
+    }
+
+    /// The job has run once, and that attempt is still open.
+    async fn assert_first_attempt_open(db: &Db, id: i64) {
+        let recorded = attempts(db, id).await.unwrap();
+        let recorded: Vec<_> = recorded
+            .iter()
+            .map(|a| (a.attempt, a.outcome.as_deref()))
+            .collect();
+        assert_eq!(recorded, [(1, None)], "job {id}");
     }
 
     #[tokio::test]

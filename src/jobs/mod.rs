@@ -4,6 +4,12 @@
 //! [`Queue::wake`] after the commit); [`Workers`] claim due jobs, run the [`Handler`] registered for
 //! the job's kind, and record the [`Outcome`]. Jobs survive restarts, every attempt is recorded,
 //! and retries back off exponentially with jitter, never sooner than Slack's `Retry-After`.
+//!
+//! Every write of the queue is batched, so a busy queue takes few turns of the database's writer
+//! (on SQLite the one writer that signups also wait for): [`Queue::enqueue`] commits the jobs
+//! enqueued at the same moment in one transaction; the workers claim as many due jobs as they
+//! have free slots in one transaction, and record the outcomes of the jobs that finished together
+//! in one. Each caller hears back only once its write has committed.
 
 mod backoff;
 mod registry;

@@ -1,18 +1,29 @@
 //! The workers: claim due jobs, run their handlers, record what happened.
 //!
-//! Each handler runs on its own task, so a panic costs one attempt, not a worker. When nothing is
-//! due a worker sleeps until the next job falls due, a [`Queue::wake`], or its poll interval.
+//! One dispatcher claims jobs for this process and runs each on a task of its own, at most
+//! [`WorkerConfig::concurrency`] at once. Claims and outcomes are written in batches, so a busy
+//! queue costs few write transactions (on SQLite, few turns of the one writer that signups and
+//! enqueues also wait for):
+//! - the dispatcher claims as many due jobs as it has free slots, in one transaction, and claims
+//!   again whenever slots free up;
+//! - a finished job hands its outcome to the finisher, which records every outcome waiting in one
+//!   transaction, and hears back once it has committed (and whether its claim still held) before
+//!   its slot frees up.
+//!
+//! A handler runs on a task of its own too, so a panic costs one attempt, not a worker. When
+//! nothing is due the dispatcher sleeps until the next job falls due, a [`Queue::wake`], a slot
+//! freeing up, or its poll interval.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
 use super::{Backoff, Job, Outcome, Queue, Registry, due_at, now_nanos};
-use crate::db::jobs::{Claim, ClaimedJob};
+use crate::db::jobs::{Claim, ClaimedJob, Ending, Finish};
 use crate::db::{self, Db};
 use crate::metrics::{JobOutcome, Metrics};
 
@@ -46,15 +57,18 @@ impl Default for WorkerConfig {
 /// released at the next start); [`Workers::shutdown`] lets running jobs finish first.
 pub struct Workers {
     worker: Arc<Worker>,
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<()>,
+    /// `Some(grace)` once the shutdown has begun.
+    stop: watch::Sender<Option<Duration>>,
+    dispatcher: JoinSet<()>,
+    finisher: JoinSet<()>,
 }
 
 impl Workers {
-    /// Releases the jobs a stopped process left claimed, then starts `config.concurrency` workers.
-    /// On SQLite one process runs the workers of a database file, so its start takes back every
-    /// claim; on PostgreSQL other instances' claims are live until their lease runs out, and the
-    /// workers take over expired ones as they go (see [`Worker::take_over_expired`]).
+    /// Releases the jobs a stopped process left claimed, then starts the dispatcher and the
+    /// finisher. On SQLite one process runs the workers of a database file, so its start takes
+    /// back every claim; on PostgreSQL other instances' claims are live until their lease runs
+    /// out, and the dispatcher takes over expired ones as it goes (see
+    /// [`Worker::take_over_expired`]).
     pub async fn start(
         queue: &Queue,
         registry: Registry,
@@ -70,29 +84,37 @@ impl Workers {
         if released > 0 {
             tracing::warn!(released, "took back jobs a stopped process had claimed");
         }
+        let concurrency = config.concurrency.max(1);
+        // Every running job sends at most one outcome, so this never makes one wait.
+        let (finishes, outcomes) = mpsc::channel(concurrency);
         let worker = Arc::new(Worker {
             id: uuid::Uuid::new_v4().to_string(),
             db: queue.db().clone(),
             registry,
             notify: queue.notify().clone(),
+            finishes,
             backoff: config.backoff,
             poll_interval: config.poll_interval,
             metrics: config.metrics,
             lease: config.lease,
-            last_expiry_check: AtomicI64::new(0),
+            concurrency,
             waiting: AtomicUsize::new(0),
         });
-        let concurrency = config.concurrency.max(1);
-        let (stop, _) = watch::channel(false);
-        let mut tasks = JoinSet::new();
-        for _ in 0..concurrency {
-            tasks.spawn(worker.clone().run(stop.subscribe()));
-        }
+        let (stop, _) = watch::channel(None);
+        let mut finisher = JoinSet::new();
+        finisher.spawn(finish_batches(
+            worker.db.clone(),
+            worker.id.clone(),
+            outcomes,
+        ));
+        let mut dispatcher = JoinSet::new();
+        dispatcher.spawn(worker.clone().dispatch(stop.subscribe()));
         tracing::info!(worker_id = %worker.id, concurrency, "job workers started");
         Ok(Workers {
             worker,
             stop,
-            tasks,
+            dispatcher,
+            finisher,
         })
     }
 
@@ -101,7 +123,8 @@ impl Workers {
         &self.worker.id
     }
 
-    /// How many workers found nothing to claim and are waiting for a wake-up or the next poll.
+    /// How many job slots are free while the dispatcher, having found nothing to claim, waits
+    /// for a wake-up or the next poll (0 while it claims or every slot is busy).
     pub fn waiting(&self) -> usize {
         self.worker.waiting.load(Ordering::SeqCst)
     }
@@ -109,12 +132,18 @@ impl Workers {
     /// Stops claiming, waits up to `grace` for running jobs, then aborts the rest and hands
     /// them back to the queue, so they run again at the next start.
     pub async fn shutdown(mut self, grace: Duration) {
-        self.stop.send_replace(true);
-        let drain = async { while self.tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(grace, drain).await.is_err() {
-            // Aborting a worker drops its handler's `AbortOnDrop`, which aborts the handler too.
-            self.tasks.shutdown().await;
+        self.stop.send_replace(Some(grace));
+        // The dispatcher lets its jobs finish within `grace` and aborts the rest itself; the
+        // margin is for a claim it may be waiting on in the database.
+        let margin = grace.saturating_add(Duration::from_secs(5));
+        if tokio::time::timeout(margin, self.dispatcher.join_next())
+            .await
+            .is_err()
+        {
+            self.dispatcher.shutdown().await;
         }
+        // Every job has its answer or was aborted: nothing the finisher holds is awaited.
+        self.finisher.shutdown().await;
         let worker = &self.worker;
         match db::jobs::release_claimed_by(&worker.db, &worker.id, "shut down before it finished")
             .await
@@ -130,21 +159,34 @@ impl Workers {
     }
 }
 
-/// What every worker task of one [`Workers`] shares.
+/// What the dispatcher and every running job of one [`Workers`] share.
 struct Worker {
     id: String,
     db: Db,
     registry: Registry,
     notify: Arc<Notify>,
-    /// Workers inside [`Worker::idle`] right now.
-    waiting: AtomicUsize,
+    /// To the finisher: each run's outcome, to be recorded with others.
+    finishes: mpsc::Sender<Finishing>,
     backoff: Backoff,
     poll_interval: Duration,
     metrics: Metrics,
     lease: Duration,
-    /// When an idle worker last looked for expired claims (Unix seconds).
-    last_expiry_check: AtomicI64,
+    concurrency: usize,
+    /// Free slots while the dispatcher waits in [`Worker::idle`], else 0.
+    waiting: AtomicUsize,
 }
+
+/// A run's outcome on its way to the finisher, and who to tell whether its claim still held.
+struct Finishing {
+    job_id: i64,
+    attempt: i64,
+    ending: Ending,
+    held: oneshot::Sender<Result<bool, String>>,
+}
+
+/// At most this many jobs are claimed in one transaction (a statement's values stay well
+/// within either engine's limit however large the concurrency).
+const MAX_CLAIM: usize = 256;
 
 const LEASE_EXPIRED: &str = "its worker stopped renewing the claim (the process died)";
 
@@ -153,40 +195,62 @@ fn lease_secs(lease: Duration) -> i64 {
 }
 
 impl Worker {
-    async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let mut was_idle = false;
+    /// Claims jobs for the free slots and starts them, until the shutdown; then lets the running
+    /// jobs finish within its grace period and aborts the rest.
+    async fn dispatch(self: Arc<Self>, mut stop: watch::Receiver<Option<Duration>>) {
+        let mut running = JoinSet::new();
+        let mut last_expiry_check = 0;
         while !stopping(&stop) {
-            self.take_over_expired().await;
-            match db::jobs::claim(&self.db, &self.id, db::now()).await {
-                Ok(Some(job)) => {
-                    if was_idle {
-                        // One wake-up may announce a whole batch: pass it on, so every idle
-                        // worker joins in within a few claims instead of at its next poll.
-                        self.notify.notify_one();
-                        was_idle = false;
-                    }
-                    self.process(job).await;
+            let free = self.concurrency.saturating_sub(running.len());
+            if free == 0 {
+                // Every slot is busy: claim again once one frees up.
+                tokio::select! {
+                    Some(ended) = running.join_next() => reap(ended, &mut running),
+                    _ = stop.changed() => {}
                 }
-                Ok(None) => {
-                    self.idle(&mut stop).await;
-                    was_idle = true;
+                continue;
+            }
+            self.take_over_expired(&mut last_expiry_check).await;
+            let wanted = free.min(MAX_CLAIM);
+            match db::jobs::claim_batch(&self.db, &self.id, db::now(), wanted).await {
+                Ok(jobs) => {
+                    let nothing_more_due = jobs.len() < wanted;
+                    for job in jobs {
+                        running.spawn(self.clone().process(job));
+                    }
+                    if nothing_more_due {
+                        // Nothing more is due: wait for work (or a slot freeing up, when the
+                        // job that ran there may be due again at once).
+                        self.idle(&mut running, &mut stop).await;
+                    }
                 }
                 Err(error) => {
-                    tracing::error!(%error, "cannot claim a job");
+                    tracing::error!(%error, "cannot claim jobs");
                     self.sleep(self.poll_interval, &mut stop).await;
                 }
             }
+        }
+        let grace = (*stop.borrow()).unwrap_or_default();
+        let drain = async { while running.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            // Aborting a job drops its handler's `AbortOnDrop`, which aborts the handler too.
+            running.shutdown().await;
         }
     }
 
     /// Another instance may have died holding jobs: they go back to the queue once their lease
     /// ran out. Checked before claiming, busy or idle, so a steady stream of new jobs cannot keep
-    /// them waiting. (On SQLite the start already took back every claim.)
-    async fn take_over_expired(&self) {
-        if self.db.engine() != db::Engine::Postgres || !self.expiry_check_due() {
+    /// them waiting; at most every third of the lease, as the look is a write and claims expire
+    /// no faster than that. (On SQLite the start already took back every claim.)
+    async fn take_over_expired(&self, last_check: &mut i64) {
+        let now = db::now();
+        if self.db.engine() != db::Engine::Postgres
+            || now - *last_check < (lease_secs(self.lease) / 3).max(1)
+        {
             return;
         }
-        let expired = db::now() - lease_secs(self.lease);
+        *last_check = now;
+        let expired = now - lease_secs(self.lease);
         match db::jobs::release_expired(&self.db, expired, LEASE_EXPIRED).await {
             Ok(0) => {}
             Ok(released) => tracing::warn!(released, "took over jobs whose lease ran out"),
@@ -194,8 +258,8 @@ impl Worker {
         }
     }
 
-    /// Sleeps until the next job is due, a wake-up, a stop, or the poll interval.
-    async fn idle(&self, stop: &mut watch::Receiver<bool>) {
+    /// Sleeps until the next job is due, a wake-up, a job ending, a stop, or the poll interval.
+    async fn idle(&self, running: &mut JoinSet<()>, stop: &mut watch::Receiver<Option<Duration>>) {
         let wait = match db::jobs::next_run_at(&self.db).await {
             Ok(Some(run_at)) => time_until(run_at).min(self.poll_interval),
             Ok(None) => self.poll_interval,
@@ -204,27 +268,17 @@ impl Worker {
                 self.poll_interval
             }
         };
-        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let free = self.concurrency.saturating_sub(running.len());
+        self.waiting.store(free, Ordering::SeqCst);
         tokio::select! {
             () = self.notify.notified() => {}
+            Some(ended) = running.join_next() => reap(ended, running),
             () = self.sleep(wait, stop) => {}
         }
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.waiting.store(0, Ordering::SeqCst);
     }
 
-    /// True for one worker at a time, at most every third of the lease: the look for expired
-    /// claims is a write, and claims expire no faster than that.
-    fn expiry_check_due(&self) -> bool {
-        let now = db::now();
-        let last = self.last_expiry_check.load(Ordering::Relaxed);
-        now - last >= (lease_secs(self.lease) / 3).max(1)
-            && self
-                .last_expiry_check
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
-
-    async fn sleep(&self, wait: Duration, stop: &mut watch::Receiver<bool>) {
+    async fn sleep(&self, wait: Duration, stop: &mut watch::Receiver<Option<Duration>>) {
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             // An error means the `Workers` are gone: stop waiting either way.
@@ -232,7 +286,7 @@ impl Worker {
         }
     }
 
-    async fn process(&self, job: ClaimedJob) {
+    async fn process(self: Arc<Self>, job: ClaimedJob) {
         // Never the payload: it may hold email addresses.
         let span =
             tracing::info_span!("job", job_id = job.id, kind = %job.kind, attempt = job.attempt);
@@ -305,36 +359,41 @@ impl Worker {
         }
     }
 
-    /// Stores the run's outcome; returns it as the metrics count it.
+    /// Has the finisher store the run's outcome and waits until it is stored; returns the
+    /// outcome as the metrics count it.
     async fn record(&self, claim: Claim<'_>, max_attempts: i64, outcome: Outcome) -> JobOutcome {
-        let (recorded, counted) = match outcome {
+        let (ending, counted) = match outcome {
             Outcome::Done => {
                 tracing::debug!("job done");
-                (db::jobs::complete(&self.db, claim).await, JobOutcome::Done)
+                (Ending::Done, JobOutcome::Done)
             }
             Outcome::Retry { error, retry_after } if claim.attempt < max_attempts => {
                 let delay = self.backoff.delay(claim.attempt, retry_after);
                 tracing::warn!(%error, retry_in = ?delay, "job will be retried");
                 let run_at = due_at(now_nanos(), delay);
-                (
-                    db::jobs::retry(&self.db, claim, run_at, &error).await,
-                    JobOutcome::Retry,
-                )
+                (Ending::Retry { run_at, error }, JobOutcome::Retry)
             }
             Outcome::Retry { error, .. } => {
                 tracing::error!(%error, max_attempts, "job failed on its last attempt");
-                (
-                    db::jobs::fail(&self.db, claim, &error).await,
-                    JobOutcome::Failed,
-                )
+                (Ending::Failed { error }, JobOutcome::Failed)
             }
             Outcome::Fail { error } => {
                 tracing::error!(%error, "job failed");
-                (
-                    db::jobs::fail(&self.db, claim, &error).await,
-                    JobOutcome::Failed,
-                )
+                (Ending::Failed { error }, JobOutcome::Failed)
             }
+        };
+        let (held, answer) = oneshot::channel();
+        let finishing = Finishing {
+            job_id: claim.job_id,
+            attempt: claim.attempt,
+            ending,
+            held,
+        };
+        let recorded = match self.finishes.send(finishing).await {
+            Ok(()) => answer
+                .await
+                .unwrap_or_else(|_| Err("the finisher stopped".to_owned())),
+            Err(_) => Err("the finisher stopped".to_owned()),
         };
         match recorded {
             Ok(true) => {}
@@ -350,7 +409,62 @@ impl Worker {
     }
 }
 
-/// Counts a run as released when it is dropped unfinished (its worker was aborted at shutdown).
+/// Logs a running job's task that ended badly (its own code panicked; a handler's panic is
+/// caught inside it), and takes every other one that has ended too, so the next claim asks for
+/// all the slots free at once.
+fn reap(ended: Result<(), tokio::task::JoinError>, running: &mut JoinSet<()>) {
+    let mut ended = Some(ended);
+    while let Some(result) = ended.take().or_else(|| running.try_join_next()) {
+        if let Err(error) = result
+            && error.is_panic()
+        {
+            tracing::error!(
+                "a job's task panicked; its claim is released at shutdown or the next start"
+            );
+        }
+    }
+}
+
+/// Records what the running jobs send, as many outcomes per transaction as are waiting, and
+/// answers each once its transaction has committed.
+async fn finish_batches(db: Db, worker_id: String, mut outcomes: mpsc::Receiver<Finishing>) {
+    const MAX_BATCH: usize = 256;
+    let mut batch: Vec<Finishing> = Vec::with_capacity(MAX_BATCH);
+    while outcomes.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // In job order: two instances' batches on PostgreSQL then lock shared rows in one order.
+        batch.sort_by_key(|f| f.job_id);
+        let held = {
+            let finishes: Vec<Finish<'_>> = batch
+                .iter()
+                .map(|f| Finish {
+                    claim: Claim {
+                        job_id: f.job_id,
+                        worker_id: &worker_id,
+                        attempt: f.attempt,
+                    },
+                    ending: &f.ending,
+                })
+                .collect();
+            db::jobs::finish_batch(&db, &finishes).await
+        };
+        match held {
+            Ok(held) => {
+                for (f, held) in batch.drain(..).zip(held) {
+                    // The job may have been aborted meanwhile; its outcome is stored either way.
+                    let _ = f.held.send(held.map_err(|e| e.to_string()));
+                }
+            }
+            Err(error) => {
+                let error = error.to_string();
+                for f in batch.drain(..) {
+                    let _ = f.held.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Counts a run as released when it is dropped unfinished (its task was aborted at shutdown).
 struct CountReleased<'a> {
     metrics: &'a Metrics,
     kind: &'a str,
@@ -365,8 +479,8 @@ impl Drop for CountReleased<'_> {
     }
 }
 
-fn stopping(stop: &watch::Receiver<bool>) -> bool {
-    *stop.borrow() || stop.has_changed().is_err()
+fn stopping(stop: &watch::Receiver<Option<Duration>>) -> bool {
+    stop.borrow().is_some() || stop.has_changed().is_err()
 }
 
 /// The wait until `run_at` (Unix seconds), zero when it has passed.
@@ -375,7 +489,7 @@ fn time_until(run_at: i64) -> Duration {
     u64::try_from(nanos).map_or(Duration::ZERO, Duration::from_nanos)
 }
 
-/// A handler's task, aborted when its worker is: a stopped worker leaves no handler behind.
+/// A handler's task, aborted when its job's task is: an aborted job leaves no handler behind.
 struct AbortOnDrop<T>(JoinHandle<T>);
 
 impl<T> AbortOnDrop<T> {
@@ -446,6 +560,31 @@ mod tests {
             async { Outcome::Done }
         });
         runs
+    }
+
+    /// Registers `count`: a job with payload `{"n": n}` counts its runs in the `n`th counter.
+    fn counting_each(registry: &mut Registry, jobs: usize) -> Arc<Vec<AtomicUsize>> {
+        let counts: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..jobs).map(|_| AtomicUsize::new(0)).collect());
+        let seen = counts.clone();
+        registry.register("count", move |job: Job| {
+            let seen = seen.clone();
+            async move {
+                let Some(n) = job.payload["n"].as_u64() else {
+                    return Outcome::fail("no n");
+                };
+                seen[usize::try_from(n).unwrap()].fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Outcome::Done
+            }
+        });
+        counts
+    }
+
+    fn assert_each_ran_once(counts: &[AtomicUsize]) {
+        for (n, count) in counts.iter().enumerate() {
+            assert_eq!(count.load(Ordering::SeqCst), 1, "job {n}");
+        }
     }
 
     #[tokio::test]
@@ -681,9 +820,8 @@ mod tests {
         let id = Queue::enqueue_in(&db, NewJob::new("greet", json!({})))
             .await
             .unwrap();
-        db::jobs::claim(&db, "dead-process", db::now())
+        db::jobs::claim_batch(&db, "dead-process", db::now(), 1)
             .await
-            .unwrap()
             .unwrap();
 
         let mut registry = Registry::new();
@@ -712,21 +850,8 @@ mod tests {
         let (_dir, db) = temp_db().await;
         let queue = Queue::new(db.clone());
         const JOBS: usize = 200;
-        let counts: Arc<Vec<AtomicUsize>> =
-            Arc::new((0..JOBS).map(|_| AtomicUsize::new(0)).collect());
-        let seen = counts.clone();
         let mut registry = Registry::new();
-        registry.register("count", move |job: Job| {
-            let seen = seen.clone();
-            async move {
-                let Some(n) = job.payload["n"].as_u64() else {
-                    return Outcome::fail("no n");
-                };
-                seen[usize::try_from(n).unwrap()].fetch_add(1, Ordering::SeqCst);
-                tokio::task::yield_now().await;
-                Outcome::Done
-            }
-        });
+        let counts = counting_each(&mut registry, JOBS);
 
         let mut tx = db::begin_write(&db).await.unwrap();
         let mut ids = Vec::new();
@@ -747,11 +872,110 @@ mod tests {
         }
         workers.shutdown(Duration::from_secs(1)).await;
 
-        for (n, count) in counts.iter().enumerate() {
-            assert_eq!(count.load(Ordering::SeqCst), 1, "job {n}");
-        }
+        assert_each_ran_once(&counts);
         let stats = db::jobs::stats(&db, db::now()).await.unwrap();
         assert_eq!((stats.ready, stats.running, stats.failed), (0, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_jobs_runs_each_exactly_once_with_one_attempt_each() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        const JOBS: usize = 300;
+        let mut registry = Registry::new();
+        let counts = counting_each(&mut registry, JOBS);
+        let workers = Workers::start(&queue, registry, no_backoff(8))
+            .await
+            .unwrap();
+
+        // Enqueued at once, as a burst of signups would: the enqueues commit in batches too.
+        let mut sends = JoinSet::new();
+        for n in 0..JOBS {
+            let queue = queue.clone();
+            sends
+                .spawn(async move { queue.enqueue(NewJob::new("count", json!({ "n": n }))).await });
+        }
+        let ids: Vec<i64> = sends
+            .join_all()
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        for &id in &ids {
+            wait_for_status(&db, id, "done").await;
+        }
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_each_ran_once(&counts);
+        for id in ids {
+            let outcomes: Vec<_> = db::jobs::attempts(&db, id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.attempt, a.outcome))
+                .collect();
+            assert_eq!(outcomes, [(1, Some("done".to_owned()))], "job {id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn claims_never_take_more_jobs_than_there_are_free_slots() {
+        let (_dir, db) = temp_db().await;
+        let queue = Queue::new(db.clone());
+        const SLOTS: usize = 3;
+        let running = Arc::new(AtomicUsize::new(0));
+        let most_running = Arc::new(AtomicUsize::new(0));
+        let most_claimed = Arc::new(AtomicUsize::new(0));
+        let (now_running, most, claimed, stats_db) = (
+            running.clone(),
+            most_running.clone(),
+            most_claimed.clone(),
+            db.clone(),
+        );
+        let mut registry = Registry::new();
+        registry.register("slot", move |_job: Job| {
+            let (now_running, most, claimed, db) = (
+                now_running.clone(),
+                most.clone(),
+                claimed.clone(),
+                stats_db.clone(),
+            );
+            async move {
+                let here = now_running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(here, Ordering::SeqCst);
+                // Claimed in the database: running here, or waiting for a slot, or finishing.
+                let stats = db::jobs::stats(&db, db::now()).await.unwrap();
+                claimed.fetch_max(usize::try_from(stats.running).unwrap(), Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                now_running.fetch_sub(1, Ordering::SeqCst);
+                Outcome::Done
+            }
+        });
+
+        let mut tx = db::begin_write(&db).await.unwrap();
+        let jobs: Vec<NewJob<'_>> = (0..40).map(|_| NewJob::new("slot", json!({}))).collect();
+        Queue::enqueue_many_in(&mut *tx, &jobs).await.unwrap();
+        tx.commit().await.unwrap();
+        let workers = Workers::start(&queue, registry, no_backoff(SLOTS))
+            .await
+            .unwrap();
+        hang_guard("every job to be done", async {
+            while db::jobs::stats(&db, db::now()).await.unwrap().ready
+                + db::jobs::stats(&db, db::now()).await.unwrap().running
+                > 0
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        workers.shutdown(Duration::from_secs(1)).await;
+
+        assert_eq!(most_running.load(Ordering::SeqCst), SLOTS);
+        assert!(
+            most_claimed.load(Ordering::SeqCst) <= SLOTS,
+            "{} jobs were claimed at once",
+            most_claimed.load(Ordering::SeqCst)
+        );
     }
 
     #[tokio::test]
