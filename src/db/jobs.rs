@@ -102,32 +102,34 @@ pub struct NewJobRow<'a> {
     pub max_attempts: i64,
 }
 
-/// Enqueues many jobs in one statement (waking every instance's workers on PostgreSQL, at commit).
+/// Enqueues many jobs in one statement (waking every instance's workers on PostgreSQL, at commit);
+/// returns their ids in the order of `jobs`.
 pub async fn enqueue_many(
     db: impl Into<Exec<'_>>,
     jobs: &[NewJobRow<'_>],
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     if jobs.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let now = super::now();
     let db: Exec = db.into();
     let values = super::values_placeholders(db.engine(), jobs.len(), 6);
     let sql = match db.engine() {
         super::Engine::Sqlite => format!(
-            "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {values}"
+            "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at)
+             VALUES {values} RETURNING id"
         ),
         super::Engine::Postgres => format!(
             "WITH job AS (
                  INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, updated_at)
                  VALUES {values} RETURNING id),
              woken AS (SELECT pg_notify('lobby_jobs', ''))
-             SELECT COUNT(*) FROM job, woken"
+             SELECT job.id FROM job, woken"
         ),
     };
     let payloads: Vec<String> = jobs.iter().map(|job| job.payload.to_string()).collect();
-    on_conn!(db, |c| {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+    let mut ids: Vec<i64> = on_conn!(db, |c| {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
         for (job, payload) in jobs.iter().zip(&payloads) {
             query = query
                 .bind(job.kind)
@@ -137,9 +139,12 @@ pub async fn enqueue_many(
                 .bind(now)
                 .bind(now);
         }
-        query.execute(c).await.map(|done| done.rows_affected())
-    })
-    .map(drop)
+        query.fetch_all(c).await
+    })?;
+    // `RETURNING` promises no order, but one statement's rows take ascending ids in `VALUES`
+    // order (SQLite's rowid, PostgreSQL's identity sequence), so sorted ids match `jobs`.
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Takes up to `limit` due jobs for `worker_id`, oldest due first, and opens their attempt

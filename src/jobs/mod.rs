@@ -202,7 +202,7 @@ impl Queue {
                 max_attempts: job.max_attempts,
             })
             .collect();
-        db::jobs::enqueue_many(db, &rows).await
+        db::jobs::enqueue_many(db, &rows).await.map(drop)
     }
 
     /// Tells an idle worker to look for due jobs now rather than at its next poll.
@@ -244,20 +244,17 @@ async fn commit_batches(
 }
 
 async fn insert_batch(db: &Db, batch: &[Pending]) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<db::jobs::NewJobRow<'_>> = batch
+        .iter()
+        .map(|job| db::jobs::NewJobRow {
+            kind: &job.kind,
+            payload: &job.payload,
+            run_at: job.run_at,
+            max_attempts: job.max_attempts,
+        })
+        .collect();
     let mut tx = db::begin_write(db).await?;
-    let mut ids = Vec::with_capacity(batch.len());
-    for job in batch {
-        ids.push(
-            db::jobs::enqueue(
-                &mut *tx,
-                &job.kind,
-                &job.payload,
-                job.run_at,
-                job.max_attempts,
-            )
-            .await?,
-        );
-    }
+    let ids = db::jobs::enqueue_many(&mut *tx, &rows).await?;
     tx.commit().await?;
     Ok(ids)
 }
@@ -310,9 +307,13 @@ mod tests {
         for i in 0..300 {
             let queue = queue.clone();
             sends.spawn(async move {
-                queue
+                let id = queue
                     .enqueue(NewJob::new("burst", serde_json::json!({ "i": i })))
-                    .await
+                    .await?;
+                // The id each caller hears is its own job's, not another of the batch.
+                let job = crate::db::jobs::get(&queue.db, id).await?.expect("the job");
+                assert_eq!(job.payload, serde_json::json!({ "i": i }).to_string());
+                Ok::<i64, sqlx::Error>(id)
             });
         }
         let mut ids: Vec<i64> = sends
