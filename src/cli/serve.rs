@@ -32,10 +32,16 @@ pub async fn run(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let stop = match signal(SignalKind::terminate()) {
-        Ok(terminate) => first_signal(terminate),
-        Err(e) => {
-            eprintln!("lobby: cannot listen for SIGTERM: {e}");
+    let stop = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(terminate), Ok(interrupt)) => first_signal(StopSignals {
+            terminate,
+            interrupt,
+        }),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("lobby: cannot listen for SIGTERM and SIGINT: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -48,28 +54,36 @@ pub async fn run(settings: Settings) -> ExitCode {
     }
 }
 
+/// SIGTERM and SIGINT (Ctrl-C), listened for from the start: a signal that arrives between the
+/// first and the wait for a second is kept, not lost.
+struct StopSignals {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl StopSignals {
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
+}
+
 /// Resolves at the first SIGTERM or SIGINT (Ctrl-C). From then on a second one ends the process
 /// at once: someone who asks twice does not want to wait for the grace period. Jobs cut short
 /// that way are taken back at the next start, as after a crash.
-async fn first_signal(mut terminate: Signal) {
-    let name = next_signal(&mut terminate).await;
+async fn first_signal(mut signals: StopSignals) {
+    let name = signals.next().await;
     tracing::info!(
         signal = name,
         "stopping gracefully; send the signal again to stop at once"
     );
     tokio::spawn(async move {
-        let name = next_signal(&mut terminate).await;
+        let name = signals.next().await;
         tracing::warn!(signal = name, "stopping at once");
         std::process::exit(if name == "SIGINT" { 130 } else { 143 });
     });
-}
-
-async fn next_signal(terminate: &mut Signal) -> &'static str {
-    tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        // Should listening for Ctrl-C fail, this branch is disabled rather than firing.
-        Ok(()) = tokio::signal::ctrl_c() => "SIGINT",
-    }
 }
 
 /// Reads the master key file again at every SIGHUP.
