@@ -192,7 +192,13 @@ async fn metrics_parse_as_prometheus_text_and_move_when_a_signup_is_delivered() 
     .await;
     assert_eq!(res.status(), 200);
     wait_for_status(&app, "invited").await;
-    let after = scrape(&app).await;
+    // The job is counted once its outcome is recorded, just after the request moves.
+    let done = r#"lobby_jobs_total{kind="invite.deliver",outcome="done"}"#;
+    let after = crate::helpers::eventually("the delivery to be counted", || async {
+        let after = scrape(&app).await;
+        (value(&after, done) > value(&before, done)).then_some(after)
+    })
+    .await;
 
     for series in [
         r#"lobby_http_requests_total{method="POST",route="/join/{slug}",status="200"}"#,
