@@ -72,16 +72,22 @@ impl<'a> FormPost<'a> {
                 Some(at) => (&pair[..at], &pair[at + 1..]),
                 None => (pair, &pair[pair.len()..]),
             };
-            let field = match &*decode_form(key) {
-                "ssl_check" => &mut post.ssl_check,
-                "payload" => &mut post.payload,
-                "command" => &mut post.command,
-                "text" => &mut post.text,
-                "team_id" => &mut post.team_id,
-                "enterprise_id" => &mut post.enterprise_id,
-                "channel_id" => &mut post.channel_id,
-                "user_id" => &mut post.user_id,
-                "response_url" => &mut post.response_url,
+            // Slack's keys are plain ASCII: compared as they are, decoded only if escaped.
+            let key: Cow<'_, [u8]> = if key.iter().any(|&b| b == b'%' || b == b'+') {
+                Cow::Owned(decode_form(key).into_owned().into_bytes())
+            } else {
+                Cow::Borrowed(key)
+            };
+            let field = match &*key {
+                b"ssl_check" => &mut post.ssl_check,
+                b"payload" => &mut post.payload,
+                b"command" => &mut post.command,
+                b"text" => &mut post.text,
+                b"team_id" => &mut post.team_id,
+                b"enterprise_id" => &mut post.enterprise_id,
+                b"channel_id" => &mut post.channel_id,
+                b"user_id" => &mut post.user_id,
+                b"response_url" => &mut post.response_url,
                 _ => continue,
             };
             *field = Some(FormField(value));
