@@ -51,12 +51,7 @@ async fn main() {
             latencies
         }));
     }
-    let started = Instant::now();
-    let mut latencies: Vec<Duration> = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
+    let (latencies, elapsed) = common::gather(tasks).await;
     let queued = lobby::db::jobs::stats(&pools[0], lobby::db::now())
         .await
         .unwrap()

@@ -165,12 +165,7 @@ async fn main() {
             latencies
         }));
     }
-    let started = Instant::now();
-    let mut latencies: Vec<Duration> = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
+    let (latencies, elapsed) = common::gather(tasks).await;
     let committed = lobby::db::invite_requests::counts(&states[0].db, 1)
         .await
         .unwrap();

@@ -106,6 +106,16 @@ impl BenchDb {
     }
 }
 
+/// Waits for every client task; their latencies together, and the seconds that took.
+pub async fn gather(tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>) -> (Vec<Duration>, f64) {
+    let started = std::time::Instant::now();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    (latencies, started.elapsed().as_secs_f64())
+}
+
 /// Prints the latency line: p50, p90, p99 and max, in milliseconds.
 pub fn print_latencies(mut latencies: Vec<Duration>) {
     latencies.sort();

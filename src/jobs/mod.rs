@@ -127,6 +127,16 @@ impl<'a> NewJob<'a> {
         self.max_attempts = max_attempts.max(1);
         self
     }
+
+    /// The row `db::jobs::enqueue_many` writes for this job.
+    fn row(&self) -> db::jobs::NewJobRow<'_> {
+        db::jobs::NewJobRow {
+            kind: self.kind,
+            payload: &self.payload,
+            run_at: self.run_at,
+            max_attempts: self.max_attempts,
+        }
+    }
 }
 
 /// The handle the app enqueues through; cheap to clone, shares its wake-up signal with the workers.
@@ -140,10 +150,7 @@ pub struct Queue {
 /// A job waiting for the batcher to commit it, and who to tell its id.
 #[derive(Debug)]
 struct Pending {
-    kind: String,
-    payload: serde_json::Value,
-    run_at: i64,
-    max_attempts: i64,
+    job: NewJob<'static>,
     committed: oneshot::Sender<Result<i64, String>>,
 }
 
@@ -165,15 +172,9 @@ impl Queue {
 
     /// Enqueues on its own and wakes a worker. Jobs enqueued at the same moment commit together
     /// in one transaction (group commit), so a burst costs one write, not one each.
-    pub async fn enqueue(&self, job: NewJob<'_>) -> Result<i64, sqlx::Error> {
+    pub async fn enqueue(&self, job: NewJob<'static>) -> Result<i64, sqlx::Error> {
         let (committed, id) = oneshot::channel();
-        let pending = Pending {
-            kind: job.kind.to_owned(),
-            payload: job.payload,
-            run_at: job.run_at,
-            max_attempts: job.max_attempts,
-            committed,
-        };
+        let pending = Pending { job, committed };
         let gone = || sqlx::Error::Protocol("the job queue has stopped".into());
         self.batches.send(pending).await.map_err(|_| gone())?;
         id.await.map_err(|_| gone())?.map_err(sqlx::Error::Protocol)
@@ -193,15 +194,7 @@ impl Queue {
         db: impl Into<db::Exec<'_>>,
         jobs: &[NewJob<'_>],
     ) -> Result<(), sqlx::Error> {
-        let rows: Vec<db::jobs::NewJobRow<'_>> = jobs
-            .iter()
-            .map(|job| db::jobs::NewJobRow {
-                kind: job.kind,
-                payload: &job.payload,
-                run_at: job.run_at,
-                max_attempts: job.max_attempts,
-            })
-            .collect();
+        let rows: Vec<db::jobs::NewJobRow<'_>> = jobs.iter().map(NewJob::row).collect();
         db::jobs::enqueue_many(db, &rows).await.map(drop)
     }
 
@@ -244,15 +237,7 @@ async fn commit_batches(
 }
 
 async fn insert_batch(db: &Db, batch: &[Pending]) -> Result<Vec<i64>, sqlx::Error> {
-    let rows: Vec<db::jobs::NewJobRow<'_>> = batch
-        .iter()
-        .map(|job| db::jobs::NewJobRow {
-            kind: &job.kind,
-            payload: &job.payload,
-            run_at: job.run_at,
-            max_attempts: job.max_attempts,
-        })
-        .collect();
+    let rows: Vec<db::jobs::NewJobRow<'_>> = batch.iter().map(|p| p.job.row()).collect();
     let mut tx = db::begin_write(db).await?;
     let ids = db::jobs::enqueue_many(&mut *tx, &rows).await?;
     tx.commit().await?;
