@@ -108,18 +108,29 @@ fi
 
 port=${LOBBY_PG_PORT:-54329}
 last=$((port + 100))
-while port_busy "$port"; do
-  port=$((port + 1))
-  if [ "$port" -gt "$last" ]; then
-    echo "no free port between ${LOBBY_PG_PORT:-54329} and $last on 127.0.0.1" >&2
-    exit 1
+# A port nobody listens on may still be taken: a client's connection can hold it as its local
+# (ephemeral) port, which no probe sees. Then the start fails with "Address already in use" and the
+# next port is tried.
+while :; do
+  while port_busy "$port"; do
+    port=$((port + 1))
+    if [ "$port" -gt "$last" ]; then
+      echo "no free port between ${LOBBY_PG_PORT:-54329} and $last on 127.0.0.1" >&2
+      exit 1
+    fi
+  done
+  echo "$port" >"$dir/port"
+  # Emptied (as the owner, who writes it), so the log read below is this attempt's.
+  as_owner sh -c ': >"$1"' sh "$dir/postgres.log"
+  if pg_ctl -w -t 60 -l "$dir/postgres.log" -o "-p $port" start >/dev/null; then
+    break
   fi
-done
-echo "$port" >"$dir/port"
-
-if ! pg_ctl -w -t 60 -l "$dir/postgres.log" -o "-p $port" start >/dev/null; then
+  if grep -q "Address already in use" "$dir/postgres.log" && [ "$port" -lt "$last" ]; then
+    port=$((port + 1))
+    continue
+  fi
   echo "PostgreSQL did not start; its log, $dir/postgres.log:" >&2
   tail -n 30 "$dir/postgres.log" >&2 || true
   exit 1
-fi
+done
 url
